@@ -1,0 +1,101 @@
+"""itnio_async: the async Python SDK for the ITNIO Tech OTP (verification code) API.
+
+from itnio_async import AsyncItnio
+
+async with AsyncItnio(api_key="...", api_secret="...") as client:
+    flow = await client.flows.get(1)
+"""
+
+from ._auth import make_sign
+from ._client import AsyncItnio
+from ._exceptions import (
+    AlreadyExistsError,
+    APIError,
+    AuthenticationError,
+    DecodeError,
+    HTTPStatusError,
+    InsufficientBalanceError,
+    InvalidParameterError,
+    IPNotAllowedError,
+    ItnioError,
+    NotFoundError,
+    PhoneSendLimitError,
+    PricingError,
+    RequestTimeoutError,
+    SendLimitError,
+    SensitiveContentError,
+    ServerError,
+    TimestampExpiredError,
+    TotalSendLimitError,
+    TransportError,
+    ValidationError,
+)
+from ._models import (
+    App,
+    CallAttempt,
+    Channel,
+    ChannelCut,
+    CodeType,
+    Flow,
+    FlowStep,
+    FlowTrigger,
+    MatchStatus,
+    PeriodUnit,
+    Record,
+    RecordLookup,
+    SendLimit,
+    SendResult,
+    SmsAttempt,
+    SnaAttempt,
+    Template,
+    Verifications,
+    VerifyResult,
+)
+from ._retry import RetryPolicy
+from ._version import __version__
+
+__all__ = [
+    "APIError",
+    "AlreadyExistsError",
+    "App",
+    "AsyncItnio",
+    "AuthenticationError",
+    "CallAttempt",
+    "Channel",
+    "ChannelCut",
+    "CodeType",
+    "DecodeError",
+    "Flow",
+    "FlowStep",
+    "FlowTrigger",
+    "HTTPStatusError",
+    "IPNotAllowedError",
+    "InsufficientBalanceError",
+    "InvalidParameterError",
+    "ItnioError",
+    "MatchStatus",
+    "NotFoundError",
+    "PeriodUnit",
+    "PhoneSendLimitError",
+    "PricingError",
+    "Record",
+    "RecordLookup",
+    "RequestTimeoutError",
+    "RetryPolicy",
+    "SendLimit",
+    "SendLimitError",
+    "SendResult",
+    "SensitiveContentError",
+    "ServerError",
+    "SmsAttempt",
+    "SnaAttempt",
+    "Template",
+    "TimestampExpiredError",
+    "TotalSendLimitError",
+    "TransportError",
+    "ValidationError",
+    "Verifications",
+    "VerifyResult",
+    "__version__",
+    "make_sign",
+]

@@ -1,0 +1,78 @@
+"""Request signing: ``Sign = md5(api_key + api_secret + Timestamp)`` as an ``httpx.Auth``."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Generator
+
+import httpx
+
+__all__ = ["Clock", "ItnioAuth", "make_sign"]
+
+#: Headers whose values never reach a log line, a repr or an exception.
+SENSITIVE_HEADERS = frozenset({"sign", "api-key", "timestamp"})
+
+
+def make_sign(api_key: str, api_secret: str, timestamp: str) -> str:
+    """Return the lowercase hex md5 of ``api_key + api_secret + timestamp``."""
+    return hashlib.md5(
+        (api_key + api_secret + timestamp).encode(), usedforsecurity=False
+    ).hexdigest()
+
+
+class Clock:
+    """Wall clock plus the server-clock offset learned from ``-16`` answers.
+
+    One instance is shared by a client and every ``with_options`` copy of it.
+    """
+
+    __slots__ = ("_time", "offset")
+
+    def __init__(self, time_func: Callable[[], float] | None = None) -> None:
+        self._time = time_func or time.time
+        self.offset = 0.0
+
+    def now(self) -> float:
+        """Current epoch seconds as the server would see them."""
+        return self._time() + self.offset
+
+    def local(self) -> float:
+        """Current epoch seconds by this machine's clock (no offset)."""
+        return self._time()
+
+    def __repr__(self) -> str:
+        return f"Clock(offset={self.offset:+.0f}s)"
+
+
+class ItnioAuth(httpx.Auth):
+    """Signs every request (and every retry) with a fresh ``Timestamp`` and ``Sign``."""
+
+    requires_request_body = False
+    requires_response_body = False
+
+    def __init__(self, api_key: str, api_secret: str, clock: Clock | None = None) -> None:
+        self._api_key = api_key
+        self.__secret = api_secret
+        self._clock = clock or Clock()
+
+    @property
+    def api_key(self) -> str:
+        """The Api-Key sent with every request."""
+        return self._api_key
+
+    def sign(self, timestamp: str) -> str:
+        """The ``Sign`` value for a given ``Timestamp`` string."""
+        return make_sign(self._api_key, self.__secret, timestamp)
+
+    def headers(self) -> dict[str, str]:
+        """A fresh set of authentication headers."""
+        timestamp = str(int(self._clock.now()))
+        return {"Api-Key": self._api_key, "Timestamp": timestamp, "Sign": self.sign(timestamp)}
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self.headers())
+        yield request
+
+    def __repr__(self) -> str:
+        return f"ItnioAuth(api_key={self._api_key!r})"

@@ -1,0 +1,196 @@
+"""The one cattrs converter: wire JSON ↔ models.
+
+Rules (see the API reference):
+
+* wire names are camelCase of the attribute names, except ``Flow.steps`` ↔ ``flow``;
+* times are ISO-8601 strings; a time without an offset is read as UTC+08:00 (the
+  offset of every documented example), so every ``datetime`` is timezone-aware;
+* money (``pay``, ``rate``, ``cost``) becomes ``Decimal``;
+* ``sms`` / ``call`` / ``sna`` are always lists (an object is wrapped, null or absent is ``[]``);
+* unknown fields are ignored and unknown enum values are kept (open enums);
+* ``None`` means "absent" for optional fields.
+
+The converter is built on first use (nothing is created at import time) and cached.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import operator
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from . import _models as m
+
+__all__ = ["camel", "get_converter", "parse_datetime"]
+
+T = TypeVar("T")
+
+# Typed loosely: the per-attribute overrides are passed as keyword arguments.
+_make_structure: Any = make_dict_structure_fn
+_make_unstructure: Any = make_dict_unstructure_fn
+
+#: Offset assumed for wire times that carry none (every documented example is +08:00).
+WIRE_TZ = timezone(timedelta(hours=8))
+
+_RENAMES: dict[tuple[type, str], str] = {(m.Flow, "steps"): "flow"}
+_ENUMS: tuple[type[enum.Enum], ...] = (
+    m.Channel,
+    m.CodeType,
+    m.MatchStatus,
+    m.FlowTrigger,
+    m.ChannelCut,
+    m.PeriodUnit,
+)
+_LIST_FIELDS = (m.SmsAttempt, m.CallAttempt, m.SnaAttempt)
+_MODELS: tuple[type, ...] = (
+    m.SendLimit,
+    m.App,
+    m.Template,
+    m.FlowStep,
+    m.Flow,
+    m.SendResult,
+    m.VerifyResult,
+    m.Verifications,
+    m.SmsAttempt,
+    m.CallAttempt,
+    m.SnaAttempt,
+    m.Record,
+)
+
+
+def camel(name: str) -> str:
+    """``code_expiry`` → ``codeExpiry``; ``bill_periodstring`` → ``billPeriodstring``."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """Parse a wire time into an aware ``datetime`` (``""`` → ``None``)."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        parsed = datetime.fromisoformat(text)
+    else:
+        raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=WIRE_TZ)
+
+
+def _parse_decimal(value: object, _: type) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise TypeError(f"expected a decimal string, got {type(value).__name__}")
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        result = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(f"not a decimal: {text[:40]!r}") from exc
+    if not result.is_finite():
+        raise ValueError(f"not a finite decimal: {text[:40]!r}")
+    return result
+
+
+def _parse_int(value: object, _: type) -> int:
+    if isinstance(value, bool):
+        raise TypeError("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        return int(value.strip())
+    raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def _parse_str(value: object, _: type) -> str:
+    # Ids sometimes arrive as JSON numbers; 20-digit ids stay exact because json ints do.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _parse_bool(value: object, _: type) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1, "0", "1", "true", "false"):
+        return value in (1, "1", "true")
+    raise TypeError(f"expected a boolean, got {type(value).__name__}")
+
+
+def _parse_enum(value: object, cls: type[enum.Enum]) -> enum.Enum:
+    return cls(value)  # open enums keep unknown values; wrong types raise ValueError
+
+
+@functools.cache
+def get_converter(*, strict: bool = False) -> cattrs.Converter:
+    """The converter for all models; ``strict=True`` forbids unknown keys (used by tests)."""
+    conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=strict)
+    conv.register_structure_hook(datetime, lambda v, _: parse_datetime(v))
+    conv.register_unstructure_hook(datetime, lambda v: v.isoformat())
+    conv.register_structure_hook(Decimal, _parse_decimal)
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_structure_hook(int, _parse_int)
+    conv.register_structure_hook(str, _parse_str)
+    conv.register_structure_hook(bool, _parse_bool)
+    for enum_cls in _ENUMS:
+        # Per class, so these win over the int/str hooks in cattrs' class dispatch.
+        conv.register_structure_hook(enum_cls, _parse_enum)
+        conv.register_unstructure_hook(enum_cls, _enum_value)
+    for item in _LIST_FIELDS:
+        conv.register_structure_hook_func(
+            functools.partial(operator.eq, list[item]),  # type: ignore[valid-type]
+            _list_hook_for(conv, item),
+        )
+    for cls in _MODELS:
+        overrides: dict[str, Any] = {
+            a.name: override(rename=_RENAMES.get((cls, a.name), camel(a.name)))
+            for a in attrs.fields(cls)
+        }
+        conv.register_structure_hook(
+            cls,
+            _make_structure(cls, conv, _cattrs_forbid_extra_keys=strict, **overrides),
+        )
+        conv.register_unstructure_hook(cls, _make_unstructure(cls, conv, **overrides))
+    return conv
+
+
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
+
+
+def _list_hook_for(conv: cattrs.Converter, item: type) -> Callable[[Any, Any], list[Any]]:
+    def structure(value: Any, _: Any) -> list[Any]:
+        if value is None:
+            return []
+        if isinstance(value, dict):
+            value = [value]
+        if not isinstance(value, list):
+            raise TypeError(f"expected an array or object, got {type(value).__name__}")
+        return [conv.structure(v, item) for v in value]
+
+    return structure
+
+
+def structure(data: Any, cls: type[T], *, strict: bool = False) -> T:
+    """Decode wire data into ``cls`` (a model, or ``list[Model]``)."""
+    return get_converter(strict=strict).structure(data, cls)
+
+
+def unstructure(obj: Any) -> Any:
+    """Encode a model into wire data (camelCase keys)."""
+    return get_converter().unstructure(obj)

@@ -1,0 +1,246 @@
+"""Every exception the SDK raises, and the one table from API status codes to classes.
+
+The tree::
+
+    ItnioError
+    ├── ValidationError (also ValueError)      bad argument, raised before sending
+    ├── TransportError                         request could not be completed
+    │   └── RequestTimeoutError (also TimeoutError)
+    ├── HTTPStatusError                        non-2xx HTTP answer
+    ├── DecodeError                            2xx answer that is not the documented JSON
+    └── APIError                               envelope status != "0"
+        ├── AuthenticationError          -1
+        ├── IPNotAllowedError            -2
+        ├── InsufficientBalanceError    -10
+        ├── TimestampExpiredError       -16
+        ├── ServerError                 -18
+        ├── AlreadyExistsError          -20
+        ├── InvalidParameterError       -21, -22
+        ├── NotFoundError               -24
+        ├── PricingError                -26
+        ├── SendLimitError
+        │   ├── TotalSendLimitError     -27
+        │   └── PhoneSendLimitError     -28
+        └── SensitiveContentError       -29
+
+No exception here ever carries the API secret, a ``Sign`` value, an OTP code or a
+full phone number in its message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "STATUS_ERRORS",
+    "APIError",
+    "AlreadyExistsError",
+    "AuthenticationError",
+    "DecodeError",
+    "HTTPStatusError",
+    "IPNotAllowedError",
+    "InsufficientBalanceError",
+    "InvalidParameterError",
+    "ItnioError",
+    "NotFoundError",
+    "PhoneSendLimitError",
+    "PricingError",
+    "RequestTimeoutError",
+    "SendLimitError",
+    "SensitiveContentError",
+    "ServerError",
+    "TimestampExpiredError",
+    "TotalSendLimitError",
+    "TransportError",
+    "ValidationError",
+    "api_error",
+]
+
+_EXCERPT = 200
+
+
+def excerpt(body: bytes | str, limit: int = _EXCERPT) -> str:
+    """Return a short, printable excerpt of a response body for error messages."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ItnioError(Exception):
+    """Root of every exception raised by itnio_async."""
+
+
+class ValidationError(ItnioError, ValueError):
+    """An argument breaks a documented constraint; raised before any request is sent.
+
+    Attributes:
+        argument: the name of the offending argument (``"to"``, ``"steps[0].waiting_time"``).
+        rule: the constraint, in words (``"between 4 and 32 characters"``).
+        shown: how the value is shown in the message (phone numbers and codes are masked).
+    """
+
+    def __init__(self, argument: str, rule: str, shown: str) -> None:
+        self.argument = argument
+        self.rule = rule
+        self.shown = shown
+        super().__init__(f"{argument} must be {rule}; got {shown}")
+
+
+class TransportError(ItnioError):
+    """The HTTP request could not be completed (connect, read, write or protocol failure).
+
+    Attributes:
+        method: HTTP method of the failed call.
+        path: API path of the failed call (relative to the base URL).
+        sent: ``False`` only when the request provably never left this process
+            (connect error, connect timeout, pool timeout).
+    """
+
+    def __init__(
+        self, message: str, *, method: str = "", path: str = "", sent: bool = True
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.sent = sent
+        super().__init__(message)
+
+
+class RequestTimeoutError(TransportError, TimeoutError):
+    """A timeout: connect, read, write, pool, or the call's overall deadline."""
+
+
+class HTTPStatusError(ItnioError):
+    """The server answered with a non-2xx HTTP status.
+
+    Attributes:
+        status_code: the HTTP status code.
+        status / reason: the envelope's status and reason when the body carried one.
+        retry_after: seconds from a ``Retry-After`` header, if any.
+        body: a short excerpt of the response body.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        method: str = "",
+        path: str = "",
+        status: int | None = None,
+        reason: str | None = None,
+        retry_after: float | None = None,
+        body: str = "",
+    ) -> None:
+        self.status_code = status_code
+        self.method = method
+        self.path = path
+        self.status = status
+        self.reason = reason
+        self.retry_after = retry_after
+        self.body = body
+        detail = f" (status {status}: {reason})" if status is not None else ""
+        super().__init__(f"HTTP {status_code} from {method} {path}{detail}".replace("  ", " "))
+
+
+class DecodeError(ItnioError):
+    """A 2xx response whose body is not the documented JSON.
+
+    Attributes:
+        body: a short excerpt of the offending body.
+    """
+
+    def __init__(self, message: str, *, body: str = "", method: str = "", path: str = "") -> None:
+        self.body = body
+        self.method = method
+        self.path = path
+        super().__init__(f"{message}: {body!r}" if body else message)
+
+
+class APIError(ItnioError):
+    """The envelope's ``status`` is not ``"0"``.
+
+    Attributes:
+        status: the API status code as an int (``-22``).
+        reason: the server's reason text.
+    """
+
+    def __init__(self, status: int, reason: str = "", *, method: str = "", path: str = "") -> None:
+        self.status = status
+        self.reason = reason
+        self.method = method
+        self.path = path
+        where = f" ({method} {path})" if method else ""
+        super().__init__(f"API status {status}: {reason}{where}")
+
+
+class AuthenticationError(APIError):
+    """-1: the Api-Key or Sign was rejected."""
+
+
+class IPNotAllowedError(APIError):
+    """-2: the caller's IP address is not on the account's allow-list."""
+
+
+class InsufficientBalanceError(APIError):
+    """-10: the account balance cannot pay for the send."""
+
+
+class TimestampExpiredError(APIError):
+    """-16: the Timestamp header is too far from the server's clock."""
+
+
+class ServerError(APIError):
+    """-18: an internal error on ITNIO's side."""
+
+
+class AlreadyExistsError(APIError):
+    """-20: the data already exists (a duplicate name)."""
+
+
+class InvalidParameterError(APIError):
+    """-21 / -22: the server rejected a parameter."""
+
+
+class NotFoundError(APIError):
+    """-24: the object does not exist."""
+
+
+class PricingError(APIError):
+    """-26: no price could be determined for the destination."""
+
+
+class SendLimitError(APIError):
+    """-27 / -28: one of the app's send limits is reached."""
+
+
+class TotalSendLimitError(SendLimitError):
+    """-27: the app's period total send limit is reached."""
+
+
+class PhoneSendLimitError(SendLimitError):
+    """-28: the app's per-phone send limit is reached for this number."""
+
+
+class SensitiveContentError(APIError):
+    """-29: the message content contains sensitive words."""
+
+
+#: The one table from envelope status to exception class. Any other code → APIError.
+STATUS_ERRORS: dict[int, type[APIError]] = {
+    -1: AuthenticationError,
+    -2: IPNotAllowedError,
+    -10: InsufficientBalanceError,
+    -16: TimestampExpiredError,
+    -18: ServerError,
+    -20: AlreadyExistsError,
+    -21: InvalidParameterError,
+    -22: InvalidParameterError,
+    -24: NotFoundError,
+    -26: PricingError,
+    -27: TotalSendLimitError,
+    -28: PhoneSendLimitError,
+    -29: SensitiveContentError,
+}
+
+
+def api_error(status: int, reason: str = "", *, method: str = "", path: str = "") -> APIError:
+    """Build the exception for an envelope status via :data:`STATUS_ERRORS`."""
+    cls = STATUS_ERRORS.get(status, APIError)
+    return cls(status, reason, method=method, path=path)

@@ -1,0 +1,114 @@
+"""``client.apps``: create, update and read verification-code applications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _validation as v
+from .._models import App, SendLimit
+from .._retry import CallKind
+from ._base import Resource
+
+__all__ = ["Apps"]
+
+
+def _app_body(
+    name: object,
+    code_expiry: object,
+    period_total_send_limit: object,
+    period_phone_send_limit: object,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": v.check_name("name", name)}
+    if code_expiry is not None:
+        body["codeExpiry"] = v.check_int("code_expiry", code_expiry, 1, 60)
+    if period_total_send_limit is not None:
+        body["periodTotalSendLimit"] = v.send_limit(
+            "period_total_send_limit", period_total_send_limit
+        )
+    if period_phone_send_limit is not None:
+        body["periodPhoneSendLimit"] = v.send_limit(
+            "period_phone_send_limit", period_phone_send_limit
+        )
+    return body
+
+
+class Apps(Resource):
+    """Verification-code applications (``/app/...``)."""
+
+    __slots__ = ()
+
+    async def create(
+        self,
+        *,
+        name: str,
+        code_expiry: int | None = None,
+        period_total_send_limit: SendLimit | None = None,
+        period_phone_send_limit: SendLimit | None = None,
+    ) -> App:
+        """Create an application (``POST /app/add``).
+
+        Args:
+            name: 4–32 characters, unique in the account.
+            code_expiry: minutes a sent code stays valid, 1–60 (server default 5).
+            period_total_send_limit: cap on all sends of the app per period.
+            period_phone_send_limit: cap on sends to one number per period.
+
+        Returns:
+            The created :class:`App`.
+
+        Raises:
+            ValidationError: an argument breaks a documented constraint.
+            AlreadyExistsError: the name is taken (-20).
+        """
+        body = _app_body(name, code_expiry, period_total_send_limit, period_phone_send_limit)
+        return await self._client._request(
+            "POST", "/app/add", body=body, cast=App, kind=CallKind.UNSAFE
+        )
+
+    async def update(
+        self,
+        app_id: str,
+        *,
+        name: str,
+        code_expiry: int | None = None,
+        period_total_send_limit: SendLimit | None = None,
+        period_phone_send_limit: SendLimit | None = None,
+    ) -> App:
+        """Update an application (``PUT /app/update/{appId}``; ``appId`` also goes in the body).
+
+        Args:
+            app_id: the application id (4–32 characters).
+            name: 4–32 characters, unique in the account.
+            code_expiry: minutes a sent code stays valid, 1–60.
+            period_total_send_limit / period_phone_send_limit: see :meth:`create`;
+                ``SendLimit(enabled=False)`` switches a limit off.
+
+        Returns:
+            The updated :class:`App`.
+        """
+        app_id = v.check_app_id("app_id", app_id)
+        body = {
+            "appId": app_id,
+            **_app_body(name, code_expiry, period_total_send_limit, period_phone_send_limit),
+        }
+        return await self._client._request(
+            "PUT",
+            f"/app/update/{v.path_id('app_id', app_id)}",
+            body=body,
+            cast=App,
+            kind=CallKind.SAFE,
+        )
+
+    async def get(self, app_id: str) -> App:
+        """Read one application (``GET /app/details/{appId}``).
+
+        Args:
+            app_id: the application id (4–32 characters).
+        """
+        app_id = v.check_app_id("app_id", app_id)
+        return await self._client._request(
+            "GET",
+            f"/app/details/{v.path_id('app_id', app_id)}",
+            cast=App,
+            kind=CallKind.SAFE,
+        )

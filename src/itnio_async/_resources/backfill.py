@@ -1,0 +1,88 @@
+"""``client.backfill``: report conversions ("backfill") to ITNIO.
+
+Despite the vendor's word "callback", these are ordinary signed calls from you to ITNIO.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from .. import _validation as v
+from .._retry import CallKind
+from ._base import Resource, compact
+
+__all__ = ["Backfill"]
+
+
+class Backfill(Resource):
+    """Conversion reports (``/postback/backfill``, ``/backfillRate``)."""
+
+    __slots__ = ()
+
+    async def report(
+        self,
+        *,
+        app_id: str,
+        verification_id: str,
+        time: datetime | int | str,
+        number: str | None = None,
+    ) -> None:
+        """Report that the end user entered a code (``POST /postback/backfill``).
+
+        Args:
+            app_id: application id (4–32 characters).
+            verification_id: id of the verification.
+            time: when it happened: an aware ``datetime`` or epoch milliseconds
+                (``int`` or digits), sent as a millisecond string.
+            number: the end user's number (10–14 digits, no ``+``).
+        """
+        body = compact(
+            appId=v.check_app_id("app_id", app_id),
+            verificationId=v.verification_id("verification_id", verification_id),
+            number=None if number is None else v.phone("number", number),
+            time=v.epoch_millis("time", time),
+        )
+        await self._client._request(
+            "POST", "/postback/backfill", body=body, cast=None, kind=CallKind.UNSAFE
+        )
+
+    async def report_rate(
+        self,
+        *,
+        app_id: str,
+        mcc: int | str,
+        backfill_now: int | Decimal | str,
+        callback_time: datetime | str,
+        backfill_number: int | Decimal | str | None = None,
+        backfill_cardinal_number: int | Decimal | str | None = None,
+    ) -> None:
+        """Report an aggregate conversion rate (``POST /backfillRate``).
+
+        Args:
+            app_id: application id (4–32 characters).
+            mcc: mobile country code (digits), sent as a string.
+            backfill_now: rate in percent, 0–100 with at most two decimals.
+            callback_time: an aware ``datetime`` or an ISO-8601 string with an offset.
+            backfill_number: count of entered codes (integer ≥ 0).
+            backfill_cardinal_number: count the rate is computed on (integer ≥ 0).
+        """
+        body = compact(
+            appId=v.check_app_id("app_id", app_id),
+            mcc=v.numeric_string("mcc", mcc, lo=Decimal(0), hi=Decimal(999), integer=True),
+            backfillNumber=None
+            if backfill_number is None
+            else v.numeric_string("backfill_number", backfill_number, lo=Decimal(0), integer=True),
+            backfillCardinalNumber=None
+            if backfill_cardinal_number is None
+            else v.numeric_string(
+                "backfill_cardinal_number", backfill_cardinal_number, lo=Decimal(0), integer=True
+            ),
+            backfillNow=v.numeric_string(
+                "backfill_now", backfill_now, lo=Decimal(0), hi=Decimal(100), places=2
+            ),
+            callbackTime=v.iso_time("callback_time", callback_time),
+        )
+        await self._client._request(
+            "POST", "/backfillRate", body=body, cast=None, kind=CallKind.UNSAFE
+        )

@@ -1,0 +1,155 @@
+"""``client.templates``: message templates (text with ``##code##`` and code settings)."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from .. import _validation as v
+from .._models import CodeType, Template
+from .._retry import CallKind
+from ._base import Resource
+
+__all__ = ["Templates"]
+
+
+def _template_body(
+    *,
+    name: object,
+    text: object,
+    code_type: object,
+    code_length: object,
+    speech_rate: object,
+    language: object,
+    max_duration: object,
+    repeat_cnt: object,
+    sender_id: object,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": v.check_name("name", name),
+        "text": v.template_text("text", text),
+    }
+    if code_type is not None:
+        body["codeType"] = v.check_choice("code_type", code_type, CodeType, list(CodeType)).value
+    if code_length is not None:
+        body["codeLength"] = v.check_int("code_length", code_length, 4, 10)
+    if speech_rate is not None:
+        body["speechRate"] = v.check_int("speech_rate", speech_rate, 0, 100)
+    if language is not None:
+        body["language"] = v.check_str("language", language, 1, 8)
+    if max_duration is not None:
+        body["maxDuration"] = v.check_int("max_duration", max_duration, 5, 599)
+    if repeat_cnt is not None:
+        body["repeatCnt"] = v.check_int("repeat_cnt", repeat_cnt, 1, 10)
+    if sender_id is not None:
+        body["senderId"] = v.check_str("sender_id", sender_id, 1, 64)
+    return body
+
+
+class Templates(Resource):
+    """Message templates (``/template/...``)."""
+
+    __slots__ = ()
+
+    async def create(
+        self,
+        *,
+        app_id: str,
+        name: str,
+        text: str,
+        code_type: CodeType | int = CodeType.NUMERIC,
+        code_length: int | None = None,
+        speech_rate: int | None = None,
+        language: str | None = None,
+        max_duration: int | None = None,
+        repeat_cnt: int | None = None,
+        sender_id: str | None = None,
+    ) -> Template:
+        """Create a template (``POST /template/add``).
+
+        Args:
+            app_id: owning application (4–32 characters).
+            name: 4–32 characters, unique.
+            text: 1–256 characters containing ``##code##``.
+            code_type: character set of generated codes (always sent; default NUMERIC).
+            code_length: 4–10 (server default 4).
+            speech_rate: voice speed 0–100 (server default 50).
+            language: voice language code such as ``"EN"`` (server default EN).
+            max_duration: maximum call length, 5–599 seconds (server default 59).
+            repeat_cnt: times the voice message is played, 1–10 (server default 1).
+            sender_id: sender id.
+
+        Returns:
+            The created :class:`Template`.
+        """
+        body = {
+            "appId": v.check_app_id("app_id", app_id),
+            **_template_body(
+                name=name,
+                text=text,
+                code_type=code_type,
+                code_length=code_length,
+                speech_rate=speech_rate,
+                language=language,
+                max_duration=max_duration,
+                repeat_cnt=repeat_cnt,
+                sender_id=sender_id,
+            ),
+        }
+        return await self._client._request(
+            "POST", "/template/add", body=body, cast=Template, kind=CallKind.UNSAFE
+        )
+
+    async def update(
+        self,
+        template_id: int | str,
+        *,
+        name: str,
+        text: str,
+        code_type: CodeType | int | None = None,
+        code_length: int | None = None,
+        speech_rate: int | None = None,
+        language: str | None = None,
+        max_duration: int | None = None,
+        repeat_cnt: int | None = None,
+        sender_id: str | None = None,
+    ) -> Template:
+        """Update a template (``PUT /template/update/{templateId}``); arguments as :meth:`create`.
+
+        Returns:
+            The updated :class:`Template`.
+        """
+        path = f"/template/update/{v.path_id('template_id', template_id)}"
+        body = _template_body(
+            name=name,
+            text=text,
+            code_type=code_type,
+            code_length=code_length,
+            speech_rate=speech_rate,
+            language=language,
+            max_duration=max_duration,
+            repeat_cnt=repeat_cnt,
+            sender_id=sender_id,
+        )
+        return await self._client._request(
+            "PUT", path, body=body, cast=Template, kind=CallKind.SAFE
+        )
+
+    async def get(self, template_id: int | str) -> Template:
+        """Read one template (``GET /template/details/{templateId}``)."""
+        return await self._client._request(
+            "GET",
+            f"/template/details/{v.path_id('template_id', template_id)}",
+            cast=Template,
+            kind=CallKind.SAFE,
+        )
+
+    async def list(self) -> builtins.list[Template]:
+        """All templates of the account (``GET /template/list``; no pagination).
+
+        The API documents an object but returns every template: an object or an
+        array is accepted, and a list is always returned.
+        """
+        return await self._client._request(
+            "GET", "/template/list", cast=Template, kind=CallKind.SAFE, many=True
+        )

@@ -1,0 +1,199 @@
+"""``client.verifications``: send codes, resend them, and verify what the user typed.
+
+Send-safety: ``send``, ``send_code`` and ``resend`` cost money and reach a person,
+so they are retried only when the request provably never left this process.
+``verify`` consumes the code: after an ambiguous failure (the request may have
+reached the server) the outcome is resolved by reading the record instead of
+blindly re-verifying, so a right code is never reported as wrong or already used.
+"""
+
+from __future__ import annotations
+
+from .. import _validation as v
+from .._exceptions import HTTPStatusError, ItnioError, ServerError, TransportError
+from .._logging import logger
+from .._models import Channel, MatchStatus, SendResult, VerifyResult
+from .._retry import CallKind
+from ._base import Resource, compact
+
+__all__ = ["Verifications"]
+
+
+def _channel(value: object) -> str | None:
+    if value is None:
+        return None
+    return v.check_choice("channel", value, Channel, v.SEND_CHANNELS).value
+
+
+def _order_id(value: object) -> str | None:
+    return None if value is None else v.check_str("order_id", value, 0, 64)
+
+
+def _ambiguous(error: ItnioError) -> bool:
+    """The request may have reached the server, but we do not know what it did."""
+    if isinstance(error, TransportError):
+        return error.sent
+    return isinstance(error, (HTTPStatusError, ServerError))
+
+
+class Verifications(Resource):
+    """Sending and checking verification codes (``/verification/...``)."""
+
+    __slots__ = ()
+
+    async def send(
+        self,
+        *,
+        app_id: str,
+        template_id: int | str,
+        to: str,
+        channel: Channel | str | None = None,
+        flow_id: int | str | None = None,
+        order_id: str | None = None,
+    ) -> SendResult:
+        """Send a platform-generated code (``POST /verification/send``).
+
+        Retried only when the request provably never left (connect error or timeout,
+        pool timeout): never on a read timeout, a 5xx or -18.
+
+        Args:
+            app_id: application id (4–32 characters).
+            template_id: template to render (sent as an integer).
+            to: destination, 10–14 digits with country code, no ``+``.
+            channel: ``sms`` (server default), ``call`` or ``sna``.
+            flow_id: task flow to apply for fallbacks.
+            order_id: your own reference, at most 64 characters, globally unique.
+
+        Returns:
+            A :class:`SendResult` with the new ``verification_id``.
+
+        Raises:
+            ValidationError, SendLimitError, InsufficientBalanceError, APIError, TransportError.
+        """
+        body = compact(
+            appId=v.check_app_id("app_id", app_id),
+            templateId=v.int_id("template_id", template_id),
+            flowId=None if flow_id is None else v.int_id("flow_id", flow_id),
+            to=v.phone("to", to),
+            channel=_channel(channel),
+            orderId=_order_id(order_id),
+        )
+        return await self._client._request(
+            "POST", "/verification/send", body=body, cast=SendResult, kind=CallKind.UNSAFE
+        )
+
+    async def send_code(
+        self,
+        *,
+        app_id: str,
+        code: str,
+        to: str,
+        template_id: int | str | None = None,
+        channel: Channel | str | None = None,
+        flow_id: int | str | None = None,
+        order_id: str | None = None,
+    ) -> SendResult:
+        """Deliver a code you generated (``POST /verification/sendRule``).
+
+        Args:
+            code: the code to deliver, 1–10 characters (``verify`` accepts only 4–10).
+            other arguments: as :meth:`send` (``template_id`` is optional here).
+
+        Returns:
+            A :class:`SendResult`.
+        """
+        body = compact(
+            appId=v.check_app_id("app_id", app_id),
+            templateId=None if template_id is None else v.int_id("template_id", template_id),
+            code=v.code("code", code, 1, 10),
+            flowId=None if flow_id is None else v.int_id("flow_id", flow_id),
+            to=v.phone("to", to),
+            channel=_channel(channel),
+            orderId=_order_id(order_id),
+        )
+        return await self._client._request(
+            "POST", "/verification/sendRule", body=body, cast=SendResult, kind=CallKind.UNSAFE
+        )
+
+    async def resend(
+        self, verification_id: str, *, channel: Channel | str | None = None
+    ) -> SendResult:
+        """Resend an earlier code (``POST /verification/resend``).
+
+        Returns:
+            A :class:`SendResult` carrying a **new** ``verification_id``; use it from now on.
+        """
+        body = compact(
+            verificationId=v.verification_id("verification_id", verification_id),
+            channel=_channel(channel),
+        )
+        return await self._client._request(
+            "POST", "/verification/resend", body=body, cast=SendResult, kind=CallKind.UNSAFE
+        )
+
+    async def verify(self, verification_id: str, code: str) -> VerifyResult:
+        """Check the code a user typed (``POST /verification/verify``).
+
+        A wrong, expired or already-used code is not an exception: inspect
+        ``result.matched`` or ``result.ok``. If the answer is lost (read timeout,
+        dropped connection, 5xx, -18) the SDK reads the record to learn whether the
+        code matched before trying again, so a right code is never reported as wrong.
+
+        Args:
+            verification_id: id from send / send_code / resend.
+            code: what the user typed, 4–10 characters.
+
+        Returns:
+            A :class:`VerifyResult`; ``ok`` is true only for ``MatchStatus.MATCHED``.
+        """
+        vid = v.verification_id("verification_id", verification_id)
+        body = {"verificationId": vid, "code": v.code("code", code, 4, 10)}
+        client = self._client
+        resolutions = client.max_retries
+        uncertain = False
+        with client._call_deadline():
+            while True:
+                try:
+                    result = await client._request(
+                        "POST",
+                        "/verification/verify",
+                        body=body,
+                        cast=VerifyResult,
+                        kind=CallKind.UNSAFE,
+                    )
+                except ItnioError as exc:
+                    if not _ambiguous(exc) or resolutions <= 0:
+                        raise
+                    resolutions -= 1
+                    uncertain = True
+                    logger.info(
+                        "verify: %s, resolving the outcome from the record", type(exc).__name__
+                    )
+                    matched = await self._recorded_match(vid, exc)
+                    if matched is not None:
+                        return matched
+                    continue
+                if uncertain and result.matched == MatchStatus.ALREADY_USED:
+                    # An earlier attempt whose answer was lost may have consumed the code.
+                    matched = await self._recorded_match(vid, None)
+                    if matched is not None:
+                        return matched
+                return result
+
+    async def _recorded_match(self, vid: str, error: ItnioError | None) -> VerifyResult | None:
+        """A MATCHED result if the record says the code matched, else ``None``."""
+        try:
+            record = await self._client.records.get(vid)
+        except ItnioError as lookup_error:
+            if error is not None:
+                raise error from lookup_error
+            raise
+        summary = record.verifications
+        if summary is None or summary.matched != MatchStatus.MATCHED:
+            return None
+        return VerifyResult(
+            verification_id=record.verification_id or vid,
+            to=summary.ori_receiver,
+            channel=summary.channel,
+            matched=MatchStatus.MATCHED,
+        )

@@ -1,0 +1,1 @@
+"""Testing kit for code that uses itnio_async."""

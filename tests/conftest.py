@@ -1,0 +1,69 @@
+"""Shared fixtures: a client wired to an in-process mock transport (no sockets)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from itnio_async import AsyncItnio, RetryPolicy
+
+API_KEY = "bDqJFiq9"
+API_SECRET = "7bz1lzh9"
+FIXED_TIME = 1630468800
+#: The vendor's documented Sign for API_KEY / API_SECRET / FIXED_TIME.
+FIXED_SIGN = "05d7a50893e22a5c4bb3216ae3396c7c"
+BASE_URL = "https://api.itniotech.com/otp"
+
+
+def envelope(data: Any = None, status: str = "0", reason: str = "success") -> dict[str, Any]:
+    """A documented response envelope."""
+    body: dict[str, Any] = {"status": status, "reason": reason}
+    if data is not None:
+        body["data"] = data
+    return body
+
+
+@pytest.fixture
+def no_retry_sleep() -> RetryPolicy:
+    """A retry policy that never sleeps (backoff 0)."""
+    return RetryPolicy(base_delay=0.0, max_delay=0.0)
+
+
+@pytest.fixture
+def router() -> respx.Router:
+    """A respx router that fails on any unmatched request."""
+    return respx.Router(base_url=BASE_URL, assert_all_called=False)
+
+
+@pytest.fixture
+async def client(router: respx.Router, no_retry_sleep: RetryPolicy) -> AsyncIterator[AsyncItnio]:
+    """An AsyncItnio signing with the vendor's example credentials and a frozen clock."""
+    async with AsyncItnio(
+        API_KEY,
+        API_SECRET,
+        base_url=BASE_URL,
+        transport=httpx.MockTransport(router.async_handler),
+        retry_policy=no_retry_sleep,
+        clock=lambda: FIXED_TIME,
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+def make_client(
+    no_retry_sleep: RetryPolicy,
+) -> Callable[..., AsyncItnio]:
+    """Build a client around any httpx handler or transport (caller closes it)."""
+
+    def factory(handler: Any, **options: Any) -> AsyncItnio:
+        transport = handler if isinstance(handler, httpx.AsyncBaseTransport) else httpx.MockTransport(handler)
+        options.setdefault("retry_policy", no_retry_sleep)
+        options.setdefault("clock", lambda: FIXED_TIME)
+        options.setdefault("base_url", BASE_URL)
+        return AsyncItnio(API_KEY, API_SECRET, transport=transport, **options)
+
+    return factory
