@@ -163,7 +163,9 @@ def get_converter(*, strict: bool = False) -> cattrs.Converter:
         }
         conv.register_structure_hook(
             cls,
-            _make_structure(cls, conv, _cattrs_forbid_extra_keys=strict, **overrides),
+            _object_only(
+                cls, _make_structure(cls, conv, _cattrs_forbid_extra_keys=strict, **overrides)
+            ),
         )
         conv.register_unstructure_hook(cls, _make_unstructure(cls, conv, **overrides))
     return conv
@@ -171,6 +173,17 @@ def get_converter(*, strict: bool = False) -> cattrs.Converter:
 
 def _enum_value(member: enum.Enum) -> Any:
     return member.value
+
+
+def _object_only(cls: type, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    # The generated hooks test keys with ``in``, so a string or list would otherwise
+    # decode silently into a model whose optional fields are all None.
+    def structure(value: Any, type_: Any) -> Any:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
+        return fn(value, type_)
+
+    return structure
 
 
 def _list_hook_for(conv: cattrs.Converter, item: type) -> Callable[[Any, Any], list[Any]]:

@@ -29,6 +29,8 @@ full phone number in its message.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "STATUS_ERRORS",
     "APIError",
@@ -66,6 +68,18 @@ def excerpt(body: bytes | str, limit: int = _EXCERPT) -> str:
 
 class ItnioError(Exception):
     """Root of every exception raised by itnio_async."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclass constructors take the parts the message is built from, not the
+        # message, so the default (cls(*args)) would garble or fail on copy/pickle.
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[ItnioError], args: tuple[Any, ...]) -> ItnioError:
+    """Recreate an exception from its message args (``__dict__`` is restored by pickle)."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    return error
 
 
 class ValidationError(ItnioError, ValueError):

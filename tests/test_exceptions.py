@@ -1,0 +1,395 @@
+"""The exception tree, the status→class table, and how the client turns answers into errors."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from itnio_async import (
+    AlreadyExistsError,
+    APIError,
+    AsyncItnio,
+    AuthenticationError,
+    DecodeError,
+    HTTPStatusError,
+    InsufficientBalanceError,
+    InvalidParameterError,
+    IPNotAllowedError,
+    ItnioError,
+    NotFoundError,
+    PhoneSendLimitError,
+    PricingError,
+    RequestTimeoutError,
+    SendLimitError,
+    SensitiveContentError,
+    ServerError,
+    TimestampExpiredError,
+    TotalSendLimitError,
+    TransportError,
+    ValidationError,
+)
+from itnio_async._exceptions import STATUS_ERRORS, api_error
+
+from .conftest import envelope
+
+FLOW = {"flowId": 1, "name": "name", "flow": []}
+
+#: Every documented status (section 5 of the API reference) and its class.
+DOCUMENTED: list[tuple[int, type[APIError]]] = [
+    (-1, AuthenticationError),
+    (-2, IPNotAllowedError),
+    (-10, InsufficientBalanceError),
+    (-16, TimestampExpiredError),
+    (-18, ServerError),
+    (-20, AlreadyExistsError),
+    (-21, InvalidParameterError),
+    (-22, InvalidParameterError),
+    (-23, APIError),
+    (-24, NotFoundError),
+    (-25, APIError),
+    (-26, PricingError),
+    (-27, TotalSendLimitError),
+    (-28, PhoneSendLimitError),
+    (-29, SensitiveContentError),
+    (-14, APIError),
+    (-99, APIError),
+    (7, APIError),
+]
+
+
+def answer(body: Any, status_code: int = 200) -> Callable[[httpx.Request], httpx.Response]:
+    """A handler answering every request with ``body`` (bytes as-is, anything else as JSON)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(body, bytes):
+            return httpx.Response(status_code, content=body)
+        return httpx.Response(status_code, json=body)
+
+    return handler
+
+
+def raising(exc_type: type[httpx.HTTPError]) -> Callable[[httpx.Request], httpx.Response]:
+    """A handler whose transport fails with ``exc_type``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise exc_type("simulated failure", request=request)  # type: ignore[call-arg]
+
+    return handler
+
+
+async def call(make_client: Callable[..., AsyncItnio], handler: Any) -> Any:
+    """One flows.get(1) through a fresh client without retries."""
+    async with make_client(handler, max_retries=0) as client:
+        return await client.flows.get(1)
+
+
+# -- status → class ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("status", "cls"), DOCUMENTED, ids=[str(s) for s, _ in DOCUMENTED])
+async def test_status_maps_to_class(
+    make_client: Callable[..., AsyncItnio], status: int, cls: type[APIError]
+) -> None:
+    """Each envelope status raises its documented class (unknown → plain APIError)."""
+    body = envelope(status=str(status), reason=f"reason {status}")
+    with pytest.raises(APIError) as info:
+        await call(make_client, answer(body))
+    error = info.value
+    assert type(error) is cls
+    assert error.status == status
+    assert type(error.status) is int
+    assert error.reason == f"reason {status}"
+    assert str(status) in str(error)
+    assert error.method == "GET"
+    assert error.path == "/flow/details/1"
+
+
+def test_status_table_matches_documented_classes() -> None:
+    """STATUS_ERRORS holds exactly the documented mapped codes and api_error uses it."""
+    mapped = {s: c for s, c in DOCUMENTED if c is not APIError}
+    assert mapped == STATUS_ERRORS
+    for status, cls in DOCUMENTED:
+        assert type(api_error(status, "r")) is cls
+
+
+@pytest.mark.parametrize("status", ["-22", -22, " -22 "])
+async def test_status_as_string_or_int(
+    make_client: Callable[..., AsyncItnio], status: object
+) -> None:
+    """The envelope status is accepted as the documented string or as an int."""
+    with pytest.raises(InvalidParameterError) as info:
+        await call(make_client, answer({"status": status, "reason": "Parameter exception"}))
+    assert info.value.status == -22
+    assert info.value.reason == "Parameter exception"
+
+
+@pytest.mark.parametrize("status", ["0", 0])
+async def test_zero_status_is_success(
+    make_client: Callable[..., AsyncItnio], status: object
+) -> None:
+    """Status "0" and 0 are both success and the data decodes."""
+    flow = await call(make_client, answer({"status": status, "reason": "success", "data": FLOW}))
+    assert flow.flow_id == 1
+
+
+async def test_missing_or_odd_reason_is_empty(make_client: Callable[..., AsyncItnio]) -> None:
+    """An error envelope without a string reason still raises, with reason ''."""
+    with pytest.raises(AuthenticationError) as info:
+        await call(make_client, answer({"status": "-1", "reason": None}))
+    assert info.value.reason == ""
+    assert info.value.status == -1
+
+
+# -- the tree ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cls", "parents"),
+    [
+        (ValidationError, (ItnioError, ValueError)),
+        (TransportError, (ItnioError,)),
+        (RequestTimeoutError, (TransportError, ItnioError, TimeoutError)),
+        (HTTPStatusError, (ItnioError,)),
+        (DecodeError, (ItnioError,)),
+        (APIError, (ItnioError,)),
+        (AuthenticationError, (APIError,)),
+        (IPNotAllowedError, (APIError,)),
+        (InsufficientBalanceError, (APIError,)),
+        (TimestampExpiredError, (APIError,)),
+        (ServerError, (APIError,)),
+        (AlreadyExistsError, (APIError,)),
+        (InvalidParameterError, (APIError,)),
+        (NotFoundError, (APIError,)),
+        (PricingError, (APIError,)),
+        (SendLimitError, (APIError,)),
+        (TotalSendLimitError, (SendLimitError, APIError)),
+        (PhoneSendLimitError, (SendLimitError, APIError)),
+        (SensitiveContentError, (APIError,)),
+    ],
+)
+def test_class_hierarchy(cls: type, parents: tuple[type, ...]) -> None:
+    """Every class sits where the public tree puts it, under ItnioError."""
+    assert issubclass(cls, ItnioError)
+    for parent in parents:
+        assert issubclass(cls, parent)
+
+
+def test_sibling_branches_do_not_overlap() -> None:
+    """API, HTTP, decode and transport errors are distinct branches."""
+    assert not issubclass(HTTPStatusError, APIError)
+    assert not issubclass(DecodeError, APIError)
+    assert not issubclass(TransportError, APIError)
+    assert not issubclass(APIError, TransportError)
+    assert not issubclass(TransportError, TimeoutError)
+    assert not issubclass(PhoneSendLimitError, TotalSendLimitError)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        APIError(-22, "bad", method="GET", path="/flow/details/1"),
+        TotalSendLimitError(-27, "Period total send limit"),
+        ValidationError("to", "10-14 digits", "*******1412"),
+        TransportError("ConnectError on GET /x", method="GET", path="/x", sent=False),
+        RequestTimeoutError("ReadTimeout on GET /x", method="GET", path="/x"),
+        HTTPStatusError(503, method="GET", path="/x", status=-18, reason="r", body="b"),
+        DecodeError("not JSON", body="<html>", method="GET", path="/x"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_errors_survive_copy_and_pickle(error: ItnioError) -> None:
+    """copy and pickle keep an error's class, message and attributes."""
+    for clone in (copy.copy(error), pickle.loads(pickle.dumps(error))):  # noqa: S301
+        assert type(clone) is type(error)
+        assert str(clone) == str(error)
+        assert vars(clone) == vars(error)
+
+
+# -- non-2xx -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status_code", [400, 404, 500, 503])
+async def test_non_2xx_without_envelope(
+    make_client: Callable[..., AsyncItnio], status_code: int
+) -> None:
+    """A non-2xx answer raises HTTPStatusError with the status code and no envelope fields."""
+    with pytest.raises(HTTPStatusError) as info:
+        await call(make_client, answer(b"<html>Bad Gateway</html>", status_code))
+    error = info.value
+    assert error.status_code == status_code
+    assert error.status is None
+    assert error.reason is None
+    assert "Bad Gateway" in error.body
+    assert str(status_code) in str(error)
+
+
+@pytest.mark.parametrize("status_code", [400, 404, 500, 503])
+async def test_non_2xx_keeps_envelope(
+    make_client: Callable[..., AsyncItnio], status_code: int
+) -> None:
+    """A non-2xx answer carrying an envelope is still HTTPStatusError, keeping status/reason."""
+    body = envelope(status="-18", reason="Port program unusual")
+    with pytest.raises(HTTPStatusError) as info:
+        await call(make_client, answer(body, status_code))
+    error = info.value
+    assert not isinstance(error, APIError)
+    assert error.status_code == status_code
+    assert error.status == -18
+    assert error.reason == "Port program unusual"
+
+
+async def test_non_2xx_success_envelope_is_still_an_error(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """Even a success envelope does not turn a 500 into a result."""
+    with pytest.raises(HTTPStatusError) as info:
+        await call(make_client, answer(envelope(FLOW), 500))
+    assert info.value.status == 0
+
+
+# -- 2xx garbage -------------------------------------------------------------------------------
+
+GARBAGE: list[tuple[str, bytes, str]] = [
+    ("html", b"<!DOCTYPE html><html><body>Gateway maintenance</body></html>", "Gateway"),
+    ("empty", b"", ""),
+    ("not-json", b"not json", "not json"),
+    ("json-list", b'[{"status": "0"}]', '[{"status": "0"}]'),
+    ("json-string", b'"success"', '"success"'),
+    ("no-status", b'{"reason": "success", "data": {}}', "reason"),
+    ("status-true", b'{"status": true, "reason": "success"}', "true"),
+    ("status-abc", b'{"status": "abc", "reason": "success"}', "abc"),
+    ("status-null", b'{"status": null}', "null"),
+    ("status-float", b'{"status": 0.5}', "0.5"),
+    ("data-string", b'{"status": "0", "reason": "success", "data": "flow"}', "flow"),
+    ("data-list", b'{"status": "0", "reason": "success", "data": [1]}', "[1]"),
+    ("data-null", b'{"status": "0", "reason": "success", "data": null}', "null"),
+    ("data-missing-id", b'{"status": "0", "data": {"name": "n"}}', "name"),
+    ("data-bad-field", b'{"status": "0", "data": {"flowId": "one"}}', "one"),
+    ("data-bad-step", b'{"status": "0", "data": {"flowId": 1, "flow": ["x"]}}', "flow"),
+    ("binary", bytes(range(256)) * 4, ""),
+    ("truncated", b'{"status": "0", "data": {"flowId": 1', "flowId"),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"), [g[1:] for g in GARBAGE], ids=[g[0] for g in GARBAGE]
+)
+async def test_2xx_garbage_is_decode_error(
+    make_client: Callable[..., AsyncItnio], body: bytes, fragment: str
+) -> None:
+    """A 2xx body that is not the documented JSON raises DecodeError with a short excerpt."""
+    with pytest.raises(DecodeError) as info:
+        await call(make_client, answer(body))
+    error = info.value
+    assert isinstance(error.body, str)
+    assert fragment in error.body
+    assert len(error.body) <= 200
+    assert len(str(error)) <= 400
+
+
+async def test_decode_error_chains_cattrs_failure(make_client: Callable[..., AsyncItnio]) -> None:
+    """A data/model mismatch keeps the underlying converter error as __cause__."""
+    with pytest.raises(DecodeError) as info:
+        await call(make_client, answer({"status": "0", "data": {"flowId": "one"}}))
+    assert info.value.__cause__ is not None
+    assert "Flow" in str(info.value)
+
+
+async def test_large_garbage_excerpt_is_short(make_client: Callable[..., AsyncItnio]) -> None:
+    """A megabyte of HTML is cut to a short excerpt in the error."""
+    page = b"<html>" + b"x" * 1_000_000 + b"</html>"
+    with pytest.raises(DecodeError) as info:
+        await call(make_client, answer(page))
+    assert info.value.body.startswith("<html>x")
+    assert len(info.value.body) <= 200
+
+
+async def test_list_endpoint_garbage_is_decode_error(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """A list endpoint whose data is neither a list nor an object raises DecodeError."""
+    async with make_client(answer({"status": "0", "data": "flows"}), max_retries=0) as client:
+        with pytest.raises(DecodeError) as info:
+            await client.flows.list()
+    assert "flows" in info.value.body
+
+
+async def test_decode_error_is_not_retried(make_client: Callable[..., AsyncItnio]) -> None:
+    """A DecodeError on a retryable GET is raised at once, after one request."""
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, content=b"<html></html>")
+
+    async with make_client(handler, max_retries=2) as client:
+        with pytest.raises(DecodeError):
+            await client.flows.get(1)
+    assert len(calls) == 1
+
+
+# -- transport failures -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc_type", "cls", "sent"),
+    [
+        (httpx.ConnectError, TransportError, False),
+        (httpx.ConnectTimeout, RequestTimeoutError, False),
+        (httpx.PoolTimeout, RequestTimeoutError, False),
+        (httpx.ReadTimeout, RequestTimeoutError, True),
+        (httpx.WriteTimeout, RequestTimeoutError, True),
+        (httpx.ReadError, TransportError, True),
+        (httpx.RemoteProtocolError, TransportError, True),
+    ],
+)
+async def test_httpx_failures_are_wrapped(
+    make_client: Callable[..., AsyncItnio],
+    exc_type: type[httpx.HTTPError],
+    cls: type[TransportError],
+    sent: bool,
+) -> None:
+    """httpx failures become TransportError/RequestTimeoutError chained to the httpx error."""
+    with pytest.raises(TransportError) as info:
+        await call(make_client, raising(exc_type))
+    error = info.value
+    assert type(error) is cls
+    assert isinstance(error.__cause__, exc_type)
+    assert error.sent is sent
+    assert error.method == "GET"
+    assert error.path == "/flow/details/1"
+    assert exc_type.__name__ in str(error)
+    if cls is RequestTimeoutError:
+        assert isinstance(error, TimeoutError)
+    else:
+        assert not isinstance(error, TimeoutError)
+
+
+async def test_connect_error_is_retried_then_wrapped(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """With retries, a persistent connect error is tried 1 + max_retries times, then raised."""
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        raise httpx.ConnectError("refused", request=request)
+
+    async with make_client(handler, max_retries=2) as client:
+        with pytest.raises(TransportError) as info:
+            await client.flows.get(1)
+    assert len(calls) == 3
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+
+
+def test_api_error_message_shape() -> None:
+    """An APIError's message names the status, the reason and the call."""
+    error = api_error(-22, "Parameter exception", method="POST", path="/flow/add")
+    assert str(error) == "API status -22: Parameter exception (POST /flow/add)"
+    assert json.dumps({"status": error.status}) == '{"status": -22}'

@@ -1,0 +1,186 @@
+"""The distribution: public names, version, typing marker and a light import."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.resources
+import inspect
+import json
+import subprocess
+import sys
+
+import sniffio
+
+import itnio_async
+import itnio_async.models
+from itnio_async import _client, _exceptions, _models
+
+#: The names of the Client, Models and Errors sections of docs/public-api (the contract).
+CONTRACT = {
+    # Client
+    "AsyncItnio",
+    # Models and enums
+    "SendLimit",
+    "App",
+    "Template",
+    "FlowStep",
+    "Flow",
+    "SendResult",
+    "VerifyResult",
+    "Record",
+    "Verifications",
+    "SmsAttempt",
+    "CallAttempt",
+    "SnaAttempt",
+    "RecordLookup",
+    "Channel",
+    "CodeType",
+    "MatchStatus",
+    "FlowTrigger",
+    "ChannelCut",
+    "PeriodUnit",
+    # Errors
+    "ItnioError",
+    "ValidationError",
+    "TransportError",
+    "RequestTimeoutError",
+    "HTTPStatusError",
+    "DecodeError",
+    "APIError",
+    "AuthenticationError",
+    "IPNotAllowedError",
+    "InsufficientBalanceError",
+    "TimestampExpiredError",
+    "ServerError",
+    "AlreadyExistsError",
+    "InvalidParameterError",
+    "NotFoundError",
+    "PricingError",
+    "SendLimitError",
+    "TotalSendLimitError",
+    "PhoneSendLimitError",
+    "SensitiveContentError",
+}
+
+#: Modules that ``import itnio_async`` must not pull in (extras, test tooling, the kit).
+HEAVY = ("aiohttp", "httpx_aiohttp", "click", "rich", "uvicorn", "respx", "itnio_async.testing")
+
+
+def test_sniffio_is_importable() -> None:
+    """sniffio, a runtime dependency httpcore needs for speed, is installed."""
+    assert sniffio.__name__ == "sniffio"
+    requires = importlib.metadata.requires("itnio-async") or []
+    assert any(r.split(";")[0].strip().startswith("sniffio") for r in requires)
+
+
+def test_all_is_sorted_and_unique() -> None:
+    """itnio_async.__all__ is sorted and has no duplicates."""
+    names = list(itnio_async.__all__)
+    assert names == sorted(names)
+    assert len(names) == len(set(names))
+
+
+def test_all_covers_the_contract() -> None:
+    """Every Client, Model and Error name of the public API is exported."""
+    assert set(itnio_async.__all__) >= CONTRACT
+
+
+def test_all_names_resolve_to_the_private_objects() -> None:
+    """Every exported name exists and is the very object from its private module."""
+    for name in itnio_async.__all__:
+        assert hasattr(itnio_async, name), name
+    for module in (_models, _exceptions):
+        for name in module.__all__:
+            if name in itnio_async.__all__:
+                assert getattr(itnio_async, name) is getattr(module, name)
+    assert itnio_async.AsyncItnio is _client.AsyncItnio
+
+
+def test_every_public_model_and_error_is_exported() -> None:
+    """All models/enums and all exception classes in the private __all__ lists are exported."""
+    assert set(_models.__all__) <= set(itnio_async.__all__)
+    error_classes = {
+        name
+        for name in _exceptions.__all__
+        if inspect.isclass(getattr(_exceptions, name))
+        and issubclass(getattr(_exceptions, name), _exceptions.ItnioError)
+    }
+    assert error_classes
+    assert error_classes <= set(itnio_async.__all__)
+    # Internals stay internal.
+    assert "STATUS_ERRORS" not in itnio_async.__all__
+    assert "api_error" not in itnio_async.__all__
+
+
+def test_models_module_mirrors_models() -> None:
+    """itnio_async.models exports every model and enum, the same objects."""
+    assert sorted(itnio_async.models.__all__) == sorted(_models.__all__)
+    for name in _models.__all__:
+        assert getattr(itnio_async.models, name) is getattr(_models, name)
+
+
+def test_version_matches_distribution_metadata() -> None:
+    """__version__ equals the installed distribution's version."""
+    assert itnio_async.__version__ == importlib.metadata.version("itnio-async")
+
+
+def test_py_typed_is_shipped() -> None:
+    """The package carries the PEP 561 py.typed marker and declares itself typed."""
+    marker = importlib.resources.files("itnio_async").joinpath("py.typed")
+    assert marker.is_file()
+    meta = importlib.metadata.metadata("itnio-async")
+    assert "Typing :: Typed" in (meta.get_all("Classifier") or [])
+
+
+#: Run in a fresh interpreter: block the heavy modules (as if the extras were not
+#: installed), remember who tried to import them, then import itnio_async and build a
+#: client. httpx itself tries ``click``/``rich`` for its own CLI (``httpx._main``) when
+#: they are installed; that is httpx's doing, so attempts from httpx are tolerated.
+PROBE = """
+import importlib.abc, json, sys
+HEAVY = %r
+attempts = []
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if any(name == h or name.startswith(h + ".") for h in HEAVY):
+            frame = sys._getframe(1)
+            while frame is not None and frame.f_globals.get("__name__", "").startswith(
+                ("importlib", "_frozen_importlib")
+            ):
+                frame = frame.f_back
+            importer = frame.f_globals.get("__name__", "?") if frame is not None else "?"
+            attempts.append([name, importer])
+            raise ModuleNotFoundError(name)
+        return None
+
+sys.meta_path.insert(0, Block())
+import itnio_async
+itnio_async.AsyncItnio("k", "s")
+print(json.dumps({"attempts": attempts, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_import_is_light() -> None:
+    """Importing the package (and building a client) never imports an extra, CLI or test module."""
+    result = subprocess.run(  # noqa: S603 - fixed command, our own interpreter
+        [sys.executable, "-c", PROBE % (HEAVY,)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={"PATH": "", "PYTHONNOUSERSITE": "1"},
+    )
+    report = json.loads(result.stdout)
+    loaded = set(report["modules"])
+    assert "itnio_async" in loaded
+    assert "httpx" in loaded
+    for name in HEAVY:
+        offenders = sorted(m for m in loaded if m == name or m.startswith(name + "."))
+        assert offenders == [], f"import itnio_async imported {offenders}"
+    ours = [
+        (name, importer)
+        for name, importer in report["attempts"]
+        if not (importer == "httpx" or importer.startswith("httpx."))
+    ]
+    assert ours == [], f"import itnio_async tried to import {ours}"
