@@ -7,8 +7,9 @@ value (phone numbers masked, codes shown by length only).
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -23,6 +24,7 @@ __all__ = [
     "check_int",
     "check_name",
     "check_str",
+    "check_text",
     "int_id",
     "path_id",
 ]
@@ -55,8 +57,20 @@ def check_name(argument: str, value: object) -> str:
 
 
 def check_app_id(argument: str, value: object) -> str:
-    """An app id: 4–32 characters."""
-    return check_str(argument, value, 4, 32)
+    """An app id: 4–32 characters, not all blank."""
+    text = check_str(argument, value, 4, 32)
+    if not text.strip():
+        raise ValidationError(argument, "a non-blank id of 4 to 32 characters", _show(value))
+    return text
+
+
+def check_text(argument: str, value: object) -> str:
+    """A non-empty string (for fields whose format the API does not document)."""
+    if not isinstance(value, str):
+        raise ValidationError(argument, "a string", type(value).__name__)
+    if not value.strip():
+        raise ValidationError(argument, "a non-empty string", _show(value))
+    return value
 
 
 def check_int(argument: str, value: object, lo: int, hi: int) -> int:
@@ -94,14 +108,20 @@ def path_id(argument: str, value: object) -> str:
 
 
 def int_id(argument: str, value: object) -> int:
-    """An id sent as a JSON integer: an ``int`` or a string of digits."""
+    """An id sent as a JSON integer: a non-negative ``int`` or a string of ASCII digits."""
+    rule = "a non-negative integer id (or a string of digits)"
     if isinstance(value, bool):
-        raise ValidationError(argument, "an integer id", _show(value))
+        raise ValidationError(argument, rule, _show(value))
     if isinstance(value, int):
+        if value < 0:
+            raise ValidationError(argument, rule, _show(value))
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise ValidationError(argument, "an integer id (or a string of digits)", _show(value))
+    if isinstance(value, str):
+        text = value.strip()
+        # isascii: "²" and "١٢" pass str.isdigit() but are not ids.
+        if text.isascii() and text.isdigit():
+            return int(text)
+    raise ValidationError(argument, rule, _show(value))
 
 
 def verification_id(argument: str, value: object) -> str:
@@ -138,6 +158,14 @@ def code(argument: str, value: object, lo: int, hi: int) -> str:
             argument, f"between {lo} and {hi} characters", f"a code of {len(value)} characters"
         )
     return value
+
+
+def lookup_order_id(argument: str, value: object) -> str:
+    """An order id to look a record up by: 1–64 characters, not all blank."""
+    text = check_str(argument, value, 1, 64)
+    if not text.strip():
+        raise ValidationError(argument, "a non-blank order id of 1 to 64 characters", _show(value))
+    return text
 
 
 def template_text(argument: str, value: object) -> str:
@@ -196,12 +224,20 @@ def flow_steps(argument: str, value: object) -> list[dict[str, Any]]:
     return encoded
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
 def epoch_millis(argument: str, value: object) -> str:
     """A time as an epoch-milliseconds string (from an aware ``datetime``, int or digits)."""
     if isinstance(value, datetime):
-        if value.tzinfo is None:
+        if value.tzinfo is None or value.utcoffset() is None:
             raise ValidationError(argument, "a timezone-aware datetime", _show(value))
-        return str(int(value.timestamp() * 1000))
+        # Integer arithmetic: no float rounding of the milliseconds.
+        millis = (value - _EPOCH) // _MILLISECOND
+        if millis < 0:
+            raise ValidationError(argument, "a time after 1970-01-01", _show(value))
+        return str(millis)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return str(value)
     if isinstance(value, str) and value.isascii() and value.isdigit():
@@ -214,7 +250,7 @@ def epoch_millis(argument: str, value: object) -> str:
 def iso_time(argument: str, value: object) -> str:
     """An ISO-8601 time with an offset (from an aware ``datetime`` or a string)."""
     if isinstance(value, datetime):
-        if value.tzinfo is None:
+        if value.tzinfo is None or value.utcoffset() is None:
             raise ValidationError(argument, "a timezone-aware datetime", _show(value))
         return value.isoformat(timespec="seconds")
     if isinstance(value, str):
@@ -257,4 +293,13 @@ def numeric_string(
     exponent = number.as_tuple().exponent
     if places is not None and isinstance(exponent, int) and -exponent > places:
         raise ValidationError(argument, f"a number with at most {places} decimals", _show(value))
-    return str(value).strip() if isinstance(value, str) else str(value)
+    text = str(value).strip()
+    if (_PLAIN_INTEGER if integer else _PLAIN_NUMBER).fullmatch(text):
+        return text
+    # "1E+1", "١٢", "460.0" for an integer, "-0": send the plain ASCII form instead.
+    number = abs(number) if number == 0 else number
+    return str(int(number)) if integer else format(number, "f")
+
+
+_PLAIN_INTEGER = re.compile(r"[0-9]+")
+_PLAIN_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")

@@ -32,6 +32,11 @@ def _app_body(
     return body
 
 
+def _path_app_id(value: object) -> object:
+    # Ids in paths accept ``int | str``; app ids are strings on the wire.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class Apps(Resource):
     """Verification-code applications (``/app/...``)."""
 
@@ -67,7 +72,7 @@ class Apps(Resource):
 
     async def update(
         self,
-        app_id: str,
+        app_id: str | int,
         *,
         name: str,
         code_expiry: int | None = None,
@@ -77,7 +82,7 @@ class Apps(Resource):
         """Update an application (``PUT /app/update/{appId}``; ``appId`` also goes in the body).
 
         Args:
-            app_id: the application id (4–32 characters).
+            app_id: the application id (4–32 characters; an ``int`` is taken as its digits).
             name: 4–32 characters, unique in the account.
             code_expiry: minutes a sent code stays valid, 1–60.
             period_total_send_limit / period_phone_send_limit: see :meth:`create`;
@@ -86,7 +91,7 @@ class Apps(Resource):
         Returns:
             The updated :class:`App`.
         """
-        app_id = v.check_app_id("app_id", app_id)
+        app_id = v.check_app_id("app_id", _path_app_id(app_id))
         body = {
             "appId": app_id,
             **_app_body(name, code_expiry, period_total_send_limit, period_phone_send_limit),
@@ -99,13 +104,13 @@ class Apps(Resource):
             kind=CallKind.SAFE,
         )
 
-    async def get(self, app_id: str) -> App:
+    async def get(self, app_id: str | int) -> App:
         """Read one application (``GET /app/details/{appId}``).
 
         Args:
-            app_id: the application id (4–32 characters).
+            app_id: the application id (4–32 characters; an ``int`` is taken as its digits).
         """
-        app_id = v.check_app_id("app_id", app_id)
+        app_id = v.check_app_id("app_id", _path_app_id(app_id))
         return await self._client._request(
             "GET",
             f"/app/details/{v.path_id('app_id', app_id)}",

@@ -107,7 +107,7 @@ class Records(Resource):
     async def _lookup(self, order_id: object, app_id: object, *, bulk: bool) -> Record:
         body = compact(
             appId=None if app_id is None else v.check_app_id("app_id", app_id),
-            orderId=v.check_str("order_id", order_id, 1, 64),
+            orderId=v.lookup_order_id("order_id", order_id),
         )
         return await self._client._request(
             "POST",

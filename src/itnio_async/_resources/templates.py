@@ -36,13 +36,14 @@ def _template_body(
     if speech_rate is not None:
         body["speechRate"] = v.check_int("speech_rate", speech_rate, 0, 100)
     if language is not None:
-        body["language"] = v.check_str("language", language, 1, 8)
+        # Not checked against the 14 documented codes: the list differs between pages.
+        body["language"] = v.check_text("language", language)
     if max_duration is not None:
         body["maxDuration"] = v.check_int("max_duration", max_duration, 5, 599)
     if repeat_cnt is not None:
         body["repeatCnt"] = v.check_int("repeat_cnt", repeat_cnt, 1, 10)
     if sender_id is not None:
-        body["senderId"] = v.check_str("sender_id", sender_id, 1, 64)
+        body["senderId"] = v.check_text("sender_id", sender_id)
     return body
 
 
@@ -57,7 +58,7 @@ class Templates(Resource):
         app_id: str,
         name: str,
         text: str,
-        code_type: CodeType | int = CodeType.NUMERIC,
+        code_type: CodeType | int | None = CodeType.NUMERIC,
         code_length: int | None = None,
         speech_rate: int | None = None,
         language: str | None = None,
@@ -71,7 +72,8 @@ class Templates(Resource):
             app_id: owning application (4–32 characters).
             name: 4–32 characters, unique.
             text: 1–256 characters containing ``##code##``.
-            code_type: character set of generated codes (always sent; default NUMERIC).
+            code_type: character set of generated codes; always sent (``None`` sends
+                the documented default, NUMERIC), as the vendor pages disagree on it.
             code_length: 4–10 (server default 4).
             speech_rate: voice speed 0–100 (server default 50).
             language: voice language code such as ``"EN"`` (server default EN).
@@ -87,7 +89,7 @@ class Templates(Resource):
             **_template_body(
                 name=name,
                 text=text,
-                code_type=code_type,
+                code_type=CodeType.NUMERIC if code_type is None else code_type,
                 code_length=code_length,
                 speech_rate=speech_rate,
                 language=language,

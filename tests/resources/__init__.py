@@ -1,0 +1,1 @@
+"""Per-namespace tests: wire format, decoding, documented errors and validation."""
