@@ -14,8 +14,8 @@ import contextvars
 import json
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 import attrs
@@ -33,8 +33,8 @@ from ._exceptions import (
     api_error,
     excerpt,
 )
-from ._logging import logger, setup_logging_from_env
-from ._retry import CallKind, RetryPolicy, parse_retry_after
+from ._logging import logger, mask_digits, redact, setup_logging_from_env
+from ._retry import CallKind, RetryPolicy, parse_http_date, parse_retry_after
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def _to_timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
         return value
     if value is None:
         return httpx.Timeout(None)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ItnioError(
             f"timeout must be a positive number of seconds or httpx.Timeout, got {value!r}"
         )
@@ -119,6 +119,8 @@ class _Shared:
     backend: str = "httpx"
     http: httpx.AsyncClient | None = None
     closed: bool = False
+    #: The latest ``Date`` header seen and the loop time it arrived (parsed lazily).
+    server_date: tuple[str, float] | None = None
 
 
 class AsyncItnio:
@@ -226,7 +228,7 @@ class AsyncItnio:
                 raise ItnioError(f"max_retries must be an int >= 0, got {max_retries!r}")
             policy = attrs.evolve(policy, max_retries=max_retries)
         if deadline is not None and (
-            isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or deadline <= 0
+            isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not deadline > 0
         ):
             raise ItnioError(
                 f"deadline must be a positive number of seconds or None, got {deadline!r}"
@@ -484,89 +486,169 @@ class AsyncItnio:
         deadline_at: float | None,
         path: str,
     ) -> Any:
+        """Attempt ``request`` until it succeeds, the policy says stop, or the deadline passes."""
         loop = asyncio.get_running_loop()
         policy = self._policy
         method = request.method
         retries = 0
+        attempt = 0
+        sent = False  # whether any attempt so far may have left this process
         skew_retried = False
         debug = logger.isEnabledFor(logging.DEBUG)
         while True:
+            attempt += 1
             attempt_timeout = timeout
             if deadline_at is not None:
                 remaining = deadline_at - loop.time()
                 if remaining <= 0:
-                    raise RequestTimeoutError(
-                        f"deadline of {self._deadline}s exceeded for {method} {path} "
-                        f"after {retries} retries",
-                        method=method,
-                        path=path,
-                        sent=retries > 0,
-                    )
+                    raise _deadline_error(method, path, attempt - 1, sent=sent)
+                # httpx timeouts apply per operation; capping them keeps each one inside
+                # the deadline, and _attempt bounds the attempt as a whole.
                 attempt_timeout = {
                     k: remaining if v is None else min(v, remaining) for k, v in timeout.items()
                 }
             request.extensions["timeout"] = attempt_timeout
             started = loop.time()
             response: httpx.Response | None = None
+            outcome = "cancelled"
             try:
-                response = await http.send(request, auth=self._shared.auth)
-                return self._read_envelope(response, method, path)
+                response = await self._attempt(http, request, path, deadline_at, attempt)
+                date = response.headers.get("Date")
+                if date is not None:
+                    self._shared.server_date = (date, loop.time())
+                data = self._read_envelope(response, method, path)
             except TimestampExpiredError as exc:
+                outcome = type(exc).__name__
+                # The server refused before acting, so even an UNSAFE call may go again.
                 if skew_retried or response is None or not self._learn_clock_offset(response):
                     raise
                 skew_retried = True
+                sent = True
                 logger.info(
                     "%s %s: timestamp rejected (-16); clock offset now %+.0fs, re-signing",
                     method,
                     path,
                     self._shared.clock.offset,
                 )
-                error: ItnioError = exc
                 continue
             except ItnioError as exc:
-                error = exc
+                outcome = type(exc).__name__
+                error: ItnioError = exc
             except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
                 error = _wrap_transport_error(exc, method, path)
+            else:
+                outcome = "ok"
+                return data
             finally:
                 if debug:
                     logger.debug(
-                        "%s %s attempt=%d status=%s elapsed=%.1fms",
+                        "%s %s attempt=%d status=%s outcome=%s elapsed=%.1fms",
                         method,
                         path,
-                        retries + 1,
+                        attempt,
                         response.status_code if response is not None else "-",
+                        outcome,
                         (loop.time() - started) * 1000,
                     )
+            sent = sent or response is not None or getattr(error, "sent", False)
             if retries >= policy.max_retries or not policy.is_retryable(error, kind):
                 raise error
             retries += 1
-            delay = policy.delay(error, retries)
-            if delay is None:
+            if not await self._sleep_before_retry(error, retries, deadline_at, method, path):
                 raise error
-            if deadline_at is not None and loop.time() + delay >= deadline_at:
-                raise error
-            logger.info(
-                "%s %s: %s, retry %d/%d in %.2fs",
-                method,
-                path,
-                type(error).__name__,
-                retries,
-                policy.max_retries,
-                delay,
-            )
-            await asyncio.sleep(delay)
+
+    async def _attempt(
+        self,
+        http: httpx.AsyncClient,
+        request: httpx.Request,
+        path: str,
+        deadline_at: float | None,
+        attempt: int,
+    ) -> httpx.Response:
+        """Send once (signed afresh), cut off at ``deadline_at`` whatever the transport does.
+
+        httpx timeouts bound each read or write, not an attempt, and custom transports
+        may ignore them; so the deadline cancels the attempt itself (as
+        ``asyncio.timeout`` does, without creating a task).
+        """
+        auth = self._shared.auth
+        task = asyncio.current_task()
+        if deadline_at is None or task is None:
+            return await http.send(request, auth=auth)
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            task.cancel()
+
+        cancelling = _cancelling(task)
+        handle = asyncio.get_running_loop().call_at(deadline_at, expire)
+        try:
+            return await http.send(request, auth=auth)
+        except asyncio.CancelledError:
+            if expired and _uncancel(task) <= cancelling:
+                raise _deadline_error(request.method, path, attempt, sent=True) from None
+            raise
+        finally:
+            handle.cancel()
+
+    async def _sleep_before_retry(
+        self,
+        error: ItnioError,
+        retry: int,
+        deadline_at: float | None,
+        method: str,
+        path: str,
+    ) -> bool:
+        """Sleep the policy's delay before retry ``retry``; False if it says stop or won't fit."""
+        policy = self._policy
+        delay = policy.delay(error, retry)
+        if delay is None:
+            return False
+        if deadline_at is not None and asyncio.get_running_loop().time() + delay >= deadline_at:
+            return False
+        logger.info(
+            "%s %s: %s, retry %d/%d in %.2fs",
+            method,
+            path,
+            type(error).__name__,
+            retry,
+            policy.max_retries,
+            delay,
+        )
+        await asyncio.sleep(delay)
+        return True
+
+    def _server_time(self, at: float) -> float | None:
+        """The server's clock (epoch seconds) at loop time ``at``, from the latest ``Date``.
+
+        ``None`` until a response with a ``Date`` header has been seen.
+        """
+        seen = self._shared.server_date
+        if seen is None:
+            return None
+        when = parse_http_date(seen[0])
+        if when is None:
+            return None
+        return when + (at - seen[1])
 
     def _learn_clock_offset(self, response: httpx.Response) -> bool:
         """Set the clock offset from a response's ``Date`` header; False if it has none."""
-        date = response.headers.get("Date")
-        if not date:
-            return False
-        try:
-            server = parsedate_to_datetime(date).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
+        server = parse_http_date(response.headers.get("Date"))
+        if server is None:
             return False
         self._shared.clock.offset = server - self._shared.clock.local()
         return True
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        """Seconds from ``Retry-After``; a date is read against the response's own ``Date``."""
+        value = response.headers.get("Retry-After")
+        if value is None:
+            return None
+        now = parse_http_date(response.headers.get("Date"))
+        return parse_retry_after(value, self._shared.clock.now() if now is None else now)
 
     def _read_envelope(self, response: httpx.Response, method: str, path: str) -> Any:
         """Check the HTTP status and the envelope; return ``data`` or raise."""
@@ -579,24 +661,22 @@ class AsyncItnio:
                 path=path,
                 status=status,
                 reason=reason,
-                retry_after=parse_retry_after(
-                    response.headers.get("Retry-After"), self._shared.clock.local()
-                ),
-                body=excerpt(body),
+                retry_after=self._retry_after(response),
+                body=_body_excerpt(body),
             )
         try:
             payload = json.loads(body)
         except (ValueError, RecursionError):
             raise DecodeError(
                 f"{method} {path} answered with a body that is not JSON",
-                body=excerpt(body),
+                body=_body_excerpt(body),
                 method=method,
                 path=path,
             ) from None
         if not isinstance(payload, dict) or "status" not in payload:
             raise DecodeError(
                 f"{method} {path} answered with JSON that is not an API envelope",
-                body=excerpt(body),
+                body=_body_excerpt(body),
                 method=method,
                 path=path,
             )
@@ -604,7 +684,7 @@ class AsyncItnio:
         if isinstance(status, bool) or not isinstance(status, (str, int)):
             raise DecodeError(
                 f"{method} {path}: envelope status is not a string",
-                body=excerpt(body),
+                body=_body_excerpt(body),
                 method=method,
                 path=path,
             )
@@ -616,7 +696,7 @@ class AsyncItnio:
         except ValueError:
             raise DecodeError(
                 f"{method} {path}: envelope status is not a number",
-                body=excerpt(body),
+                body=_body_excerpt(body),
                 method=method,
                 path=path,
             ) from None
@@ -631,14 +711,17 @@ class AsyncItnio:
                 data = [data]
             if not isinstance(data, list):
                 raise DecodeError(
-                    f"{method} {path}: data is not a list", body=excerpt(json.dumps(data)[:400])
+                    f"{method} {path}: data is not a list",
+                    body=_data_excerpt(data),
+                    method=method,
+                    path=path,
                 )
             target: Any = list[cast]  # type: ignore[valid-type]
         else:
             if not isinstance(data, dict):
                 raise DecodeError(
                     f"{method} {path}: data is not an object",
-                    body=excerpt(json.dumps(data)[:400]),
+                    body=_data_excerpt(data),
                     method=method,
                     path=path,
                 )
@@ -648,10 +731,50 @@ class AsyncItnio:
         except Exception as exc:
             raise DecodeError(
                 f"{method} {path}: data does not match {cast.__name__} ({type(exc).__name__})",
-                body=excerpt(json.dumps(data)[:400]),
+                body=_data_excerpt(data),
                 method=method,
                 path=path,
             ) from exc
+
+
+def _body_excerpt(body: bytes) -> str:
+    """A short excerpt of a response body with phone numbers and codes masked."""
+    return excerpt(redact(body.decode("utf-8", "replace")))
+
+
+def _data_excerpt(data: Any) -> str:
+    """A short, masked excerpt of decoded ``data`` for a DecodeError."""
+    try:
+        text = json.dumps(data, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = f"<{type(data).__name__}>"
+    return excerpt(redact(text))
+
+
+def _deadline_error(method: str, path: str, attempts: int, *, sent: bool) -> RequestTimeoutError:
+    return RequestTimeoutError(
+        f"deadline exceeded for {method} {path} after {attempts} attempt(s)",
+        method=method,
+        path=path,
+        sent=sent,
+    )
+
+
+if sys.version_info >= (3, 11):
+
+    def _cancelling(task: asyncio.Task[Any]) -> int:
+        return task.cancelling()
+
+    def _uncancel(task: asyncio.Task[Any]) -> int:
+        return task.uncancel()
+
+else:  # pragma: no cover - Python 3.10 has no cancellation counting
+
+    def _cancelling(task: asyncio.Task[Any]) -> int:
+        return 0
+
+    def _uncancel(task: asyncio.Task[Any]) -> int:
+        return 0
 
 
 def _peek_envelope(body: bytes) -> tuple[int | None, str | None]:
@@ -674,9 +797,13 @@ def _wrap_transport_error(exc: httpx.HTTPError, method: str, path: str) -> Itnio
             f"{what} on {method} {path}", method=method, path=path, sent=not never_sent
         )
     elif isinstance(exc, httpx.DecodingError):
-        wrapped = DecodeError(f"{method} {path}: the response body could not be decoded ({what})")
+        wrapped = DecodeError(
+            f"{method} {path}: the response body could not be decoded ({what})",
+            method=method,
+            path=path,
+        )
     else:
-        detail = str(exc).splitlines()[0][:120] if str(exc) else ""
+        detail = mask_digits(str(exc).splitlines()[0][:120]) if str(exc) else ""
         wrapped = TransportError(
             f"{what} on {method} {path}" + (f": {detail}" if detail else ""),
             method=method,

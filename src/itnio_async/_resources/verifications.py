@@ -9,14 +9,20 @@ blindly re-verifying, so a right code is never reported as wrong or already used
 
 from __future__ import annotations
 
+import asyncio
+
 from .. import _validation as v
-from .._exceptions import HTTPStatusError, ItnioError, ServerError, TransportError
+from .._exceptions import ItnioError
 from .._logging import logger
 from .._models import Channel, MatchStatus, SendResult, VerifyResult
-from .._retry import CallKind
+from .._retry import CallKind, outcome_unknown
 from ._base import Resource, compact
 
 __all__ = ["Verifications"]
+
+#: Seconds of ``Date`` / ``verifiedDate`` rounding allowed when telling this call's
+#: match from an earlier one.
+_SLACK = 5.0
 
 
 def _channel(value: object) -> str | None:
@@ -30,10 +36,12 @@ def _order_id(value: object) -> str | None:
 
 
 def _ambiguous(error: ItnioError) -> bool:
-    """The request may have reached the server, but we do not know what it did."""
-    if isinstance(error, TransportError):
-        return error.sent
-    return isinstance(error, (HTTPStatusError, ServerError))
+    """The request may have reached the server, but we do not know what it did.
+
+    A sent request that timed out or lost its connection, HTTP 408/429/5xx, or -18
+    (the one classification in ``_retry.outcome_unknown``).
+    """
+    return outcome_unknown(error)
 
 
 class Verifications(Resource):
@@ -136,8 +144,10 @@ class Verifications(Resource):
 
         A wrong, expired or already-used code is not an exception: inspect
         ``result.matched`` or ``result.ok``. If the answer is lost (read timeout,
-        dropped connection, 5xx, -18) the SDK reads the record to learn whether the
-        code matched before trying again, so a right code is never reported as wrong.
+        dropped connection, HTTP 408/429/5xx, -18) the SDK reads the record to learn
+        whether the code matched before trying again, so a right code is never
+        reported as wrong or already used. Verify is sent at most ``1 + max_retries``
+        times, all within the client's deadline.
 
         Args:
             verification_id: id from send / send_code / resend.
@@ -145,13 +155,20 @@ class Verifications(Resource):
 
         Returns:
             A :class:`VerifyResult`; ``ok`` is true only for ``MatchStatus.MATCHED``.
+
+        Raises:
+            ValidationError: a malformed id or code (nothing is sent).
+            TransportError, HTTPStatusError, ServerError: the outcome could not be
+                learned (the first ambiguous error; a failed record lookup is its cause).
+            APIError: any other rejection.
         """
         vid = v.verification_id("verification_id", verification_id)
         body = {"verificationId": vid, "code": v.code("code", code, 4, 10)}
         client = self._client
-        resolutions = client.max_retries
-        uncertain = False
-        with client._call_deadline():
+        first_error: ItnioError | None = None
+        reverifies = 0
+        with client._call_deadline() as deadline_at:
+            started = asyncio.get_running_loop().time()
             while True:
                 try:
                     result = await client._request(
@@ -162,34 +179,52 @@ class Verifications(Resource):
                         kind=CallKind.UNSAFE,
                     )
                 except ItnioError as exc:
-                    if not _ambiguous(exc) or resolutions <= 0:
+                    if not _ambiguous(exc):
                         raise
-                    resolutions -= 1
-                    uncertain = True
+                    first_error = first_error or exc
                     logger.info(
                         "verify: %s, resolving the outcome from the record", type(exc).__name__
                     )
-                    matched = await self._recorded_match(vid, exc)
+                    matched = await self._recorded_match(vid, first_error, started)
                     if matched is not None:
                         return matched
+                    # The record says this code has not matched: verifying again is safe.
+                    reverifies += 1
+                    if reverifies > client.max_retries or not await client._sleep_before_retry(
+                        exc, reverifies, deadline_at, "POST", "/verification/verify"
+                    ):
+                        raise first_error from first_error.__cause__
                     continue
-                if uncertain and result.matched == MatchStatus.ALREADY_USED:
-                    # An earlier attempt whose answer was lost may have consumed the code.
-                    matched = await self._recorded_match(vid, None)
+                if first_error is not None and result.matched == MatchStatus.ALREADY_USED:
+                    # The attempt whose answer was lost may have consumed the code.
+                    matched = await self._recorded_match(vid, first_error, started)
                     if matched is not None:
                         return matched
                 return result
 
-    async def _recorded_match(self, vid: str, error: ItnioError | None) -> VerifyResult | None:
-        """A MATCHED result if the record says the code matched, else ``None``."""
+    async def _recorded_match(
+        self, vid: str, error: ItnioError, started: float
+    ) -> VerifyResult | None:
+        """A MATCHED result if the record says this call's code matched, else ``None``.
+
+        Args:
+            vid: the verification id.
+            error: the ambiguous error being resolved; raised (with the lookup failure
+                as its cause) when the record cannot be read.
+            started: loop time when this verify started. A match the record dates
+                clearly before that moment (by the server's clock, learned from the
+                ``Date`` headers) belongs to an earlier call, not this one.
+        """
         try:
             record = await self._client.records.get(vid)
         except ItnioError as lookup_error:
-            if error is not None:
-                raise error from lookup_error
-            raise
+            raise error from lookup_error
         summary = record.verifications
         if summary is None or summary.matched != MatchStatus.MATCHED:
+            return None
+        verified = summary.verified_date
+        since = self._client._server_time(started)
+        if since is not None and verified is not None and verified.timestamp() < since - _SLACK:
             return None
         return VerifyResult(
             verification_id=record.verification_id or vid,

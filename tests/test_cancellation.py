@@ -1,0 +1,279 @@
+"""Cancellation over real sockets: a cancelled call or bulk lookup leaves a healthy pool.
+
+A tiny HTTP/1.1 server on 127.0.0.1 answers flow details and record lookups; ids
+containing ``slow`` (or flow 999) are held open until the client goes away, so a
+test can cancel a request that is truly in flight and then watch both ends: the
+server sees the socket closed, httpcore's pool has nothing stuck, and the next
+calls succeed (with a one-connection pool, a leaked connection would time out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from itnio_async import AsyncItnio, RecordLookup, RequestTimeoutError
+
+from .conftest import API_KEY, API_SECRET
+
+GENEROUS = 2.5
+
+
+class SlowServer:
+    """HTTP/1.1 with keep-alive; slow requests wait for the client to disconnect."""
+
+    def __init__(self) -> None:
+        self.open = 0  # connections the server holds
+        self.in_flight = 0  # requests received and not yet answered
+        self.slow_started = 0
+        self.answered = 0
+        self._changed = asyncio.Event()
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> SlowServer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        await self._server.wait_closed()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/otp"
+
+    def _note(self) -> None:
+        """Wake whoever waits for a change of the counters."""
+        self._changed.set()
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait (at most ``timeout`` s) until ``predicate()`` holds."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            self._changed.clear()
+            await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+
+    async def wait_slow(self, count: int) -> None:
+        """Wait until ``count`` slow requests are being held."""
+        await self.wait_until(lambda: self.slow_started >= count)
+
+    async def settle(self) -> None:
+        """Wait until no request is in flight on the server side."""
+        await self.wait_until(lambda: self.in_flight == 0)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        self.open += 1
+        self._note()
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {
+                    k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:] if line)
+                }
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                assert headers["sign"]
+                assert headers["timestamp"]
+                self.in_flight += 1
+                self._note()
+                try:
+                    if target.endswith("/999") or b"slow" in body:
+                        self.slow_started += 1
+                        self._note()
+                        # Hold the request until the client hangs up (EOF) or 30 s pass.
+                        with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
+                            await asyncio.wait_for(reader.read(1), 30)
+                        return
+                    payload = self._answer(method, target, body)
+                finally:
+                    self.in_flight -= 1
+                    self._note()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+                    + payload
+                )
+                await writer.drain()
+                self.answered += 1
+        finally:
+            self.open -= 1
+            self._note()
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            self._handlers.discard(task)
+
+    @staticmethod
+    def _answer(method: str, target: str, body: bytes) -> bytes:
+        if method == "GET" and "/flow/details/" in target:
+            flow_id = int(target.rsplit("/", 1)[1])
+            data: dict[str, Any] = {"flowId": flow_id, "name": "flow", "flow": []}
+        else:
+            order_id = json.loads(body)["orderId"]
+            data = {"orderId": order_id, "verifications": {"matched": 0}}
+        return json.dumps({"status": "0", "reason": "success", "data": data}).encode()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[SlowServer]:
+    """A slow-capable HTTP server on 127.0.0.1, stopped after the test."""
+    async with SlowServer() as running:
+        yield running
+    gc.collect()  # surface any "unclosed" ResourceWarning inside this test
+
+
+def pool_of(client: AsyncItnio) -> Any:
+    """httpcore's connection pool behind the SDK's httpx client."""
+    return client._http()._transport._pool  # type: ignore[attr-defined]
+
+
+def assert_pool_healthy(pool: Any) -> None:
+    """No queued request and no connection busy with a request."""
+    assert list(pool._requests) == []
+    busy = [c for c in pool.connections if not (c.is_idle() or c.is_closed())]
+    assert busy == []
+
+
+async def test_cancelled_call_releases_its_connection(server: SlowServer) -> None:
+    """Cancel a call mid-request: the socket is closed, the pool is clean, calls go on."""
+    async with AsyncItnio(API_KEY, API_SECRET, base_url=server.base_url) as client:
+        task = asyncio.ensure_future(client.flows.get(999))
+        await server.wait_slow(1)
+        assert server.in_flight == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await server.settle()
+        assert server.in_flight == 0
+        assert_pool_healthy(pool_of(client))
+        flows = await asyncio.gather(*(client.flows.get(i) for i in range(1, 21)))
+        assert [f.flow_id for f in flows] == list(range(1, 21))
+        assert_pool_healthy(pool_of(client))
+        assert server.answered == 20
+
+
+async def test_one_connection_pool_survives_cancellations(server: SlowServer) -> None:
+    """With max_connections=1 and a short pool timeout, a leaked connection would fail the
+    calls after three cancelled requests; they all succeed."""
+    async with (
+        httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=1), timeout=httpx.Timeout(5.0, pool=0.5)
+        ) as http,
+        AsyncItnio(API_KEY, API_SECRET, base_url=server.base_url, http_client=http) as client,
+    ):
+        for round_ in range(3):
+            task = asyncio.ensure_future(client.flows.get(999))
+            await server.wait_slow(round_ + 1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        for i in range(1, 11):
+            assert (await client.flows.get(i)).flow_id == i
+        assert_pool_healthy(http._transport._pool)  # type: ignore[attr-defined]
+    assert server.answered == 10
+
+
+async def test_cancelled_bulk_lookup_releases_every_connection(server: SlowServer) -> None:
+    """Cancel iter_by_order_ids with 4 lookups in flight: all 4 are released."""
+    async with AsyncItnio(API_KEY, API_SECRET, base_url=server.base_url) as client:
+        seen: list[RecordLookup] = []
+
+        async def consume() -> None:
+            ids = [f"slow-{i}" for i in range(4)] + [f"ok-{i}" for i in range(100)]
+            async for lookup in client.records.iter_by_order_ids(ids, concurrency=4):
+                seen.append(lookup)
+
+        task = asyncio.ensure_future(consume())
+        await server.wait_slow(4)
+        assert server.in_flight == 4
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await server.settle()
+        assert server.in_flight == 0
+        assert seen == []
+        assert_pool_healthy(pool_of(client))
+        results = await client.records.get_many_by_order_ids(
+            [f"ok-{i}" for i in range(30)], concurrency=8
+        )
+        assert [r.record.order_id for r in results if r.record] == [f"ok-{i}" for i in range(30)]
+        assert all(r.ok for r in results)
+        assert_pool_healthy(pool_of(client))
+
+
+async def test_breaking_out_of_a_bulk_lookup_cancels_in_flight_requests(
+    server: SlowServer,
+) -> None:
+    """break inside contextlib.aclosing cancels the slow lookups still running."""
+    async with AsyncItnio(API_KEY, API_SECRET, base_url=server.base_url) as client:
+        ids = ["ok-first"] + [f"slow-{i}" for i in range(3)]
+        lookups = client.records.iter_by_order_ids(ids, concurrency=4)
+        async with contextlib.aclosing(lookups) as stream:  # type: ignore[type-var]
+            async for lookup in stream:
+                assert lookup.order_id == "ok-first"
+                await server.wait_slow(3)
+                break
+        await server.settle()
+        assert server.in_flight == 0
+        assert_pool_healthy(pool_of(client))
+        assert (await client.records.get_by_order_id("ok-after")).order_id == "ok-after"
+
+
+async def test_deadline_over_real_sockets(server: SlowServer) -> None:
+    """A server that never answers: RequestTimeoutError near the deadline, pool still clean."""
+    async with AsyncItnio(API_KEY, API_SECRET, base_url=server.base_url, deadline=0.3) as client:
+        started = time.monotonic()
+        with pytest.raises(RequestTimeoutError):
+            await client.flows.get(999)
+        assert time.monotonic() - started < GENEROUS
+        await server.settle()
+        assert server.in_flight == 0
+        assert_pool_healthy(pool_of(client))
+        assert (await client.flows.get(7)).flow_id == 7
+
+
+async def test_outer_timeout_is_not_mistaken_for_the_deadline(server: SlowServer) -> None:
+    """asyncio.wait_for around a call cancels it as the caller's timeout, not the SDK's."""
+    async with AsyncItnio(API_KEY, API_SECRET, base_url=server.base_url, deadline=10) as client:
+        with pytest.raises(asyncio.TimeoutError) as info:
+            await asyncio.wait_for(client.flows.get(999), 0.1)
+        assert not isinstance(info.value, RequestTimeoutError)
+        await server.settle()
+        assert_pool_healthy(pool_of(client))
+        assert (await client.flows.get(3)).flow_id == 3
+
+
+async def test_aclose_after_cancellation_leaves_nothing_open(server: SlowServer) -> None:
+    """Closing the client after a cancelled call closes every socket (server sees none open)."""
+    client = AsyncItnio(API_KEY, API_SECRET, base_url=server.base_url)
+    await client.flows.get(1)
+    task = asyncio.ensure_future(client.flows.get(999))
+    await server.wait_slow(1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await client.aclose()
+    await server.wait_until(lambda: server.open == 0)
+    assert server.open == 0

@@ -1,0 +1,228 @@
+"""The overall deadline: one bound on all attempts and sleeps of a call, whatever the transport."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from itnio_async import (
+    AsyncItnio,
+    HTTPStatusError,
+    ItnioError,
+    RequestTimeoutError,
+    RetryPolicy,
+)
+
+from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_TIME, envelope
+
+FLOW = {"flowId": 1, "name": "name", "flow": []}
+VID = "22206051443051000003"
+#: Far above any deadline used here, far below the time a hung test would take.
+GENEROUS = 2.5
+
+
+class Slow:
+    """An async MockTransport handler that sleeps before answering (MockTransport ignores
+    httpx timeouts, so only the SDK's own deadline can cut it short)."""
+
+    def __init__(self, delay: float, paths: tuple[str, ...] = ()) -> None:
+        self.delay = delay
+        self.paths = paths
+        self.requests: list[httpx.Request] = []
+        self.timeouts: list[dict[str, float | None]] = []
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        self.timeouts.append(dict(request.extensions["timeout"]))
+        if not self.paths or request.url.path.endswith(self.paths):
+            await asyncio.sleep(self.delay)
+        if request.url.path.endswith("/verification/verify"):
+            return httpx.Response(200, json=envelope({"verificationId": VID, "matched": 0}))
+        return httpx.Response(200, json=envelope(FLOW))
+
+
+def client_for(handler: Any, **options: Any) -> AsyncItnio:
+    """A client around ``handler`` that never sleeps between retries."""
+    options.setdefault("retry_policy", RetryPolicy(base_delay=0.0, max_delay=0.0))
+    options.setdefault("clock", lambda: FIXED_TIME)
+    return AsyncItnio(
+        API_KEY, API_SECRET, base_url=BASE_URL, transport=httpx.MockTransport(handler), **options
+    )
+
+
+async def test_deadline_cuts_a_hanging_attempt() -> None:
+    """A server that never answers fails the call with RequestTimeoutError near the deadline."""
+    slow = Slow(30.0)
+    async with client_for(slow, deadline=0.3, max_retries=5) as client:
+        started = time.monotonic()
+        with pytest.raises(RequestTimeoutError) as info:
+            await client.flows.get(1)
+        elapsed = time.monotonic() - started
+    assert elapsed < GENEROUS
+    assert "deadline" in str(info.value)
+    assert (info.value.method, info.value.path) == ("GET", "/flow/details/1")
+    assert len(slow.requests) == 1  # no retry is started once the deadline is gone
+
+
+async def test_retries_cannot_multiply_the_wait() -> None:
+    """Five retries of 0.2 s attempts under a 0.3 s deadline still end within the bound."""
+    slow = Slow(0.2)
+    calls = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        await slow(request)
+        return httpx.Response(503)
+
+    async with client_for(handler, deadline=0.3, max_retries=5) as client:
+        started = time.monotonic()
+        with pytest.raises((RequestTimeoutError, HTTPStatusError)):
+            await client.flows.get(1)
+        elapsed = time.monotonic() - started
+    assert elapsed < GENEROUS
+    assert calls <= 2
+
+
+async def test_backoff_that_would_overrun_the_deadline_is_not_slept() -> None:
+    """If the next backoff cannot fit in the deadline, the last error is raised at once."""
+    script = [httpx.Response(503)] * 3
+    seen = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal seen
+        seen += 1
+        return script.pop(0)
+
+    policy = RetryPolicy(base_delay=60.0, max_delay=60.0)
+    async with client_for(handler, deadline=0.5, retry_policy=policy) as client:
+        started = time.monotonic()
+        with pytest.raises(HTTPStatusError) as info:
+            # rand() can be ~0, so use a Retry-After-free 503 and a 60 s ceiling: almost
+            # every draw overruns; either way the call ends well inside the bound.
+            await client.flows.get(1)
+        elapsed = time.monotonic() - started
+    assert info.value.status_code == 503
+    assert elapsed < GENEROUS
+
+
+async def test_retry_after_longer_than_the_deadline_raises_at_once() -> None:
+    """A Retry-After (within the cap) that outlasts the deadline is not waited for."""
+    seen = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal seen
+        seen += 1
+        return httpx.Response(429, headers={"Retry-After": "20"})
+
+    async with client_for(handler, deadline=1.0) as client:
+        started = time.monotonic()
+        with pytest.raises(HTTPStatusError) as info:
+            await client.flows.get(1)
+    assert time.monotonic() - started < GENEROUS
+    assert info.value.retry_after == 20.0
+    assert seen == 1
+
+
+async def test_per_attempt_timeouts_are_capped_by_the_time_left() -> None:
+    """Every httpx timeout of an attempt is at most what remains of the deadline."""
+    slow = Slow(0.0)
+    async with client_for(slow, deadline=0.4, timeout=10.0) as client:
+        await client.flows.get(1)
+        await client.with_options(deadline=None).flows.get(1)
+    capped, uncapped = slow.timeouts
+    assert set(capped) == {"connect", "read", "write", "pool"}
+    assert all(v is not None and 0 < v <= 0.4 for v in capped.values())
+    assert uncapped == {"connect": 10.0, "read": 10.0, "write": 10.0, "pool": 10.0}
+
+
+async def test_no_timeout_still_bounded_by_the_deadline() -> None:
+    """timeout=None (no httpx timeouts) still gets finite per-attempt timeouts from the deadline."""
+    slow = Slow(0.0)
+    async with client_for(slow, deadline=0.4, timeout=None) as client:
+        await client.flows.get(1)
+    assert all(v is not None and v <= 0.4 for v in slow.timeouts[0].values())
+
+
+async def test_later_attempts_get_less_time() -> None:
+    """The read timeout of a retry is smaller than that of the first attempt."""
+    outcomes: list[Any] = [httpx.Response(503)]
+    seen: list[dict[str, float | None]] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(dict(request.extensions["timeout"]))
+        await asyncio.sleep(0.05)
+        return outcomes.pop(0) if outcomes else httpx.Response(200, json=envelope(FLOW))
+
+    async with client_for(handler, deadline=1.0) as client:
+        await client.flows.get(1)
+    first, second = seen
+    assert second["read"] is not None
+    assert first["read"] is not None
+    assert second["read"] < first["read"] <= 1.0
+
+
+async def test_with_options_deadline_and_none() -> None:
+    """deadline=None in with_options lifts the bound; the original keeps its own."""
+    slow = Slow(0.3)
+    async with client_for(slow, deadline=0.1) as client:
+        assert client.deadline == 0.1
+        unbounded = client.with_options(deadline=None)
+        assert unbounded.deadline is None
+        flow = await unbounded.flows.get(1)
+        assert flow.flow_id == 1
+        with pytest.raises(RequestTimeoutError):
+            await client.flows.get(1)
+        assert client.with_options(deadline=5).deadline == 5.0
+
+
+@pytest.mark.parametrize("value", [0, -1, True, "5", float("nan")])
+def test_invalid_deadline_is_rejected(value: Any) -> None:
+    """A deadline must be a positive number of seconds or None."""
+    with pytest.raises(ItnioError, match="deadline"):
+        AsyncItnio(API_KEY, API_SECRET, base_url=BASE_URL, deadline=value)
+
+
+async def test_default_deadline_is_thirty_seconds() -> None:
+    """Without deadline=... a call is bounded by 30 s."""
+    assert AsyncItnio(API_KEY, API_SECRET, base_url=BASE_URL).deadline == 30.0
+
+
+async def test_verify_resolution_shares_the_deadline() -> None:
+    """A lost verify whose record lookup hangs ends at the deadline with verify's own error."""
+    verify_calls = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal verify_calls
+        if request.url.path.endswith("/verification/verify"):
+            verify_calls += 1
+            raise httpx.ReadTimeout("answer lost")
+        await asyncio.sleep(30)
+        raise AssertionError("unreachable")
+
+    async with client_for(handler, deadline=0.3) as client:
+        started = time.monotonic()
+        with pytest.raises(RequestTimeoutError) as info:
+            await client.verifications.verify(VID, "4821")
+        elapsed = time.monotonic() - started
+    assert elapsed < GENEROUS
+    assert info.value.path == "/verification/verify"
+    assert isinstance(info.value.__cause__, RequestTimeoutError)  # the failed lookup
+    assert verify_calls == 1
+
+
+async def test_a_cut_attempt_does_not_leave_the_task_cancelled() -> None:
+    """After a deadline cut, the caller's task is not left in a cancelling state."""
+    async with client_for(Slow(30.0), deadline=0.05) as client:
+        with pytest.raises(RequestTimeoutError):
+            await client.flows.get(1)
+        task = asyncio.current_task()
+        assert task is not None
+        if sys.version_info >= (3, 11):
+            assert task.cancelling() == 0
+        await asyncio.sleep(0)  # would raise CancelledError if a cancel were still pending

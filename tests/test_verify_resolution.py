@@ -1,0 +1,374 @@
+"""verify after an ambiguous failure: the record decides, so a right code is never "failed".
+
+The server here is a small stateful fake of verify + record: a code can be consumed
+once, a later verify of a consumed id answers ``matched`` 4 (already used), and
+faults can strike before or after the server has processed the verify.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from email.utils import formatdate
+from typing import Any
+
+import httpx
+import pytest
+
+from itnio_async import (
+    AsyncItnio,
+    Channel,
+    HTTPStatusError,
+    InvalidParameterError,
+    MatchStatus,
+    NotFoundError,
+    RequestTimeoutError,
+    RetryPolicy,
+    ServerError,
+    TransportError,
+)
+
+from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_TIME, envelope
+
+VID = "22206051443051000003"
+CODE = "4821"
+WRONG = "9999"
+PHONE = "91856321412"
+SERVER_NOW = 1_700_000_000.0
+CHINA = timezone(timedelta(hours=8))
+
+
+def lost_read_timeout() -> Exception:
+    """The answer never arrives."""
+    return httpx.ReadTimeout("answer lost")
+
+
+def lost_dropped() -> Exception:
+    """The connection drops before the answer."""
+    return httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+
+class VerifyServer:
+    """Stateful verify + record endpoints with scripted faults.
+
+    ``after`` faults strike once the verify has been processed (the answer is lost);
+    ``before`` faults strike before it is processed; ``record_faults`` strike record
+    lookups in turn (``None`` answers normally). A fault is an exception to raise, an
+    HTTP status, or an envelope status string.
+    """
+
+    def __init__(self, *, dates: bool = False, record_lag: int = 0) -> None:
+        self.matched = MatchStatus.NOT_VERIFIED
+        self.verified_at: float | None = None
+        self.after: list[Any] = []
+        self.before: list[Any] = []
+        self.record_faults: list[Any] = []
+        self.record_lag = record_lag
+        self.dates = dates
+        self.verify_codes: list[str] = []
+        self.record_calls = 0
+
+    def _headers(self) -> dict[str, str]:
+        return {"Date": formatdate(SERVER_NOW, usegmt=True)} if self.dates else {}
+
+    def _answer(self, fault: Any) -> httpx.Response:
+        if isinstance(fault, Exception):
+            raise fault
+        if isinstance(fault, int):
+            return httpx.Response(fault, headers=self._headers())
+        return httpx.Response(200, headers=self._headers(), json=envelope(status=fault))
+
+    def _process(self, code: str) -> MatchStatus:
+        if self.matched == MatchStatus.MATCHED:
+            return MatchStatus.ALREADY_USED
+        if code == CODE:
+            self.matched = MatchStatus.MATCHED
+            self.verified_at = SERVER_NOW
+            return MatchStatus.MATCHED
+        self.matched = MatchStatus.FAILED
+        return MatchStatus.FAILED
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/verification/verify"):
+            body = json.loads(request.content)
+            assert body["verificationId"] == VID
+            self.verify_codes.append(body["code"])
+            if self.before:
+                return self._answer(self.before.pop(0))
+            outcome = self._process(body["code"])
+            if self.after:
+                return self._answer(self.after.pop(0))
+            data = {"verificationId": VID, "to": PHONE, "channel": "sms", "matched": outcome}
+            return httpx.Response(200, headers=self._headers(), json=envelope(data))
+        assert request.method == "GET"
+        assert request.url.path == f"/otp/verification/record/{VID}"
+        self.record_calls += 1
+        fault = self.record_faults.pop(0) if self.record_faults else None
+        if fault is not None:
+            return self._answer(fault)
+        shown = self.matched
+        if self.record_lag > 0:
+            self.record_lag -= 1
+            shown = MatchStatus.NOT_VERIFIED
+        verified = (
+            datetime.fromtimestamp(self.verified_at, CHINA).isoformat()
+            if self.verified_at is not None and shown == MatchStatus.MATCHED
+            else None
+        )
+        record = {
+            "verificationId": VID,
+            "verifications": {
+                "matched": int(shown),
+                "verifiedDate": verified,
+                "oriReceiver": PHONE,
+                "channel": "sms",
+            },
+        }
+        return httpx.Response(200, headers=self._headers(), json=envelope(record))
+
+    @property
+    def verify_calls(self) -> int:
+        """Verify requests the server saw."""
+        return len(self.verify_codes)
+
+
+def client_for(server: VerifyServer, **options: Any) -> AsyncItnio:
+    """A client around ``server`` that never sleeps between retries."""
+    options.setdefault("retry_policy", RetryPolicy(base_delay=0.0, max_delay=0.0))
+    return AsyncItnio(
+        API_KEY,
+        API_SECRET,
+        base_url=BASE_URL,
+        transport=httpx.MockTransport(server),
+        clock=lambda: FIXED_TIME,
+        **options,
+    )
+
+
+# -- the lost answer of a right code ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [lost_read_timeout(), lost_dropped(), 502, 503, 500, "-18"],
+    ids=["read-timeout", "dropped", "http-502", "http-503", "http-500", "status-18"],
+)
+async def test_right_code_with_lost_answer_is_ok(fault: Any) -> None:
+    """The server consumed the right code, the answer was lost; the record says matched: ok."""
+    server = VerifyServer()
+    server.after.append(fault)
+    async with client_for(server) as client:
+        result = await client.verifications.verify(VID, CODE)
+    assert result.ok is True
+    assert result.matched is MatchStatus.MATCHED
+    assert result.verification_id == VID
+    assert result.channel is Channel.SMS
+    assert result.to == PHONE
+    assert server.verify_calls == 1  # never re-verified: the record answered
+    assert server.record_calls == 1
+
+
+async def test_blind_retry_would_have_said_already_used() -> None:
+    """The trap this guards against: the same verify sent twice answers 'already used'."""
+    server = VerifyServer()
+    async with client_for(server) as client:
+        first = await client.verifications.verify(VID, CODE)
+        second = await client.verifications.verify(VID, CODE)
+    assert first.ok is True
+    assert second.matched is MatchStatus.ALREADY_USED
+    assert second.ok is False
+    assert server.record_calls == 0  # plain answers need no record lookup
+
+
+async def test_record_lagging_behind_then_already_used_resolves_to_ok() -> None:
+    """Record not updated yet → verify again → 4 (our lost attempt used it) → record → ok."""
+    server = VerifyServer(record_lag=1)
+    server.after.append(lost_read_timeout())
+    async with client_for(server) as client:
+        result = await client.verifications.verify(VID, CODE)
+    assert result.ok is True
+    assert server.verify_codes == [CODE, CODE]
+    assert server.record_calls == 2
+
+
+# -- the record says "not verified" -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [lost_read_timeout(), lost_dropped(), 503, "-18"],
+    ids=["read-timeout", "dropped", "http-503", "status-18"],
+)
+async def test_unprocessed_verify_is_retried_once_and_its_answer_returned(fault: Any) -> None:
+    """The verify never reached the server's logic; the record says -1; verify again: ok."""
+    server = VerifyServer()
+    server.before.append(fault)
+    async with client_for(server) as client:
+        result = await client.verifications.verify(VID, CODE)
+    assert result.ok is True
+    assert server.verify_codes == [CODE, CODE]
+    assert server.record_calls == 1
+
+
+async def test_wrong_code_with_lost_answer_stays_wrong() -> None:
+    """A wrong code whose answer was lost is verified again and reported as failed."""
+    server = VerifyServer()
+    server.after.append(lost_read_timeout())
+    async with client_for(server) as client:
+        result = await client.verifications.verify(VID, WRONG)
+    assert result.ok is False
+    assert result.matched is MatchStatus.FAILED
+    assert server.verify_codes == [WRONG, WRONG]
+    assert server.record_calls == 1
+
+
+async def test_wrong_code_unprocessed_stays_wrong() -> None:
+    """A wrong code refused with -18 is verified again, and the wrong answer returned."""
+    server = VerifyServer()
+    server.before.append("-18")
+    async with client_for(server) as client:
+        result = await client.verifications.verify(VID, WRONG)
+    assert result.matched is MatchStatus.FAILED
+    assert server.verify_calls == 2
+
+
+async def test_re_verifies_are_bounded_by_max_retries() -> None:
+    """Every answer lost, record never matched: 1 + max_retries verifies, then the first error."""
+    server = VerifyServer()
+    server.before.extend([lost_read_timeout(), 503, "-18", "-18"])
+    async with client_for(server, max_retries=2) as client:
+        with pytest.raises(RequestTimeoutError) as info:
+            await client.verifications.verify(VID, CODE)
+    assert "ReadTimeout" in str(info.value)
+    assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+    assert server.verify_calls == 3
+    assert server.record_calls == 3
+
+
+async def test_max_retries_zero_still_reads_the_record() -> None:
+    """With max_retries=0 a lost right code is still resolved (a read is not a re-send)."""
+    server = VerifyServer()
+    server.after.append(lost_dropped())
+    async with client_for(server, max_retries=0) as client:
+        result = await client.verifications.verify(VID, CODE)
+    assert result.ok is True
+    assert server.verify_calls == 1
+
+
+async def test_max_retries_zero_never_sends_verify_twice() -> None:
+    """With max_retries=0 and a record that says -1, the original error is raised."""
+    server = VerifyServer()
+    server.before.append(503)
+    async with client_for(server, max_retries=0) as client:
+        with pytest.raises(HTTPStatusError) as info:
+            await client.verifications.verify(VID, CODE)
+    assert info.value.status_code == 503
+    assert server.verify_calls == 1
+    assert server.record_calls == 1
+
+
+# -- the record cannot be read ----------------------------------------------------------------
+
+
+async def test_failed_lookup_surfaces_the_original_error() -> None:
+    """Record lookup fails too: verify's own error is raised, the lookup failure its cause."""
+    server = VerifyServer()
+    server.after.append(lost_read_timeout())
+    server.record_faults.extend([httpx.ConnectError("down")] * 3)
+    async with client_for(server) as client:
+        with pytest.raises(RequestTimeoutError) as info:
+            await client.verifications.verify(VID, CODE)
+    assert info.value.path == "/verification/verify"
+    assert isinstance(info.value.__cause__, TransportError)
+    assert info.value.__cause__.path == f"/verification/record/{VID}"
+    assert server.verify_calls == 1
+    assert server.record_calls == 3  # the lookup itself is a retried read
+
+
+async def test_lookup_answering_an_api_error_surfaces_the_original_error() -> None:
+    """A lookup that answers -24 leaves the outcome unknown: verify's ServerError is raised."""
+    server = VerifyServer()
+    server.after.append("-18")
+    server.record_faults.append("-24")
+    async with client_for(server) as client:
+        with pytest.raises(ServerError) as info:
+            await client.verifications.verify(VID, CODE)
+    assert isinstance(info.value.__cause__, NotFoundError)
+    assert server.verify_calls == 1
+
+
+async def test_failed_lookup_after_already_used_surfaces_the_original_error() -> None:
+    """If 'already used' cannot be checked against the record, the first error is raised."""
+    server = VerifyServer(record_lag=1)
+    server.after.append(lost_read_timeout())
+    # First lookup lags (says -1), the re-verify answers 4, the second lookup fails.
+    server.record_faults.extend([None, httpx.ConnectError("down"), httpx.ConnectError("down")])
+    async with client_for(server, max_retries=1) as client:
+        with pytest.raises(RequestTimeoutError) as info:
+            await client.verifications.verify(VID, CODE)
+    assert "ReadTimeout" in str(info.value)
+    assert isinstance(info.value.__cause__, TransportError)
+    assert server.verify_codes == [CODE, CODE]
+    assert server.record_calls == 3
+
+
+# -- what does not trigger a resolution -------------------------------------------------------
+
+
+async def test_a_clear_rejection_is_raised_without_a_lookup() -> None:
+    """-22 is an answer, not an ambiguity: raised after one verify, no record read."""
+    server = VerifyServer()
+    server.before.append("-22")
+    async with client_for(server) as client:
+        with pytest.raises(InvalidParameterError):
+            await client.verifications.verify(VID, CODE)
+    assert server.verify_calls == 1
+    assert server.record_calls == 0
+
+
+async def test_a_verify_that_never_left_is_simply_retried() -> None:
+    """A connect error proves nothing was sent: verify is retried, no record read."""
+    server = VerifyServer()
+    server.before.append(httpx.ConnectError("refused"))
+    async with client_for(server) as client:
+        result = await client.verifications.verify(VID, CODE)
+    assert result.ok is True
+    assert server.verify_calls == 2
+    assert server.record_calls == 0
+
+
+async def test_wrong_code_is_data_not_an_exception() -> None:
+    """A plain wrong code comes back as matched=FAILED with one request."""
+    server = VerifyServer()
+    async with client_for(server) as client:
+        result = await client.verifications.verify(VID, WRONG)
+    assert result.matched is MatchStatus.FAILED
+    assert server.verify_calls == 1
+    assert server.record_calls == 0
+
+
+# -- a match that belongs to an earlier call --------------------------------------------------
+
+
+async def test_a_stale_match_in_the_record_is_not_this_calls_match() -> None:
+    """Record matched an hour before this call (server clock): a lost wrong code is not ok."""
+    server = VerifyServer(dates=True)
+    server.matched = MatchStatus.MATCHED
+    server.verified_at = SERVER_NOW - 3600
+    server.after.append(lost_read_timeout())
+    async with client_for(server) as client:
+        result = await client.verifications.verify(VID, WRONG)
+    assert result.ok is False
+    assert result.matched is MatchStatus.ALREADY_USED
+    assert server.verify_calls == 2
+    assert server.record_calls == 2
+
+
+async def test_a_fresh_match_with_date_headers_is_this_calls_match() -> None:
+    """With Date headers present, a match recorded during this call is still accepted."""
+    server = VerifyServer(dates=True)
+    server.after.append(lost_read_timeout())
+    async with client_for(server) as client:
+        result = await client.verifications.verify(VID, CODE)
+    assert result.ok is True
+    assert server.verify_calls == 1
