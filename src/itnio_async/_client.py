@@ -196,7 +196,10 @@ class AsyncItnio:
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ItnioError("http_client must be an httpx.AsyncClient")
         url = str(base_url or os.environ.get("ITNIO_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
-        parsed = httpx.URL(url)
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL:
+            raise ItnioError(f"base_url must be an http(s) URL, got {url!r}") from None
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise ItnioError(f"base_url must be an http(s) URL, got {url!r}")
         setup_logging_from_env()

@@ -149,7 +149,7 @@ class HTTPStatusError(ItnioError):
         self.reason = reason
         self.retry_after = retry_after
         self.body = body
-        detail = f" (status {status}: {reason})" if status is not None else ""
+        detail = f" (status {status}: {reason or ''})" if status is not None else ""
         super().__init__(f"HTTP {status_code} from {method} {path}{detail}".replace("  ", " "))
 
 

@@ -1,0 +1,132 @@
+"""Everything the command line writes: JSON on stdout, one-line errors on stderr, exit codes.
+
+JSON is pretty-printed (indented, highlighted by rich) when stdout is a terminal and
+compact on one line when it is piped. Errors are one line on stderr naming the error
+class and, for API errors, the API status; they never carry a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import IO, Any, Final
+
+import click
+
+from .._converter import unstructure
+from .._exceptions import (
+    APIError,
+    DecodeError,
+    HTTPStatusError,
+    TransportError,
+    ValidationError,
+)
+
+__all__ = [
+    "EXIT_API",
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "EXIT_TRANSPORT",
+    "EXIT_USAGE",
+    "error_line",
+    "exit_code_for",
+    "is_terminal",
+    "print_json",
+    "to_json",
+    "to_jsonable",
+]
+
+EXIT_OK: Final = 0
+#: Anything else, for example missing credentials.
+EXIT_FAILURE: Final = 1
+#: Usage errors (click) and ``ValidationError``.
+EXIT_USAGE: Final = 2
+#: ``APIError`` and its subclasses; ``records lookup``: some lookups failed.
+EXIT_API: Final = 3
+#: ``TransportError``, ``HTTPStatusError``, ``DecodeError``.
+EXIT_TRANSPORT: Final = 4
+
+EXIT_CODES_HELP: Final = """\b
+Exit codes:
+  0  success
+  1  any other failure (for example missing credentials)
+  2  usage error, or an argument the SDK rejects (ValidationError)
+  3  the API answered with an error status (APIError and subclasses);
+     records lookup: at least one lookup failed
+  4  transport failure: network, timeout, non-2xx HTTP answer, or an
+     answer that is not the documented JSON (TransportError,
+     HTTPStatusError, DecodeError)"""
+
+
+def is_terminal(stream: IO[Any] | None) -> bool:
+    """True when ``stream`` is an interactive terminal (False for pipes, files, test buffers)."""
+    if stream is None:
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def to_jsonable(value: Any) -> Any:
+    """Models → wire-named JSON data (camelCase keys, ISO datetimes, Decimals as strings)."""
+    return unstructure(value)
+
+
+def to_json(value: Any) -> str:
+    """Compact one-line JSON of already jsonable data."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def print_json(value: Any) -> None:
+    """Write one JSON document to stdout: pretty on a terminal, one line when piped."""
+    data = to_jsonable(value)
+    if is_terminal(sys.stdout):
+        from rich.console import Console
+
+        Console(file=sys.stdout).print_json(data=data, indent=2, default=str)
+    else:
+        click.echo(to_json(data))
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The documented exit code for an exception."""
+    if isinstance(exc, ValidationError):
+        return EXIT_USAGE
+    if isinstance(exc, APIError):
+        return EXIT_API
+    if isinstance(exc, (TransportError, HTTPStatusError, DecodeError)):
+        return EXIT_TRANSPORT
+    return EXIT_FAILURE
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _redact(text: str, secrets: tuple[str | None, ...]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def error_line(exc: BaseException, *, secrets: tuple[str | None, ...] = ()) -> str:
+    """``error: PhoneSendLimitError (status -28): Period phone send limit`` and the like."""
+    name = type(exc).__name__
+    if isinstance(exc, APIError):
+        head = f"{name} (status {exc.status})"
+        detail = exc.reason or "(no reason given)"
+        if exc.method:
+            detail += f" [{exc.method} {exc.path}]"
+    elif isinstance(exc, HTTPStatusError):
+        head = f"{name} (HTTP {exc.status_code}" + (
+            f", status {exc.status})" if exc.status is not None else ")"
+        )
+        detail = str(exc)
+    else:
+        head = name
+        detail = str(exc) or repr(exc)
+    secrets = (*secrets, os.environ.get("ITNIO_API_SECRET"))
+    return "error: " + _redact(_one_line(f"{head}: {detail}"), secrets)

@@ -1,0 +1,197 @@
+"""The sandbox: ``--sandbox`` (an in-process fake) and ``itnio sandbox serve`` (over HTTP).
+
+Both run :class:`itnio_async.testing.FakeItnio`, seeded with a small realistic data
+set (an app, templates, a flow and a few verifications with records and order ids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import click
+
+from .._converter import camel
+from ._output import EXIT_FAILURE, print_json
+from ._runtime import CONTEXT_SETTINGS, State, run_async
+
+if TYPE_CHECKING:
+    from .._client import AsyncItnio
+    from ..testing import FakeItnio
+
+__all__ = ["describe_ids", "make_fake", "open_sandbox_client", "sandbox"]
+
+
+#: The in-process sandbox's clock starts at this instant (2025-01-01 09:00:00 +08:00)
+#: and its random ids come from this seed, so every ``--sandbox`` run is seeded with
+#: the same ids (``itnio sandbox ids``) and commands can refer to them.
+SANDBOX_EPOCH = 1_735_693_200.0
+SANDBOX_RANDOM_SEED = 20250101
+
+
+def _pinned_clock() -> Callable[[], float]:
+    """A clock that starts at :data:`SANDBOX_EPOCH` and then runs in real time."""
+    started = time.monotonic()
+    return lambda: SANDBOX_EPOCH + (time.monotonic() - started)
+
+
+def make_fake(
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    *,
+    seed: bool = True,
+    pinned: bool = True,
+) -> tuple[FakeItnio, dict[str, Any] | None]:
+    """A fresh fake, seeded unless ``seed`` is false; returns it and the seeded ids.
+
+    ``pinned`` starts its clock at :data:`SANDBOX_EPOCH` with a fixed random seed so the
+    seeded ids are the same on every run (in-process clients sign with the fake's
+    clock); a served fake keeps the real clock, which outside clients sign with.
+    """
+    from ..testing import FakeItnio
+
+    kwargs: dict[str, Any] = {"random_seed": SANDBOX_RANDOM_SEED}
+    if api_key is not None:
+        kwargs["api_key"] = api_key
+    if api_secret is not None:
+        kwargs["api_secret"] = api_secret
+    if pinned:
+        kwargs["clock"] = _pinned_clock()
+    fake = FakeItnio(**kwargs)
+    if not seed:
+        return fake, None
+    data = fake.seed()
+    return fake, {
+        camel(field.name): _plain(getattr(data, field.name)) for field in attrs.fields(type(data))
+    }
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def describe_ids(ids: dict[str, Any]) -> str:
+    """One line naming the seeded ids, for hints on stderr."""
+    parts = []
+    for key, value in ids.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        parts.append(f"{key}: {shown}")
+    return "seeded " + "; ".join(parts)
+
+
+@contextlib.asynccontextmanager
+async def open_sandbox_client(state: State, **options: Any) -> AsyncIterator[AsyncItnio]:
+    """A client wired in-process to a freshly seeded fake (no sockets, no credentials)."""
+    fake, ids = make_fake()
+    state.sandbox_ids = ids
+    async with fake.client(**options) as client:
+        yield client
+
+
+class _SandboxGroup(click.Group):
+    """Lists the seeded ids at the end of its help text."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help_text(ctx, formatter)
+        try:
+            _, ids = make_fake()
+        except Exception:  # noqa: BLE001 - help must render even if the fake cannot
+            return
+        if ids:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text("Every --sandbox run is seeded with:")
+                formatter.write_dl(
+                    [
+                        (key, ", ".join(map(str, v)) if isinstance(v, list) else str(v))
+                        for key, v in ids.items()
+                    ]
+                )
+
+
+@click.group(
+    cls=_SandboxGroup,
+    context_settings=CONTEXT_SETTINGS,
+    short_help="Serve or inspect the in-memory fake API.",
+)
+def sandbox() -> None:
+    """The sandbox: a stateful in-memory fake of the whole API.
+
+    `itnio --sandbox COMMAND` runs any command against a fresh, seeded sandbox in this
+    process; `itnio sandbox serve` serves one over HTTP for other programs.
+    """
+
+
+@sandbox.command("ids", context_settings=CONTEXT_SETTINGS)
+def sandbox_ids() -> None:
+    """Print the seeded ids (use them with --sandbox).
+
+    Every --sandbox run starts from the same seeded data; this prints its ids as JSON.
+    """
+
+    _, ids = make_fake()
+    print_json(ids)
+
+
+@sandbox.command("serve", context_settings=CONTEXT_SETTINGS)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="TCP port (0 picks a free one).",
+)
+@click.option("--api-key", default="test-key", show_default=True, help="Key clients must use.")
+@click.option(
+    "--api-secret", default="test-secret", show_default=True, help="Secret clients must use."
+)
+@click.option(
+    "--seed/--no-seed", default=True, show_default=True, help="Start with the sample data set."
+)
+def sandbox_serve(host: str, port: int, api_key: str, api_secret: str, seed: bool) -> None:
+    """Serve the sandbox over HTTP until Ctrl-C.
+
+    Listens at http://HOST:PORT/otp until Ctrl-C or SIGTERM. Requests are signed
+    and checked like the real API's. Point any client at it:
+
+    \b
+      export ITNIO_BASE_URL=http://127.0.0.1:8080/otp
+      export ITNIO_API_KEY=test-key ITNIO_API_SECRET=test-secret
+      itnio templates list
+    """
+
+    async def main() -> None:
+        fake, ids = make_fake(api_key, api_secret, seed=seed, pinned=False)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, stop.set)
+        try:
+            served = fake.serve(host=host, port=port)
+            base_url = await served.__aenter__()
+        except OSError as exc:
+            click.echo(f"error: cannot listen on {host}:{port}: {exc}", err=True)
+            sys.exit(EXIT_FAILURE)
+        try:
+            click.echo(f"itnio sandbox serving at {base_url}")
+            click.echo(f"  export ITNIO_BASE_URL={base_url}")
+            click.echo(f"  export ITNIO_API_KEY={api_key}")
+            click.echo(f"  export ITNIO_API_SECRET={api_secret}")
+            if ids:
+                click.echo(f"  {describe_ids(ids)}")
+            click.echo("Press Ctrl-C to stop.")
+            sys.stdout.flush()
+            await stop.wait()
+        finally:
+            await served.__aexit__(None, None, None)
+        click.echo("itnio sandbox stopped")
+
+    run_async(main())

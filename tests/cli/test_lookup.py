@@ -1,0 +1,162 @@
+"""`itnio records lookup`: ids from arguments, files and stdin; JSON Lines out; summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from itnio_async._cli._lookup import _read_in_thread
+
+from ..conftest import envelope
+from .conftest import Invoke, lines_of
+
+SUMMARY = re.compile(
+    r"^records lookup: (\d+) ok, (\d+) failed \((\d+) order ids\) in [\d.]+s, \d+/s$"
+)
+
+
+def answer(request: httpx.Request) -> httpx.Response:
+    """Known ids have a record; ids starting with 'unknown' are -24."""
+    order_id = json.loads(request.content)["orderId"]
+    if order_id.startswith("unknown"):
+        return httpx.Response(200, json=envelope(status="-24", reason="Data unexisting"))
+    return httpx.Response(
+        200,
+        json=envelope(
+            {"orderId": order_id, "flowId": 1, "verifications": {"matched": 0}, "sms": []}
+        ),
+    )
+
+
+@pytest.fixture
+def lookups(router: respx.Router) -> respx.Route:
+    """The record-by-orderId endpoint, answered by :func:`answer`."""
+    return router.post("/verification/orderId/record").mock(side_effect=answer)
+
+
+def test_arguments_give_one_line_per_id_and_exit_3_on_failure(
+    invoke: Invoke, lookups: respx.Route
+) -> None:
+    """Each id yields one JSON line (record or error) and a failure makes the exit code 3."""
+    result = invoke("records", "lookup", "order-1", "unknown-2", "order-3", "--app-id", "mRELxtHc")
+    assert result.exit_code == 3
+    lines = {line["orderId"]: line for line in lines_of(result.stdout)}
+    assert set(lines) == {"order-1", "unknown-2", "order-3"}
+    assert lines["order-1"]["ok"] is True
+    assert lines["order-1"]["record"]["orderId"] == "order-1"
+    assert lines["order-1"]["record"]["verifications"]["matched"] == 0
+    assert lines["unknown-2"] == {
+        "orderId": "unknown-2",
+        "ok": False,
+        "error": {"type": "NotFoundError", "status": -24, "message": "Data unexisting"},
+    }
+    assert all(json.loads(call.request.content)["appId"] == "mRELxtHc" for call in lookups.calls)
+
+
+def test_all_found_exits_0_and_stderr_is_only_the_summary(
+    invoke: Invoke, lookups: respx.Route
+) -> None:
+    """Piped stderr gets no progress bar: just the one summary line."""
+    result = invoke("records", "lookup", "a-1", "a-2")
+    assert result.exit_code == 0
+    assert len(lines_of(result.stdout)) == 2
+    assert len(result.stderr.splitlines()) == 1
+    match = SUMMARY.match(result.stderr.strip())
+    assert match is not None
+    assert match.groups() == ("2", "0", "2")
+
+
+def test_file_input_skips_blank_lines_and_strips(
+    invoke: Invoke, lookups: respx.Route, tmp_path: Path
+) -> None:
+    """--file reads one id per line, stripping whitespace and skipping blank lines."""
+    ids = tmp_path / "ids.txt"
+    ids.write_text("order-1\n\n   order-2  \n\t\nunknown-3\norder-4", encoding="utf-8")
+    result = invoke("records", "lookup", "--file", str(ids))
+    assert result.exit_code == 3
+    sent = sorted(json.loads(c.request.content)["orderId"] for c in lookups.calls)
+    assert sent == ["order-1", "order-2", "order-4", "unknown-3"]
+    assert sorted(line["orderId"] for line in lines_of(result.stdout)) == sent
+    assert SUMMARY.match(result.stderr.strip()).groups() == ("3", "1", "4")  # type: ignore[union-attr]
+
+
+def test_stdin_and_arguments_together(invoke: Invoke, lookups: respx.Route) -> None:
+    """`--file -` reads stdin; arguments are looked up too; one line per id, duplicates kept."""
+    result = invoke("records", "lookup", "arg-1", "--file", "-", input="std-1\n\nstd-2\nstd-1\n")
+    assert result.exit_code == 0
+    ids = sorted(line["orderId"] for line in lines_of(result.stdout))
+    assert ids == ["arg-1", "std-1", "std-1", "std-2"]
+    assert lookups.call_count == 4
+
+
+def test_many_ids_with_concurrency_and_rate(
+    invoke: Invoke, lookups: respx.Route, tmp_path: Path
+) -> None:
+    """A few hundred ids all come back once each with --concurrency and --max-per-second."""
+    ids = [f"order-{i}" for i in range(300)]
+    path = tmp_path / "ids.txt"
+    path.write_text("\n".join(ids) + "\n", encoding="utf-8")
+    result = invoke("records", "lookup", "-f", str(path), "-c", "32", "--max-per-second", "100000")
+    assert result.exit_code == 0
+    assert sorted(line["orderId"] for line in lines_of(result.stdout)) == sorted(ids)
+
+
+def test_no_ids_is_a_usage_error(invoke: Invoke, lookups: respx.Route) -> None:
+    """Neither ids nor --file: exit 2 and nothing sent."""
+    result = invoke("records", "lookup")
+    assert result.exit_code == 2
+    assert "--file" in result.stderr
+    assert lookups.call_count == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-c", "0", "x1"),
+        ("--concurrency", "1001", "x1"),
+        ("--max-per-second", "0", "x1"),
+        ("--file", "/nonexistent/ids.txt"),
+    ],
+)
+def test_bad_options_exit_2(invoke: Invoke, lookups: respx.Route, args: tuple[str, ...]) -> None:
+    """Out-of-range options and a missing file are usage errors."""
+    result = invoke("records", "lookup", *args)
+    assert result.exit_code == 2
+    assert lookups.call_count == 0
+
+
+def test_invalid_id_is_a_failed_line_not_a_crash(invoke: Invoke, lookups: respx.Route) -> None:
+    """An id the SDK rejects (over 64 characters) is reported on its line; the rest go on."""
+    long_id = "x" * 65
+    result = invoke("records", "lookup", long_id, "order-1")
+    assert result.exit_code == 3
+    lines = {line["orderId"]: line for line in lines_of(result.stdout)}
+    assert lines[long_id]["error"]["type"] == "ValidationError"
+    assert lines[long_id]["error"]["status"] is None
+    assert lines["order-1"]["ok"] is True
+
+
+def test_missing_credentials_is_not_a_lookup_failure(invoke: Invoke, lookups: respx.Route) -> None:
+    """Without credentials the whole run fails once (exit 1), not per id."""
+    result = invoke("records", "lookup", "order-1", creds=False)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ItnioError")
+
+
+async def test_pipe_reader_yields_stripped_lines_lazily() -> None:
+    """Ids from a pipe are read by a thread and yielded stripped, blank lines skipped."""
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, encoding="utf-8") as stream:
+        ids = _read_in_thread(stream)
+        os.write(write_fd, b" first \n\n")
+        assert await anext(ids) == "first"
+        os.write(write_fd, b"second\n")
+        os.close(write_fd)
+        assert [item async for item in ids] == ["second"]

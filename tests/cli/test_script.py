@@ -1,0 +1,175 @@
+"""The installed `itnio` console script, run as a real process (pipes, a terminal, signals)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pty
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from itnio_async import AsyncItnio, AuthenticationError
+
+from .conftest import ITNIO, lines_of
+
+pytestmark = pytest.mark.skipif(
+    not ITNIO.exists(), reason="the itnio console script is not installed"
+)
+
+TIMEOUT = 20
+
+
+def itnio(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the console script with pipes for stdin, stdout and stderr."""
+    return subprocess.run(  # noqa: S603 - the project's own console script
+        [str(ITNIO), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def test_console_script_help_and_version() -> None:
+    """The entry point runs, documents the exit codes and knows its version."""
+    helped = itnio("--help")
+    assert helped.returncode == 0
+    assert "Exit codes:" in helped.stdout
+    version = itnio("--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("itnio, version ")
+
+
+def test_console_script_demo_exits_0() -> None:
+    """`itnio demo` in a real process: exit 0, plain lines when piped, quick."""
+    result = itnio("demo", "--bulk", "50")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("\nok ") == 18
+    assert "demo: all 18 steps behaved as expected" in result.stdout
+
+
+def test_lookup_from_a_stdin_pipe_writes_only_the_summary_to_stderr() -> None:
+    """Piped stdin is read lazily; stdout gets one JSON line per id; stderr only the summary."""
+    result = itnio(
+        "records", "lookup", "--sandbox", "--file", "-", input="order-1001\n\norder-1002\nnope\n"
+    )
+    assert result.returncode == 3
+    assert sorted(line["orderId"] for line in lines_of(result.stdout)) == [
+        "nope",
+        "order-1001",
+        "order-1002",
+    ]
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("records lookup: 2 ok, 1 failed (3 order ids)")
+
+
+def test_lookup_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
+    """`itnio records lookup ... | head -1`: no traceback and no bogus error when stdout closes."""
+    ids = tmp_path / "ids.txt"
+    ids.write_text("".join(f"unknown-{i}\n" for i in range(3000)), encoding="utf-8")
+    process = subprocess.Popen(  # noqa: S603 - the project's own console script
+        [str(ITNIO), "records", "lookup", "--sandbox", "--file", str(ids)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=TIMEOUT) == 1
+    assert json.loads(first)["ok"] is False
+    assert b"Traceback" not in err
+    assert b"error:" not in err
+
+
+def test_lookup_shows_a_progress_bar_when_stderr_is_a_terminal(tmp_path: Path) -> None:
+    """With stderr on a terminal a progress bar with a rate is drawn there, never on stdout."""
+    ids = tmp_path / "ids.txt"
+    ids.write_text("".join(f"order-{1001 + i % 4}\n" for i in range(200)), encoding="utf-8")
+    out_path = tmp_path / "out.jsonl"
+    primary, secondary = pty.openpty()
+    with out_path.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - the project's own console script
+            [str(ITNIO), "records", "lookup", "--sandbox", "--file", str(ids)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=secondary,
+        )
+        os.close(secondary)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            screen += chunk
+        assert process.wait(timeout=TIMEOUT) == 0
+    os.close(primary)
+    text = screen.decode("utf-8", "replace")
+    assert "ids/s" in text
+    assert "200/200" in text
+    assert "records lookup: 200 ok, 0 failed (200 order ids)" in text
+    lines = out_path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 200
+    assert all(json.loads(line)["ok"] for line in lines)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_sandbox_serve_answers_signed_calls_and_stops_cleanly(signum: signal.Signals) -> None:
+    """`itnio sandbox serve` on a free loopback port checks signatures and exits 0 on a signal."""
+    process = subprocess.Popen(  # noqa: S603 - the project's own console script
+        [
+            str(ITNIO),
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--api-key",
+            "srvKey01",
+            "--api-secret",
+            "srvSecret",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("itnio sandbox serving at http://127.0.0.1:")
+        base_url = first.split()[-1]
+        assert base_url.endswith("/otp")
+
+        async def calls() -> tuple[list[int], type[BaseException] | None]:
+            async with AsyncItnio("srvKey01", "srvSecret", base_url=base_url) as client:
+                templates = await client.templates.list()
+            async with AsyncItnio("srvKey01", "wrongSecret", base_url=base_url) as client:
+                try:
+                    await client.flows.list()
+                except AuthenticationError as exc:
+                    return [t.template_id for t in templates], type(exc)
+            return [t.template_id for t in templates], None
+
+        template_ids, refused = asyncio.run(calls())
+        assert template_ids == [455, 456]
+        assert refused is AuthenticationError
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+    assert out.rstrip().endswith("itnio sandbox stopped")
+    assert "Traceback" not in err
