@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,7 @@ async def _start(
             "serving the fake over TCP needs uvicorn: pip install 'itnio-async[cli]'"
         ) from exc
 
+    _quiet_injected_drops()
     sock = _bind(host, port)
     config = uvicorn.Config(
         app,
@@ -108,6 +110,22 @@ async def _wait_started(server: uvicorn.Server, task: asyncio.Future[None]) -> N
             task.result()  # raises what stopped the server
             raise RuntimeError("uvicorn stopped before it started serving")
         await asyncio.sleep(0.005)
+
+
+class _InjectedDropFilter(logging.Filter):
+    """Drops uvicorn's traceback for a ``drop`` fault: it is the fault working, not a bug."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from ._asgi import InjectedDisconnectError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, InjectedDisconnectError)
+
+
+def _quiet_injected_drops() -> None:
+    log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _InjectedDropFilter) for f in log.filters):
+        log.addFilter(_InjectedDropFilter())
 
 
 def _bind(host: str, port: int) -> socket.socket:
