@@ -60,7 +60,11 @@ def make_client(
     """Build a client around any httpx handler or transport (caller closes it)."""
 
     def factory(handler: Any, **options: Any) -> AsyncItnio:
-        transport = handler if isinstance(handler, httpx.AsyncBaseTransport) else httpx.MockTransport(handler)
+        transport = (
+            handler
+            if isinstance(handler, httpx.AsyncBaseTransport)
+            else httpx.MockTransport(handler)
+        )
         options.setdefault("retry_policy", no_retry_sleep)
         options.setdefault("clock", lambda: FIXED_TIME)
         options.setdefault("base_url", BASE_URL)

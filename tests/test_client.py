@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -10,7 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from itnio_async import AsyncItnio, ItnioError, ValidationError, make_sign
+from itnio_async import (
+    AsyncItnio,
+    HTTPStatusError,
+    ItnioError,
+    RetryPolicy,
+    ValidationError,
+    make_sign,
+)
 
 from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_SIGN, FIXED_TIME, envelope
 
@@ -525,3 +533,48 @@ async def test_validation_errors_never_show_secret() -> None:
             await client.apps.get("x")
     assert API_SECRET not in repr(info.value)
     assert FIXED_SIGN not in str(info.value)
+
+
+async def test_redirects_are_never_followed_even_by_a_users_client() -> None:
+    """A 3xx is an HTTPStatusError; Api-Key and Sign never travel to the Location's host."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "evil.example":
+            return httpx.Response(200, json=envelope(FLOW))
+        return httpx.Response(302, headers={"Location": "https://evil.example/otp/flow/details/1"})
+
+    transport = httpx.MockTransport(handler)
+    async with httpx.AsyncClient(transport=transport, follow_redirects=True) as http:
+        client = new(http_client=http, max_retries=0)
+        with pytest.raises(HTTPStatusError) as info:
+            await client.flows.get(1)
+    assert info.value.status_code == 302
+    assert [r.url.host for r in seen] == ["api.itniotech.com"]
+
+
+async def test_default_max_retries_is_two_and_defers_to_a_retry_policy() -> None:
+    """max_retries defaults to 2; left at it, a RetryPolicy's count applies; given, it wins."""
+    assert inspect.signature(AsyncItnio).parameters["max_retries"].default == 2
+    assert new().max_retries == 2
+    assert new(retry_policy=RetryPolicy(max_retries=5)).max_retries == 5
+    assert new(retry_policy=RetryPolicy(max_retries=5), max_retries=2).max_retries == 2
+    assert new(retry_policy=RetryPolicy(max_retries=5), max_retries=0).max_retries == 0
+
+
+async def test_a_users_client_default_headers_are_sent_alongside_ours() -> None:
+    """A user's http_client adds its default headers (a proxy's, tracing); ours still win."""
+    recorder = Recorder()
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.MockTransport(recorder),
+            headers={"X-Trace": "abc", "Content-Type": "text/plain", "Sign": "forged"},
+        ) as http,
+        new(http_client=http) as client,
+    ):
+        await client.flows.get(1)
+    sent = recorder.requests[0].headers
+    assert sent["X-Trace"] == "abc"
+    assert sent["Content-Type"] == "application/json;charset=UTF-8"
+    assert sent["Sign"] == FIXED_SIGN

@@ -56,7 +56,13 @@ from itnio_async import (
     Verifications,
     VerifyResult,
 )
-from itnio_async._converter import get_converter, parse_datetime, structure, unstructure
+from itnio_async._converter import (
+    _py310_iso,
+    get_converter,
+    parse_datetime,
+    structure,
+    unstructure,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CN = timezone(timedelta(hours=8))
@@ -358,6 +364,38 @@ def test_times_are_aware(text: str, expected_offset: timedelta) -> None:
     assert isinstance(value, datetime)
     assert value.utcoffset() == expected_offset
     assert (value.hour, value.minute, value.second) == (13, 39, 47)
+
+
+#: Forms servers send that Python 3.10's fromisoformat rejects (3.11 reads them all),
+#: and what the SDK rewrites them to before parsing on 3.10.
+SERVER_TIME_FORMS = [
+    ("2022-07-12T13:39:47.12+08:00", "2022-07-12T13:39:47.120000+08:00"),
+    ("2022-07-12T13:39:47.1234567+08:00", "2022-07-12T13:39:47.123456+08:00"),
+    ("2022-07-12T13:39:47+0800", "2022-07-12T13:39:47+08:00"),
+    ("2022-07-12T13:39:47+08", "2022-07-12T13:39:47+08:00"),
+    ("2022-07-12T13:39:47Z", "2022-07-12T13:39:47+00:00"),
+    ("2022-07-12 13:39:47,5z", "2022-07-12T13:39:47.500000+00:00"),
+    ("2022-07-12T13:39-0500", "2022-07-12T13:39:00-05:00"),
+]
+
+
+@pytest.mark.parametrize(("text", "rewritten"), SERVER_TIME_FORMS)
+def test_server_time_forms_are_rewritten_for_python_3_10(text: str, rewritten: str) -> None:
+    """Each extended ISO form is rewritten to the one form Python 3.10 can parse."""
+    assert _py310_iso(text) == rewritten
+
+
+@pytest.mark.parametrize(("text", "rewritten"), SERVER_TIME_FORMS)
+def test_server_time_forms_decode_on_every_python(text: str, rewritten: str) -> None:
+    """Trimmed fractions, offsets without a colon and Z decode to the same instant."""
+    assert parse_datetime(text) == datetime.fromisoformat(rewritten)
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2022-07-12T25:00:00+08:00", "12:00"])
+def test_bad_times_are_still_rejected(text: str) -> None:
+    """Text that is no ISO time fails to parse (and so becomes a DecodeError upstream)."""
+    with pytest.raises(ValueError):  # noqa: PT011 - datetime's own error
+        parse_datetime(text)
 
 
 def test_naive_and_offset_times_are_the_same_instant() -> None:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from itnio_async import (
+    APIError,
     AsyncItnio,
     DecodeError,
     HTTPStatusError,
@@ -286,6 +287,25 @@ async def test_transport_error_detail_masks_numbers() -> None:
             await client.verifications.send(app_id="mRELxtHc", template_id=455, to=PHONE)
     assert PHONE not in str(info.value)
     assert f"{MASKED} on port 8080" in str(info.value)
+
+
+@pytest.mark.parametrize("http_status", [200, 400], ids=["api-error", "http-error"])
+async def test_server_reason_quoting_a_number_is_masked(http_status: int) -> None:
+    """A reason text that quotes the phone number reaches no message, attribute or repr whole."""
+    body = {"status": "-28", "reason": f"Period phone send limit for {PHONE}"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(http_status, json=body)
+
+    async with AsyncItnio(
+        API_KEY, API_SECRET, base_url=BASE_URL, transport=httpx.MockTransport(handler)
+    ) as client:
+        with pytest.raises((APIError, HTTPStatusError)) as info:
+            await client.verifications.send(app_id="mRELxtHc", template_id=455, to=PHONE)
+    error = info.value
+    assert error.reason == f"Period phone send limit for {MASKED}"
+    for text in (str(error), repr(error), repr(vars(error))):
+        assert PHONE not in text
 
 
 # -- validation errors ------------------------------------------------------------------------

@@ -135,12 +135,12 @@ class VerifyServer:
 def client_for(server: VerifyServer, **options: Any) -> AsyncItnio:
     """A client around ``server`` that never sleeps between retries."""
     options.setdefault("retry_policy", RetryPolicy(base_delay=0.0, max_delay=0.0))
+    options.setdefault("clock", lambda: FIXED_TIME)
     return AsyncItnio(
         API_KEY,
         API_SECRET,
         base_url=BASE_URL,
         transport=httpx.MockTransport(server),
-        clock=lambda: FIXED_TIME,
         **options,
     )
 
@@ -369,6 +369,30 @@ async def test_a_fresh_match_with_date_headers_is_this_calls_match() -> None:
     server = VerifyServer(dates=True)
     server.after.append(lost_read_timeout())
     async with client_for(server) as client:
+        result = await client.verifications.verify(VID, CODE)
+    assert result.ok is True
+    assert server.verify_calls == 1
+
+
+async def test_a_stale_match_without_date_headers_is_not_this_calls_match() -> None:
+    """No Date header ever seen: the signing clock dates the call, so a lost wrong code whose
+    record shows an hour-old match is not reported ok (a replayed id is no login)."""
+    server = VerifyServer(dates=False)
+    server.matched = MatchStatus.MATCHED
+    server.verified_at = SERVER_NOW - 3600
+    server.after.append(502)
+    async with client_for(server, clock=lambda: SERVER_NOW) as client:
+        result = await client.verifications.verify(VID, WRONG)
+    assert result.ok is False
+    assert result.matched is MatchStatus.ALREADY_USED
+    assert server.verify_codes == [WRONG, WRONG]
+
+
+async def test_a_fresh_match_without_date_headers_is_this_calls_match() -> None:
+    """No Date header, clocks in step: the right code's lost answer still resolves to ok."""
+    server = VerifyServer(dates=False)
+    server.after.append(lost_read_timeout())
+    async with client_for(server, clock=lambda: SERVER_NOW) as client:
         result = await client.verifications.verify(VID, CODE)
     assert result.ok is True
     assert server.verify_calls == 1

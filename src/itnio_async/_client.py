@@ -51,6 +51,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_DEADLINE",
     "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
     "AsyncItnio",
@@ -66,6 +67,10 @@ DEFAULT_DEADLINE: Final = 30.0
 #: Size of the connection pool the SDK creates (bulk lookups stay at or below it).
 DEFAULT_MAX_CONNECTIONS: Final = 100
 CONTENT_TYPE: Final = "application/json;charset=UTF-8"
+_OTHER_LOOP: Final = (
+    "this AsyncItnio's connection pool belongs to another event loop that is still "
+    "running; a client serves one event loop (and one thread): create one per loop"
+)
 USER_AGENT: Final = f"itnio-async/{__version__}"
 
 
@@ -87,6 +92,16 @@ class _NotGiven:
 
 
 NOT_GIVEN: Final = _NotGiven()
+
+
+class _DefaultRetries(int):
+    """The default ``max_retries`` (an ``int`` equal to 2), told apart from an explicit 2."""
+
+    __slots__ = ()
+
+
+#: ``AsyncItnio(max_retries=...)`` default: 2 extra attempts.
+DEFAULT_MAX_RETRIES: Final[int] = _DefaultRetries(2)
 
 # The deadline (loop time) of the outermost call in progress, so that a call made
 # on behalf of another (verify resolving through records.get) shares its budget.
@@ -118,6 +133,8 @@ class _Shared:
     user_http: httpx.AsyncClient | None
     backend: str = "httpx"
     http: httpx.AsyncClient | None = None
+    #: The event loop ``http`` was created in (its connections belong to that loop).
+    loop: asyncio.AbstractEventLoop | None = None
     closed: bool = False
     #: The latest ``Date`` header seen and the loop time it arrived (parsed lazily).
     server_date: tuple[str, float] | None = None
@@ -136,14 +153,15 @@ class AsyncItnio:
         base_url: defaults to ``ITNIO_BASE_URL``, else ``https://api.itniotech.com/otp``.
         timeout: seconds or an ``httpx.Timeout`` per attempt; default 10 s (5 s connect).
         max_retries: extra attempts per call (default 2); see the README for which
-            calls are retried when.
+            calls are retried when. Left at the default, a ``retry_policy``'s own
+            ``max_retries`` applies.
         deadline: seconds that bound all attempts and backoff sleeps of one call
             together (default 30 s); ``None`` for no overall bound.
         http_client: an ``httpx.AsyncClient`` you own; the SDK uses it and never closes it.
         transport: an ``httpx.AsyncBaseTransport`` for the pool the SDK creates (for
             example ``FakeItnio().transport``).
-        retry_policy: backoff settings (:class:`RetryPolicy`); ``max_retries`` wins over
-            its ``max_retries``.
+        retry_policy: backoff settings (:class:`RetryPolicy`); an explicit
+            ``max_retries`` wins over its ``max_retries``.
         http_backend: ``"httpx"`` (default) or ``"aiohttp"`` (an aiohttp-backed transport,
             faster at high concurrency; needs the ``aiohttp`` extra).
         clock: a function returning epoch seconds, for signing (tests inject one).
@@ -166,7 +184,7 @@ class AsyncItnio:
         *,
         base_url: str | httpx.URL | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int | _NotGiven = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         deadline: float | None = DEFAULT_DEADLINE,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -215,7 +233,9 @@ class AsyncItnio:
         self._derived = False
         self._closed = False
         policy = retry_policy or RetryPolicy()
-        self._configure(timeout, max_retries, deadline, policy)
+        # Left at its default, max_retries defers to a retry_policy's own count.
+        retries = NOT_GIVEN if max_retries is DEFAULT_MAX_RETRIES else max_retries
+        self._configure(timeout, retries, deadline, policy)
 
     # -- configuration -------------------------------------------------------------
 
@@ -342,13 +362,22 @@ class AsyncItnio:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the client (safe to call twice). Closes the pool only if the SDK created it."""
-        self._closed = True
+        """Close the client (safe to call twice). Closes the pool only if the SDK created it.
+
+        Raises:
+            ItnioError: the pool is in use by another event loop that is still running.
+        """
         if self._derived:
+            self._closed = True
             return
         shared = self._shared
-        shared.closed = True
-        http, shared.http = shared.http, None
+        http, loop = shared.http, shared.loop
+        if http is not None and loop is not asyncio.get_running_loop():
+            if loop is not None and not loop.is_closed():
+                raise ItnioError(_OTHER_LOOP)
+            http = None  # its connections died with their loop; nothing can close them now
+        self._closed = shared.closed = True
+        shared.http = None
         if http is not None:
             await http.aclose()
 
@@ -357,11 +386,23 @@ class AsyncItnio:
             raise ItnioError("this AsyncItnio client is closed; create a new one")
 
     def _http(self) -> httpx.AsyncClient:
-        """The pool, created on first use inside the running event loop."""
+        """The pool, created on first use inside the running event loop.
+
+        A pool belongs to the loop it was created in. When that loop has ended (a
+        second ``asyncio.run``, a test framework's fresh loop per test), its
+        connections are unusable, so a new pool is made in the current loop; using
+        the client from another loop that is still running raises ``ItnioError``.
+        """
         self._check_open()
         shared = self._shared
         if shared.user_http is not None:
             return shared.user_http
+        loop = asyncio.get_running_loop()
+        if shared.http is not None and shared.loop is not loop:
+            if shared.loop is not None and not shared.loop.is_closed():
+                raise ItnioError(_OTHER_LOOP)
+            logger.debug("the pool's event loop has ended; starting a new pool")
+            shared.http = None
         if shared.http is None:
             limits = httpx.Limits(
                 max_connections=DEFAULT_MAX_CONNECTIONS,
@@ -378,6 +419,7 @@ class AsyncItnio:
                 transport=transport,
                 follow_redirects=False,
             )
+            shared.loop = loop
         return shared.http
 
     # -- the request path ----------------------------------------------------------
@@ -461,16 +503,18 @@ class AsyncItnio:
             if body is None
             else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         )
-        request = httpx.Request(
-            method,
-            self._shared.base_url + path,
-            headers={
-                "Content-Type": CONTENT_TYPE,
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-            content=content,
-        )
+        url = self._shared.base_url + path
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if http is self._shared.user_http:
+            # A user's client brings its own defaults (a proxy's or tracing headers,
+            # cookies), as it would for its own requests; ours win where both set one.
+            request = http.build_request(method, url, headers=headers, content=content)
+        else:
+            request = httpx.Request(method, url, headers=headers, content=content)
         timeout = self._timeout.as_dict()
         if not isinstance(pool_timeout, _NotGiven):
             timeout["pool"] = pool_timeout
@@ -577,8 +621,10 @@ class AsyncItnio:
         """
         auth = self._shared.auth
         task = asyncio.current_task()
+        # Never follow a redirect, even on a user's client that does: httpx would carry
+        # Api-Key and a replayable Sign to whatever host the Location names.
         if deadline_at is None or task is None:
-            return await http.send(request, auth=auth)
+            return await http.send(request, auth=auth, follow_redirects=False)
         expired = False
 
         def expire() -> None:
@@ -589,7 +635,7 @@ class AsyncItnio:
         cancelling = _cancelling(task)
         handle = asyncio.get_running_loop().call_at(deadline_at, expire)
         try:
-            return await http.send(request, auth=auth)
+            return await http.send(request, auth=auth, follow_redirects=False)
         except asyncio.CancelledError:
             if expired and _uncancel(task) <= cancelling:
                 raise _deadline_error(request.method, path, attempt, sent=True) from None
@@ -624,17 +670,16 @@ class AsyncItnio:
         await asyncio.sleep(delay)
         return True
 
-    def _server_time(self, at: float) -> float | None:
-        """The server's clock (epoch seconds) at loop time ``at``, from the latest ``Date``.
+    def _server_time(self, at: float) -> float:
+        """The server's clock (epoch seconds) at loop time ``at``.
 
-        ``None`` until a response with a ``Date`` header has been seen.
+        From the latest ``Date`` header; before one has been seen, the signing clock
+        (local time plus any learned offset) is the best estimate there is.
         """
         seen = self._shared.server_date
-        if seen is None:
-            return None
-        when = parse_http_date(seen[0])
-        if when is None:
-            return None
+        when = None if seen is None else parse_http_date(seen[0])
+        if seen is None or when is None:
+            return self._shared.clock.now() - (asyncio.get_running_loop().time() - at)
         return when + (at - seen[1])
 
     def _learn_clock_offset(self, response: httpx.Response) -> bool:
@@ -741,8 +786,12 @@ class AsyncItnio:
 
 
 def _body_excerpt(body: bytes) -> str:
-    """A short excerpt of a response body with phone numbers and codes masked."""
-    return excerpt(redact(body.decode("utf-8", "replace")))
+    """A short excerpt of a response body with phone numbers and codes masked.
+
+    Beyond the known JSON members (``redact``), any run of 7+ digits is masked: free
+    text such as a ``reason`` or an HTML error page may quote a number too.
+    """
+    return excerpt(mask_digits(redact(body.decode("utf-8", "replace"))))
 
 
 def _data_excerpt(data: Any) -> str:
@@ -751,7 +800,7 @@ def _data_excerpt(data: Any) -> str:
         text = json.dumps(data, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):
         text = f"<{type(data).__name__}>"
-    return excerpt(redact(text))
+    return excerpt(mask_digits(redact(text)))
 
 
 def _deadline_error(method: str, path: str, attempts: int, *, sent: bool) -> RequestTimeoutError:

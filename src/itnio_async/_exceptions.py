@@ -24,12 +24,15 @@ The tree::
         └── SensitiveContentError       -29
 
 No exception here ever carries the API secret, a ``Sign`` value, an OTP code or a
-full phone number in its message.
+full phone number in its message. The server's ``reason`` text is untrusted (it may
+quote the number a request was about), so runs of 7+ digits in it are masked.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from ._logging import mask_digits
 
 __all__ = [
     "STATUS_ERRORS",
@@ -126,7 +129,8 @@ class HTTPStatusError(ItnioError):
 
     Attributes:
         status_code: the HTTP status code.
-        status / reason: the envelope's status and reason when the body carried one.
+        status / reason: the envelope's status and reason when the body carried one
+            (digit runs in the reason masked, as in :class:`APIError`).
         retry_after: seconds from a ``Retry-After`` header, if any.
         body: a short excerpt of the response body.
     """
@@ -146,10 +150,10 @@ class HTTPStatusError(ItnioError):
         self.method = method
         self.path = path
         self.status = status
-        self.reason = reason
+        self.reason = None if reason is None else mask_digits(reason)
         self.retry_after = retry_after
         self.body = body
-        detail = f" (status {status}: {reason or ''})" if status is not None else ""
+        detail = f" (status {status}: {self.reason or ''})" if status is not None else ""
         super().__init__(f"HTTP {status_code} from {method} {path}{detail}".replace("  ", " "))
 
 
@@ -172,16 +176,16 @@ class APIError(ItnioError):
 
     Attributes:
         status: the API status code as an int (``-22``).
-        reason: the server's reason text.
+        reason: the server's reason text (digit runs that could be a phone number masked).
     """
 
     def __init__(self, status: int, reason: str = "", *, method: str = "", path: str = "") -> None:
         self.status = status
-        self.reason = reason
+        self.reason = mask_digits(reason)
         self.method = method
         self.path = path
         where = f" ({method} {path})" if method else ""
-        super().__init__(f"API status {status}: {reason}{where}")
+        super().__init__(f"API status {status}: {self.reason}{where}")
 
 
 class AuthenticationError(APIError):

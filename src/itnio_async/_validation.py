@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from ._converter import fromisoformat
 from ._exceptions import ValidationError
 from ._logging import mask_phone
 from ._models import Channel, ChannelCut, FlowStep, FlowTrigger, PeriodUnit, SendLimit
@@ -255,7 +256,7 @@ def iso_time(argument: str, value: object) -> str:
         return value.isoformat(timespec="seconds")
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = fromisoformat(value)
         except ValueError:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:

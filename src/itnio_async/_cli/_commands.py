@@ -46,28 +46,45 @@ def cli() -> None:
     """Root group (help text above)."""
 
 
+def _options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Stack option decorators; they show in ``--help`` in the order given."""
+
+    def decorate(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return decorate
+
+
+#: ``--app-id`` where the API requires it (every use makes its own click.Option).
+_APP_ID: Callable[[F], F] = click.option("--app-id", required=True, help="Application id.")
+_CODE_TYPE_HELP = "Code characters: 1|numeric 2|alpha 3|alphanumeric 4|hex."
+
+
 # -- apps ------------------------------------------------------------------------
 
 
-def _app_options(func: F) -> F:
-    func = click.option(
-        "--phone-limit",
-        type=SEND_LIMIT,
-        help="Per-number send limit: enabled=true,unit=1,period=1,limit=5 "
-        "(unit 1|day 2|hour 3|minute 4|second) or 'off'.",
-    )(func)
-    func = click.option(
-        "--total-limit",
-        type=SEND_LIMIT,
-        help="Send limit of the whole app: enabled=true,unit=1,period=1,limit=100 or 'off'.",
-    )(func)
-    func = click.option(
+_app_options = _options(
+    click.option("--name", required=True, help="App name, 4-32 characters, unique."),
+    click.option(
         "--code-expiry",
         type=int,
         metavar="MINUTES",
         help="Minutes a sent code stays valid (1-60; server default 5).",
-    )(func)
-    return click.option("--name", required=True, help="App name, 4-32 characters, unique.")(func)
+    ),
+    click.option(
+        "--total-limit",
+        type=SEND_LIMIT,
+        help="Send limit of the whole app: enabled=true,unit=1,period=1,limit=100 or 'off'.",
+    ),
+    click.option(
+        "--phone-limit",
+        type=SEND_LIMIT,
+        help="Per-number send limit: enabled=true,unit=1,period=1,limit=5 "
+        "(unit 1|day 2|hour 3|minute 4|second) or 'off'.",
+    ),
+)
 
 
 @cli.group()
@@ -142,32 +159,25 @@ def apps_get(ctx: click.Context, app_id: str) -> None:
 # -- templates -------------------------------------------------------------------
 
 
-def _template_options(func: F) -> F:
-    for option in reversed(
-        [
-            click.option("--name", required=True, help="Template name, 4-32 characters."),
-            click.option(
-                "--text",
-                required=True,
-                help="Message text, 1-256 characters, containing ##code##.",
-            ),
-            click.option(
-                "--code-length", type=int, help="Length of generated codes, 4-10 (default 4)."
-            ),
-            click.option("--speech-rate", type=int, help="Voice speed 0-100 (default 50)."),
-            click.option("--language", help="Voice language code such as EN, CN (default EN)."),
-            click.option(
-                "--max-duration",
-                type=int,
-                metavar="SECONDS",
-                help="Maximum call length, 5-599 s (default 59).",
-            ),
-            click.option("--repeat-cnt", type=int, help="Times the voice message is played, 1-10."),
-            click.option("--sender-id", help="Sender id."),
-        ]
-    ):
-        func = option(func)
-    return func
+_template_options = _options(
+    click.option("--name", required=True, help="Template name, 4-32 characters."),
+    click.option(
+        "--text",
+        required=True,
+        help="Message text, 1-256 characters, containing ##code##.",
+    ),
+    click.option("--code-length", type=int, help="Length of generated codes, 4-10 (default 4)."),
+    click.option("--speech-rate", type=int, help="Voice speed 0-100 (default 50)."),
+    click.option("--language", help="Voice language code such as EN, CN (default EN)."),
+    click.option(
+        "--max-duration",
+        type=int,
+        metavar="SECONDS",
+        help="Maximum call length, 5-599 s (default 59).",
+    ),
+    click.option("--repeat-cnt", type=int, help="Times the voice message is played, 1-10."),
+    click.option("--sender-id", help="Sender id."),
+)
 
 
 @cli.group()
@@ -179,11 +189,7 @@ def templates() -> None:
 @click.option("--app-id", required=True, help="Owning application id.")
 @_template_options
 @click.option(
-    "--code-type",
-    type=CODE_TYPE,
-    default="numeric",
-    show_default=True,
-    help="Code characters: 1|numeric 2|alpha 3|alphanumeric 4|hex.",
+    "--code-type", type=CODE_TYPE, default="numeric", show_default=True, help=_CODE_TYPE_HELP
 )
 @click.pass_context
 def templates_create(
@@ -206,11 +212,7 @@ def templates_create(
 @templates.command("update")
 @click.argument("template_id")
 @_template_options
-@click.option(
-    "--code-type",
-    type=CODE_TYPE,
-    help="Code characters: 1|numeric 2|alpha 3|alphanumeric 4|hex.",
-)
+@click.option("--code-type", type=CODE_TYPE, help=_CODE_TYPE_HELP)
 @click.pass_context
 def templates_update(
     ctx: click.Context, /, template_id: str, code_type: CodeType | None, **fields: Any
@@ -243,8 +245,9 @@ def templates_list(ctx: click.Context) -> None:
 # -- flows -----------------------------------------------------------------------
 
 
-def _flow_options(func: F) -> F:
-    func = click.option(
+_flow_options = _options(
+    click.option("--name", required=True, help="Flow name, 4-32 characters, unique."),
+    click.option(
         "--step",
         "steps",
         type=FLOW_STEP,
@@ -254,8 +257,8 @@ def _flow_options(func: F) -> F:
         "waiting_time=30,status=1,channel=sms[,channel_cut=0] "
         "(waiting_time 30-120 s; status 1|send_failed 2|not_verified; channel sms|call; "
         "channel_cut 0|switch 1|no_switch).",
-    )(func)
-    return click.option("--name", required=True, help="Flow name, 4-32 characters, unique.")(func)
+    ),
+)
 
 
 @cli.group()
@@ -313,22 +316,17 @@ def flows_list(ctx: click.Context) -> None:
 _CHANNEL = click.Choice(["sms", "call", "sna"], case_sensitive=False)
 
 
-def _send_options(func: F) -> F:
-    for option in reversed(
-        [
-            click.option(
-                "--to",
-                required=True,
-                metavar="NUMBER",
-                help="Destination: 10-14 digits with country code, no '+'.",
-            ),
-            click.option("--channel", type=_CHANNEL, help="Channel (server default sms)."),
-            click.option("--flow-id", help="Task flow for fallbacks."),
-            click.option("--order-id", help="Your own reference (at most 64 characters)."),
-        ]
-    ):
-        func = option(func)
-    return func
+_send_options = _options(
+    click.option(
+        "--to",
+        required=True,
+        metavar="NUMBER",
+        help="Destination: 10-14 digits with country code, no '+'.",
+    ),
+    click.option("--channel", type=_CHANNEL, help="Channel (server default sms)."),
+    click.option("--flow-id", help="Task flow for fallbacks."),
+    click.option("--order-id", help="Your own reference (at most 64 characters)."),
+)
 
 
 @cli.group(short_help="Send, resend and verify codes.")
@@ -337,7 +335,7 @@ def verifications() -> None:
 
 
 @verifications.command("send")
-@click.option("--app-id", required=True, help="Application id.")
+@_APP_ID
 @click.option("--template-id", required=True, help="Template to render.")
 @_send_options
 @click.pass_context
@@ -371,7 +369,7 @@ def verifications_send(
 
 
 @verifications.command("send-code")
-@click.option("--app-id", required=True, help="Application id.")
+@_APP_ID
 @click.option("--code", required=True, help="The code you generated, 1-10 characters.")
 @click.option("--template-id", help="Template to render (optional here).")
 @_send_options
@@ -473,7 +471,7 @@ def backfill() -> None:
 
 
 @backfill.command("report")
-@click.option("--app-id", required=True, help="Application id.")
+@_APP_ID
 @click.option("--verification-id", required=True, help="Id of the verification.")
 @click.option(
     "--time",
@@ -498,7 +496,7 @@ def backfill_report(
 
 
 @backfill.command("report-rate")
-@click.option("--app-id", required=True, help="Application id.")
+@_APP_ID
 @click.option("--mcc", required=True, help="Mobile country code, e.g. 460.")
 @click.option(
     "--backfill-now", required=True, metavar="PERCENT", help="Rate in percent, 0-100, 2 decimals."

@@ -10,6 +10,7 @@ blindly re-verifying, so a right code is never reported as wrong or already used
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from .. import _validation as v
 from .._exceptions import ItnioError
@@ -33,6 +34,28 @@ def _channel(value: object) -> str | None:
 
 def _order_id(value: object) -> str | None:
     return None if value is None else v.check_str("order_id", value, 0, 64)
+
+
+def _send_body(
+    *,
+    app_id: object,
+    template_id: object,
+    to: object,
+    channel: object,
+    flow_id: object,
+    order_id: object,
+    **checked: object,
+) -> dict[str, Any]:
+    """The body of ``send`` and ``sendRule`` (``checked``: fields validated by the caller)."""
+    return compact(
+        appId=v.check_app_id("app_id", app_id),
+        templateId=None if template_id is None else v.int_id("template_id", template_id),
+        flowId=None if flow_id is None else v.int_id("flow_id", flow_id),
+        to=v.phone("to", to),
+        channel=_channel(channel),
+        orderId=_order_id(order_id),
+        **checked,
+    )
 
 
 def _ambiguous(error: ItnioError) -> bool:
@@ -78,13 +101,13 @@ class Verifications(Resource):
         Raises:
             ValidationError, SendLimitError, InsufficientBalanceError, APIError, TransportError.
         """
-        body = compact(
-            appId=v.check_app_id("app_id", app_id),
-            templateId=v.int_id("template_id", template_id),
-            flowId=None if flow_id is None else v.int_id("flow_id", flow_id),
-            to=v.phone("to", to),
-            channel=_channel(channel),
-            orderId=_order_id(order_id),
+        body = _send_body(
+            app_id=app_id,
+            template_id=v.int_id("template_id", template_id),  # required here
+            to=to,
+            channel=channel,
+            flow_id=flow_id,
+            order_id=order_id,
         )
         return await self._client._request(
             "POST", "/verification/send", body=body, cast=SendResult, kind=CallKind.UNSAFE
@@ -110,14 +133,14 @@ class Verifications(Resource):
         Returns:
             A :class:`SendResult`.
         """
-        body = compact(
-            appId=v.check_app_id("app_id", app_id),
-            templateId=None if template_id is None else v.int_id("template_id", template_id),
+        body = _send_body(
+            app_id=app_id,
+            template_id=template_id,
+            to=to,
+            channel=channel,
+            flow_id=flow_id,
+            order_id=order_id,
             code=v.code("code", code, 1, 10),
-            flowId=None if flow_id is None else v.int_id("flow_id", flow_id),
-            to=v.phone("to", to),
-            channel=_channel(channel),
-            orderId=_order_id(order_id),
         )
         return await self._client._request(
             "POST", "/verification/sendRule", body=body, cast=SendResult, kind=CallKind.UNSAFE
@@ -213,7 +236,8 @@ class Verifications(Resource):
                 as its cause) when the record cannot be read.
             started: loop time when this verify started. A match the record dates
                 clearly before that moment (by the server's clock, learned from the
-                ``Date`` headers) belongs to an earlier call, not this one.
+                ``Date`` headers, else by the signing clock) belongs to an earlier
+                call, not this one.
         """
         try:
             record = await self._client.records.get(vid)
@@ -223,8 +247,10 @@ class Verifications(Resource):
         if summary is None or summary.matched != MatchStatus.MATCHED:
             return None
         verified = summary.verified_date
+        # A match from before this call (the code was used earlier, and this call may
+        # carry any code) must never turn an unknown outcome into success.
         since = self._client._server_time(started)
-        if since is not None and verified is not None and verified.timestamp() < since - _SLACK:
+        if verified is not None and verified.timestamp() < since - _SLACK:
             return None
         return VerifyResult(
             verification_id=record.verification_id or vid,

@@ -8,9 +8,10 @@ format fails in tests instead of in production.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from .._converter import fromisoformat
 
 __all__ = ["Body", "Reject", "is_phone"]
 
@@ -180,7 +181,7 @@ class Body:
         if not isinstance(value, str):
             raise invalid(f"{name} must be an ISO-8601 string")
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = fromisoformat(value)
         except ValueError:
             raise invalid(f"{name} must be an ISO-8601 time with an offset") from None
         if parsed.tzinfo is None:
