@@ -163,7 +163,7 @@ print(json.dumps({"attempts": attempts, "modules": sorted(sys.modules)}))
 
 def test_import_is_light() -> None:
     """Importing the package (and building a client) never imports an extra, CLI or test module."""
-    result = subprocess.run(  # noqa: S603 - fixed command, our own interpreter
+    result = subprocess.run(
         [sys.executable, "-c", PROBE % (HEAVY,)],
         capture_output=True,
         text=True,

@@ -25,7 +25,7 @@ TIMEOUT = 20
 
 def itnio(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the console script with pipes for stdin, stdout and stderr."""
-    return subprocess.run(  # noqa: S603 - the project's own console script
+    return subprocess.run(
         [str(ITNIO), *args],
         input=input,
         capture_output=True,
@@ -72,7 +72,7 @@ def test_lookup_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
     """`itnio records lookup ... | head -1`: no traceback and no bogus error when stdout closes."""
     ids = tmp_path / "ids.txt"
     ids.write_text("".join(f"unknown-{i}\n" for i in range(3000)), encoding="utf-8")
-    process = subprocess.Popen(  # noqa: S603 - the project's own console script
+    process = subprocess.Popen(
         [str(ITNIO), "records", "lookup", "--sandbox", "--file", str(ids)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -97,7 +97,7 @@ def test_lookup_shows_a_progress_bar_when_stderr_is_a_terminal(tmp_path: Path) -
     out_path = tmp_path / "out.jsonl"
     primary, secondary = pty.openpty()
     with out_path.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - the project's own console script
+        process = subprocess.Popen(
             [str(ITNIO), "records", "lookup", "--sandbox", "--file", str(ids)],
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -127,7 +127,7 @@ def test_lookup_shows_a_progress_bar_when_stderr_is_a_terminal(tmp_path: Path) -
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_sandbox_serve_answers_signed_calls_and_stops_cleanly(signum: signal.Signals) -> None:
     """`itnio sandbox serve` on a free loopback port checks signatures and exits 0 on a signal."""
-    process = subprocess.Popen(  # noqa: S603 - the project's own console script
+    process = subprocess.Popen(
         [
             str(ITNIO),
             "sandbox",
