@@ -97,7 +97,7 @@ def php() -> str:
     if binary is None:
         problem = "php is not installed (apt-get install -y php-cli php-curl)"
     else:
-        modules = subprocess.run(  # noqa: S603 - a fixed command
+        modules = subprocess.run(
             [binary, "-m"], capture_output=True, text=True, check=False, timeout=30
         ).stdout
         if "curl" not in modules.split():
