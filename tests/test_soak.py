@@ -356,6 +356,8 @@ async def test_bulk_lookups_absorb_transient_faults_and_surface_permanent_ones()
 
 #: The send test's read timeout: timeout faults hold the answer longer than this.
 SEND_READ_TIMEOUT = 0.5
+#: Seconds between the starts of two sends (200 sends start over 0.6 s).
+SEND_STAGGER = 0.003
 
 
 def _arm_send_fault(fake: FakeItnio, kind: str) -> Fault:
@@ -396,14 +398,19 @@ async def test_parallel_sends_under_faults_are_never_duplicated() -> None:
         async with _sandbox(fake, timeout) as client:
             gate = asyncio.Semaphore(50)
 
-            async def send(to: str) -> SendResult:
+            async def send(index: int, to: str) -> SendResult:
+                # Starts are staggered so the fault controller can place every fault
+                # however fast the client is; up to 50 sends are still in flight at once.
+                await asyncio.sleep(index * SEND_STAGGER)
                 async with gate:
                     return await client.verifications.send(
                         app_id=app_id, template_id=template_id, to=to
                     )
 
             sends = asyncio.ensure_future(
-                asyncio.gather(*(send(to) for to in numbers), return_exceptions=True)
+                asyncio.gather(
+                    *(send(i, to) for i, to in enumerate(numbers)), return_exceptions=True
+                )
             )
             try:
                 hit = await _inject_send_faults(fake, plan, 8, sends)
