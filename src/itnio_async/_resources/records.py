@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+import contextlib
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from typing import Any
 
 from .. import _validation as v
-from .._client import NOT_GIVEN
+from .._client import DEFAULT_MAX_CONNECTIONS, NOT_GIVEN
 from .._exceptions import ItnioError, ValidationError
 from .._models import Record, RecordLookup
 from .._retry import CallKind
@@ -22,19 +31,22 @@ _DONE = object()
 class _IdSource:
     """Pulls ids lazily from a sync or async iterable; safe for concurrent workers."""
 
+    __slots__ = ("_aiter", "_exhausted", "_index", "_iter", "_lock")
+
     def __init__(self, order_ids: Iterable[Any] | AsyncIterable[Any]) -> None:
-        self._lock = asyncio.Lock()
         self._index = 0
         self._exhausted = False
+        # An async iterator cannot be advanced by two workers at once.
+        self._lock = asyncio.Lock()
+        self._aiter: AsyncIterator[Any] | None = None
+        self._iter: Iterator[Any] | None = None
         if isinstance(order_ids, (str, bytes)):
             raise ValidationError(
                 "order_ids", "an iterable of order ids, not a single string", repr(order_ids[:20])
             )
-        if hasattr(order_ids, "__aiter__"):
-            self._aiter: AsyncIterator[Any] | None = aiter(order_ids)  # type: ignore[arg-type]
-            self._iter = None
-        elif hasattr(order_ids, "__iter__"):
-            self._aiter = None
+        if isinstance(order_ids, AsyncIterable):
+            self._aiter = aiter(order_ids)
+        elif isinstance(order_ids, Iterable):
             self._iter = iter(order_ids)
         else:
             raise ValidationError(
@@ -42,17 +54,26 @@ class _IdSource:
             )
 
     async def next(self) -> tuple[int, Any] | None:
-        """The next ``(index, id)``, or ``None`` when the input is exhausted."""
+        """The next ``(index, id)``, or ``None`` once the input is exhausted.
+
+        An exception from the input marks it exhausted (so the other workers stop
+        pulling) and propagates.
+        """
         if self._exhausted:
             return None
-        if self._iter is not None:
-            item = next(self._iter, _DONE)
-        else:
-            assert self._aiter is not None
-            async with self._lock:  # an async generator cannot be advanced concurrently
-                if self._exhausted:
-                    return None
-                item = await anext(self._aiter, _DONE)
+        try:
+            if self._iter is not None:
+                item = next(self._iter, _DONE)
+            elif self._aiter is not None:
+                async with self._lock:
+                    if self._exhausted:
+                        return None
+                    item = await anext(self._aiter, _DONE)
+            else:  # pragma: no cover - __init__ sets one of the two
+                return None
+        except BaseException:
+            self._exhausted = True
+            raise
         if item is _DONE:
             self._exhausted = True
             return None
@@ -62,19 +83,34 @@ class _IdSource:
 
 
 class _RateLimiter:
-    """Spaces request starts ``1 / per_second`` apart (shared by all workers)."""
+    """Spaces starts ``1 / per_second`` apart, shared by all workers of one bulk run.
 
-    def __init__(self, per_second: float) -> None:
+    Starts are never bunched up to catch up after a pause, so a window of ``t``
+    seconds holds at most ``t * per_second`` of them, rounded up. ``clock`` and ``sleep`` are
+    injectable for tests (default: the running loop's clock and ``asyncio.sleep``).
+    """
+
+    __slots__ = ("_clock", "_interval", "_next", "_sleep")
+
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         self._interval = 1.0 / per_second
-        self._next = 0.0
+        self._clock = clock or asyncio.get_running_loop().time
+        self._sleep = sleep
+        self._next = float("-inf")
 
     async def wait(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        """Return at this caller's start slot (at once when none is pending)."""
+        now = self._clock()
         slot = max(now, self._next)
         self._next = slot + self._interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self._sleep(slot - now)
 
 
 class Records(Resource):
@@ -129,27 +165,51 @@ class Records(Resource):
     ) -> AsyncIterator[RecordLookup]:
         """Look up many order ids concurrently, yielding results as they complete.
 
-        ``order_ids`` is read lazily (a generator of millions of ids runs in constant
-        memory); at most ``concurrency`` requests are in flight. Every id yields
-        exactly one :class:`RecordLookup` (duplicates each get their own): ``record``
-        on success, ``error`` (an :class:`ItnioError`, including ``ValidationError``
-        for a malformed id) on failure. Each lookup has the client's retries.
+        ``order_ids`` is read lazily: an id is taken from it only when a request slot
+        is free, and no more than ``concurrency`` ids are ever taken but not yet
+        yielded, so a generator of millions of ids runs in constant memory, and a
+        consumer that stops reading stops the lookups. Every id yields exactly one
+        :class:`RecordLookup` (duplicates each get their own): ``record`` on success,
+        ``error`` on failure — a :class:`ValidationError` for a malformed id, an
+        :class:`APIError`, :class:`HTTPStatusError`, :class:`TransportError` or
+        :class:`DecodeError` otherwise. One failing id never stops the others; each
+        lookup has the client's retries and deadline.
 
-        ``concurrency`` should stay at or below the connection pool size (100 for the
-        pool the SDK creates; ``max_connections`` of your own ``http_client``). Lookups
-        wait for a free connection without a pool timeout, so a larger value only queues.
+        At most ``concurrency`` requests are in flight, and never more than the
+        connection pool holds: with the pool the SDK creates (100 connections), a
+        larger ``concurrency`` runs 100 at a time. With your own ``http_client`` or
+        ``transport``, keep ``concurrency`` at or below its ``max_connections``
+        (httpx's default is 100): lookups wait for a free connection without a pool
+        timeout (only the call's deadline bounds that wait), so a larger value never
+        fails, it only queues inside the pool, which costs CPU per request there.
 
-        Breaking out of the loop or cancelling the task cancels the in-flight requests;
-        use ``contextlib.aclosing`` to make that happen at the ``break``.
+        Breaking out of the loop, an exception in it, or cancelling the task cancels
+        the in-flight requests and leaves no task behind. After a plain ``break``,
+        that happens when the generator is finalised (at once in CPython); wrap it in
+        ``contextlib.aclosing`` to make it happen at the ``break`` on every Python.
+        An exception raised by ``order_ids`` itself ends the iteration with it.
 
         Args:
-            order_ids: any iterable or async iterable of order ids.
+            order_ids: any iterable or async iterable of order ids (1–64 characters).
             app_id: application id sent with every lookup.
             concurrency: requests in flight at most (1–1000).
-            max_per_second: optional cap on lookups started per second.
+            max_per_second: optional cap on lookups started per second (retries
+                are not counted); starts are spaced ``1 / max_per_second`` apart.
+
+        Yields:
+            One :class:`RecordLookup` per input id, in completion order.
+
+        Raises:
+            ValidationError: ``concurrency``, ``max_per_second``, ``app_id`` or the
+                type of ``order_ids`` is invalid (before any request is sent).
+            ItnioError: the client is closed.
         """
-        async for _, lookup in self._iter_indexed(order_ids, app_id, concurrency, max_per_second):
-            yield lookup
+        # aclosing: closing this generator must close the inner one now, not at its GC.
+        async with contextlib.aclosing(
+            self._iter_indexed(order_ids, app_id, concurrency, max_per_second)
+        ) as indexed:
+            async for _, lookup in indexed:
+                yield lookup
 
     async def get_many_by_order_ids(
         self,
@@ -159,12 +219,20 @@ class Records(Resource):
         concurrency: int = 16,
         max_per_second: float | None = None,
     ) -> builtins.list[RecordLookup]:
-        """As :meth:`iter_by_order_ids`, but return every result in input order."""
+        """As :meth:`iter_by_order_ids`, but return every result at once, in input order.
+
+        The results are held in memory until the last one arrives; for very large
+        inputs prefer :meth:`iter_by_order_ids`.
+
+        Returns:
+            One :class:`RecordLookup` per input id (duplicates included), in input order.
+        """
         results: dict[int, RecordLookup] = {}
-        async for index, lookup in self._iter_indexed(
-            order_ids, app_id, concurrency, max_per_second
-        ):
-            results[index] = lookup
+        async with contextlib.aclosing(
+            self._iter_indexed(order_ids, app_id, concurrency, max_per_second)
+        ) as indexed:
+            async for index, lookup in indexed:
+                results[index] = lookup
         return [results[i] for i in range(len(results))]
 
     async def _iter_indexed(
@@ -173,12 +241,19 @@ class Records(Resource):
         app_id: str | None,
         concurrency: int,
         max_per_second: float | None,
-    ) -> AsyncIterator[tuple[int, RecordLookup]]:
+    ) -> AsyncGenerator[tuple[int, RecordLookup], None]:
+        """Yield ``(input index, lookup)`` as lookups complete, from a pool of workers.
+
+        A worker holds one of ``concurrency`` slots from the moment it takes an id
+        until the consumer has taken that id's result, which bounds both the
+        requests in flight and how far the input is read ahead of the consumer.
+        Workers are started on demand, so a short input starts few tasks.
+        """
         v.check_int("concurrency", concurrency, 1, 1000)
         if max_per_second is not None and (
             isinstance(max_per_second, bool)
             or not isinstance(max_per_second, (int, float))
-            or max_per_second <= 0
+            or not 0 < max_per_second < float("inf")
         ):
             raise ValidationError(
                 "max_per_second", "a positive number or None", repr(max_per_second)
@@ -186,48 +261,66 @@ class Records(Resource):
         if app_id is not None:
             v.check_app_id("app_id", app_id)
         self._client._check_open()
+        shared = self._client._shared
+        if shared.user_http is None and shared.transport is None:
+            # The pool the SDK creates serves DEFAULT_MAX_CONNECTIONS requests at once;
+            # more would only queue inside it, where waiting costs CPU per request.
+            concurrency = min(concurrency, DEFAULT_MAX_CONNECTIONS)
         source = _IdSource(order_ids)
-        limiter = _RateLimiter(max_per_second) if max_per_second else None
-        # Bounded: workers stop pulling ids while the consumer is not reading.
-        results: asyncio.Queue[tuple[int, RecordLookup] | BaseException | None] = asyncio.Queue(
-            maxsize=concurrency
-        )
+        limiter = _RateLimiter(max_per_second) if max_per_second is not None else None
+        slots = asyncio.Semaphore(concurrency)
+        # Never holds more than `concurrency` results (the slots bound it) plus one
+        # end marker per worker.
+        done: asyncio.Queue[tuple[int, RecordLookup] | BaseException | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        workers: builtins.list[asyncio.Task[None]] = []
+
+        async def lookup_one(order_id: object) -> RecordLookup:
+            try:
+                record = await self._lookup(order_id, app_id, bulk=True)
+            except ItnioError as exc:
+                return RecordLookup(order_id=_as_text(order_id), error=exc)
+            return RecordLookup(order_id=_as_text(order_id), record=record)
 
         async def worker() -> None:
             try:
-                while (item := await source.next()) is not None:
-                    index, order_id = item
+                while True:
+                    await slots.acquire()
+                    item = await source.next()
+                    if item is None:
+                        slots.release()
+                        break
+                    if len(workers) < concurrency:
+                        workers.append(loop.create_task(worker()))
                     if limiter is not None:
                         await limiter.wait()
-                    try:
-                        record = await self._lookup(order_id, app_id, bulk=True)
-                        lookup = RecordLookup(order_id=_as_text(order_id), record=record)
-                    except ItnioError as exc:
-                        lookup = RecordLookup(order_id=_as_text(order_id), error=exc)
-                    await results.put((index, lookup))
+                    done.put_nowait((item[0], await lookup_one(item[1])))
             except asyncio.CancelledError:
                 raise
-            except BaseException as exc:  # noqa: BLE001 - a failing input iterable ends the run
-                await results.put(exc)
-                return
-            await results.put(None)
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, who raises it
+                done.put_nowait(exc)
+            else:
+                done.put_nowait(None)
 
-        workers = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
-        running = len(workers)
+        workers.append(loop.create_task(worker()))
+        finished = 0
         try:
-            while running:
-                got = await results.get()
+            while finished < len(workers):
+                got = await done.get()
                 if got is None:
-                    running -= 1
+                    finished += 1
                 elif isinstance(got, BaseException):
                     raise got
                 else:
+                    slots.release()
                     yield got
         finally:
             for task in workers:
                 task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            if workers:
+                await asyncio.gather(*workers, return_exceptions=True)
 
 
 def _as_text(order_id: object) -> str:
+    """The order id as given, as text (``RecordLookup.order_id`` is always a string)."""
     return order_id if isinstance(order_id, str) else str(order_id)

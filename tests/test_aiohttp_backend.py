@@ -1,0 +1,446 @@
+"""``http_backend="aiohttp"`` against a real HTTP/1.1 server on 127.0.0.1.
+
+respx cannot mock the aiohttp transport, so these tests run a tiny asyncio server
+(the ``loopback`` fixture) and prove that the aiohttp backend behaves on the wire
+exactly like the default transport: signed headers, exact body, decoding, API and
+HTTP error mapping, transport errors that keep "was anything sent", bulk lookups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import socket
+import warnings
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+from typing import Any, Literal
+
+import attrs
+import httpx
+import pytest
+
+from itnio_async import (
+    AsyncItnio,
+    AuthenticationError,
+    Channel,
+    HTTPStatusError,
+    NotFoundError,
+    RequestTimeoutError,
+    TransportError,
+)
+from itnio_async._aiohttp import map_aiohttp_error
+
+from .conftest import API_KEY, API_SECRET, FIXED_SIGN, FIXED_TIME, envelope
+
+pytest.importorskip("httpx_aiohttp")
+
+#: ``data`` of the documented (seed 003) answer of POST /verification/orderId/record.
+RECORD = {
+    "orderId": "1234566",
+    "flowId": 1,
+    "verifications": {
+        "matched": 0,
+        "verifiedDate": "2022-07-12T13:39:47+08:00",
+        "oriReceiver": "91856321412",
+        "channel": "call",
+        "orderId": "1234566",
+    },
+    "sms": [
+        {
+            "submitTm": "2022-07-12T13:39:45+08:00",
+            "sendTm": "2022-07-12T13:39:45+08:00",
+            "doneTm": "2022-07-12T13:39:49+08:00",
+            "mcc": 460,
+            "mnc": 10,
+            "sender": "",
+            "chargeCnt": 1,
+            "pay": "0.000002",
+            "status": 0,
+            "reason": "successR",
+        }
+    ],
+    "call": [
+        {
+            "terminationCode": 100005,
+            "terminationReason": "Temporarily Unavailable",
+            "submitTime": "2022-07-12T13:59:55+08:00",
+            "callTime": "2022-07-12T13:59:56+08:00",
+            "ringingTime": "2022-07-12T13:59:56+08:00",
+            "answerTime": "2022-07-12T13:59:56+08:00",
+            "hangupTime": "2022-07-12T13:59:56+08:00",
+            "callDuration": 0,
+            "chargedDuration": 0,
+            "displayNum": None,
+            "billPeriodstring": "20+20",
+            "code": "661",
+            "rate": "0.138",
+            "cost": "0",
+        }
+    ],
+}
+
+Backend = Literal["httpx", "aiohttp"]
+
+
+@attrs.frozen
+class Seen:
+    """One request as it arrived on the socket."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    body: bytes
+
+
+@attrs.frozen
+class Reply:
+    """What the server answers.
+
+    ``close=True`` reads the request and hangs up instead; ``raw`` is written as is
+    (then the connection is closed).
+    """
+
+    status: int = 200
+    body: bytes = b""
+    close: bool = False
+    delay: float = 0.0
+    raw: bytes | None = None
+
+
+def record_reply(order_id: str = "1234566") -> Reply:
+    """The documented record answer, echoing ``order_id``."""
+    data = json.loads(json.dumps(RECORD))
+    data["orderId"] = order_id
+    data["verifications"]["orderId"] = order_id
+    return Reply(body=json.dumps(envelope(data)).encode())
+
+
+def _default_handler(seen: Seen) -> Reply:
+    if seen.body:
+        return record_reply(str(json.loads(seen.body).get("orderId", "")))
+    return record_reply()
+
+
+class LoopbackServer:
+    """A minimal keep-alive HTTP/1.1 server on 127.0.0.1 that records what it receives."""
+
+    def __init__(self, handler: Callable[[Seen], Reply] = _default_handler) -> None:
+        self.handler = handler
+        self.seen: list[Seen] = []
+        self.connections = 0
+        self.in_flight = 0
+        self.peak = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/otp``."""
+        assert self._server is not None
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/otp"
+
+    async def start(self) -> None:
+        """Listen on an ephemeral port."""
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+
+    async def stop(self) -> None:
+        """Stop listening and end every open connection."""
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if line:
+                        name, _, value = line.partition(":")
+                        headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                seen = Seen(method, target, headers, body)
+                self.seen.append(seen)
+                reply = self.handler(seen)
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+                try:
+                    if reply.delay:
+                        await asyncio.sleep(reply.delay)
+                finally:
+                    self.in_flight -= 1
+                if reply.close:
+                    break
+                if reply.raw is not None:
+                    writer.write(reply.raw)
+                    await writer.drain()
+                    break
+                writer.write(
+                    b"HTTP/1.1 %d X\r\nContent-Type: application/json;charset=UTF-8\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (reply.status, len(reply.body), reply.body)
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await writer.wait_closed()
+            self._tasks.discard(task)
+
+
+@contextlib.asynccontextmanager
+async def serve_loopback(
+    handler: Callable[[Seen], Reply] = _default_handler,
+) -> AsyncIterator[LoopbackServer]:
+    """Run a :class:`LoopbackServer` for the duration of the block."""
+    server = LoopbackServer(handler)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def loopback() -> AsyncIterator[LoopbackServer]:
+    """A loopback HTTP/1.1 server answering the documented record response."""
+    async with serve_loopback() as server:
+        yield server
+
+
+def make_real_client(base_url: str, backend: Backend, **options: Any) -> AsyncItnio:
+    """A client on a real socket transport, signing with the documented example clock."""
+    options.setdefault("clock", lambda: FIXED_TIME)
+    options.setdefault("max_retries", 0)
+    return AsyncItnio(API_KEY, API_SECRET, base_url=base_url, http_backend=backend, **options)
+
+
+@pytest.fixture(params=["httpx", "aiohttp"])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Both transports: the default httpx one and the aiohttp one."""
+    value: Backend = request.param
+    return value
+
+
+def _refused_port() -> int:
+    """A 127.0.0.1 port with nothing listening on it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_signed_headers_and_exact_body(loopback: LoopbackServer, backend: Backend) -> None:
+    """The lookup POST carries the documented headers, Sign and byte-exact JSON body."""
+    async with make_real_client(loopback.base_url, backend) as client:
+        await client.records.get_by_order_id("1234566", app_id="ad454212")
+    (seen,) = loopback.seen
+    assert seen.method == "POST"
+    assert seen.path == "/otp/verification/orderId/record"
+    assert seen.headers["sign"] == FIXED_SIGN
+    assert seen.headers["timestamp"] == str(FIXED_TIME)
+    assert seen.headers["api-key"] == API_KEY
+    assert seen.headers["content-type"] == "application/json;charset=UTF-8"
+    assert seen.headers["content-length"] == str(len(seen.body))
+    assert seen.body == b'{"appId":"ad454212","orderId":"1234566"}'
+
+
+async def test_get_without_body(loopback: LoopbackServer) -> None:
+    """A GET through aiohttp sends no body and no Content-Length of a body."""
+    async with make_real_client(loopback.base_url, "aiohttp") as client:
+        await client.records.get("5d3c5bc5b6a84a84bd1ba4a1c5d4a8f3")
+    (seen,) = loopback.seen
+    assert seen.method == "GET"
+    assert seen.path == "/otp/verification/record/5d3c5bc5b6a84a84bd1ba4a1c5d4a8f3"
+    assert seen.body == b""
+    assert seen.headers.get("content-length", "0") == "0"
+    assert seen.headers["sign"] == FIXED_SIGN
+
+
+async def test_record_decodes(loopback: LoopbackServer, backend: Backend) -> None:
+    """The documented answer decodes into a Record identically on both transports."""
+    async with make_real_client(loopback.base_url, backend) as client:
+        record = await client.records.get_by_order_id("1234566")
+    assert record.order_id == "1234566"
+    assert record.flow_id == 1
+    assert record.verifications is not None
+    assert record.verifications.channel is Channel.CALL
+    assert record.sms[0].pay == Decimal("0.000002")
+    assert record.call[0].rate == Decimal("0.138")
+    assert record.call[0].display_num is None
+    assert record.sna == []
+
+
+@pytest.mark.parametrize(("status", "error"), [("-24", NotFoundError), ("-1", AuthenticationError)])
+async def test_api_error_mapping(backend: Backend, status: str, error: type[Exception]) -> None:
+    """An envelope status other than "0" raises the class of the status table."""
+    body = json.dumps(envelope(status=status, reason="nope")).encode()
+    async with (
+        serve_loopback(lambda _: Reply(body=body)) as server,
+        make_real_client(server.base_url, backend) as client,
+    ):
+        with pytest.raises(error) as info:
+            await client.records.get_by_order_id("1234566")
+    assert info.value.status == int(status)  # type: ignore[attr-defined]
+    assert info.value.reason == "nope"  # type: ignore[attr-defined]
+
+
+async def test_http_status_error(backend: Backend) -> None:
+    """A 503 raises HTTPStatusError with the status code and the envelope it carried."""
+    body = json.dumps(envelope(status="-18", reason="busy")).encode()
+    async with (
+        serve_loopback(lambda _: Reply(status=503, body=body)) as server,
+        make_real_client(server.base_url, backend) as client,
+    ):
+        with pytest.raises(HTTPStatusError) as info:
+            await client.records.get_by_order_id("1234566")
+    assert info.value.status_code == 503
+    assert info.value.status == -18
+    assert len(server.seen) == 1
+
+
+async def test_server_disconnect_after_request_is_sent(backend: Backend) -> None:
+    """A server that reads the request and hangs up gives TransportError(sent=True)."""
+    async with (
+        serve_loopback(lambda _: Reply(close=True)) as server,
+        make_real_client(server.base_url, backend) as client,
+    ):
+        with pytest.raises(TransportError) as info:
+            await client.verifications.send(app_id="ad454212", template_id=1, to="8613800138000")
+    assert info.value.sent is True
+    assert not isinstance(info.value, RequestTimeoutError)
+    assert len(server.seen) == 1  # the request did arrive: it must not count as "never sent"
+
+
+async def test_refused_connection_is_not_sent(backend: Backend) -> None:
+    """A refused connection gives TransportError(sent=False): the request never left."""
+    url = f"http://127.0.0.1:{_refused_port()}/otp"
+    async with make_real_client(url, backend) as client:
+        with pytest.raises(TransportError) as info:
+            await client.records.get_by_order_id("1234566")
+    assert info.value.sent is False
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"NOT HTTP AT ALL\r\n\r\n", id="bad-status-line"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", id="truncated-body"),
+    ],
+)
+async def test_broken_response_is_a_sent_transport_error(backend: Backend, raw: bytes) -> None:
+    """A malformed or truncated answer is a TransportError(sent=True), never a raw aiohttp error."""
+    async with (
+        serve_loopback(lambda _: Reply(raw=raw)) as server,
+        make_real_client(server.base_url, backend) as client,
+    ):
+        with pytest.raises(TransportError) as info:
+            await client.records.get_by_order_id("1234566")
+    assert info.value.sent is True
+
+
+async def test_unsafe_send_retried_only_when_never_sent() -> None:
+    """On aiohttp a hang-up after sending is not retried for send (one request arrives)."""
+    async with (
+        serve_loopback(lambda _: Reply(close=True)) as server,
+        make_real_client(server.base_url, "aiohttp", max_retries=2) as client,
+    ):
+        with pytest.raises(TransportError):
+            await client.verifications.send(app_id="ad454212", template_id=1, to="8613800138000")
+    assert len(server.seen) == 1
+
+
+async def test_read_timeout_maps_to_request_timeout() -> None:
+    """A server slower than the read timeout raises RequestTimeoutError with sent=True."""
+    reply = Reply(body=json.dumps(envelope()).encode(), delay=0.5)
+    async with (
+        serve_loopback(lambda _: reply) as server,
+        make_real_client(
+            server.base_url, "aiohttp", timeout=httpx.Timeout(0.05, connect=1.0)
+        ) as client,
+    ):
+        with pytest.raises(RequestTimeoutError) as info:
+            await client.records.get_by_order_id("1234566")
+    assert info.value.sent is True
+
+
+async def test_bulk_lookups(loopback: LoopbackServer, backend: Backend) -> None:
+    """Bulk lookups over a real socket return every id, in order, on both transports."""
+    ids = [f"o{i}" for i in range(60)]
+    async with make_real_client(loopback.base_url, backend) as client:
+        results = await client.records.get_many_by_order_ids(ids, app_id="ad454212", concurrency=8)
+    assert [r.order_id for r in results] == ids
+    assert all(r.record is not None and r.record.order_id == r.order_id for r in results)
+    assert sorted(json.loads(s.body)["orderId"] for s in loopback.seen) == sorted(ids)
+    assert loopback.connections <= 8  # connections are reused, never more than in flight
+
+
+async def test_connections_kept_alive(loopback: LoopbackServer) -> None:
+    """Sequential calls on the aiohttp backend reuse one keep-alive connection."""
+    async with make_real_client(loopback.base_url, "aiohttp") as client:
+        for i in range(5):
+            await client.records.get_by_order_id(f"k{i}")
+    assert loopback.connections == 1
+    assert len(loopback.seen) == 5
+
+
+async def test_close_leaves_no_unclosed_session(loopback: LoopbackServer) -> None:
+    """Closing the client closes the aiohttp session: no "Unclosed" warning or loop error."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            client = make_real_client(loopback.base_url, "aiohttp")
+            await client.records.get_by_order_id("1234566")
+            await client.aclose()
+            del client
+            gc.collect()
+            await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert [str(w.message) for w in caught if "nclosed" in str(w.message)] == []
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (lambda a: a.ServerDisconnectedError(), httpx.RemoteProtocolError),
+        (lambda a: a.ClientConnectionResetError("closing transport"), httpx.RemoteProtocolError),
+        (lambda a: a.ClientOSError(104, "Connection reset by peer"), httpx.ReadError),
+        (lambda a: a.ClientPayloadError("payload not completed"), httpx.ReadError),
+        (lambda a: a.SocketTimeoutError("read"), httpx.ReadTimeout),
+        (lambda a: a.ConnectionTimeoutError("connect"), httpx.ConnectTimeout),
+        (lambda a: a.ServerTimeoutError("either"), httpx.ReadTimeout),
+        (lambda a: a.ClientConnectionError("anything"), httpx.RemoteProtocolError),
+        (lambda a: a.InvalidURL("x"), httpx.UnsupportedProtocol),
+    ],
+)
+def test_error_map(error: Callable[[Any], BaseException], expected: type[Exception]) -> None:
+    """Each aiohttp failure maps to the httpx error with the right "was it sent" meaning."""
+    import aiohttp
+
+    mapped = map_aiohttp_error(error(aiohttp))
+    assert type(mapped) is expected
+
+
+def test_error_map_ignores_foreign_exceptions() -> None:
+    """An exception that is not aiohttp's is left alone."""
+    assert map_aiohttp_error(KeyError("x")) is None

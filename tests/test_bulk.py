@@ -1,0 +1,577 @@
+"""Bulk record lookups: ``records.iter_by_order_ids`` and ``records.get_many_by_order_ids``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+
+from itnio_async import (
+    AsyncItnio,
+    HTTPStatusError,
+    ItnioError,
+    NotFoundError,
+    RecordLookup,
+    TransportError,
+    ValidationError,
+)
+from itnio_async._resources.records import _RateLimiter
+
+from .conftest import API_KEY, FIXED_SIGN, envelope
+from .test_aiohttp_backend import RECORD, Reply, Seen, record_reply, serve_loopback
+
+PATH = "/otp/verification/orderId/record"
+Handler = Callable[[httpx.Request], Any]
+
+
+def record_response(order_id: str) -> httpx.Response:
+    """The documented record answer for ``order_id``."""
+    data = json.loads(json.dumps(RECORD))
+    data["orderId"] = order_id
+    data["verifications"]["orderId"] = order_id
+    return httpx.Response(200, json=envelope(data))
+
+
+def order_id_of(request: httpx.Request) -> str:
+    """The ``orderId`` of a lookup request's JSON body."""
+    return str(json.loads(request.content)["orderId"])
+
+
+def echo(request: httpx.Request) -> httpx.Response:
+    """Answer every lookup with a record for the requested order id."""
+    return record_response(order_id_of(request))
+
+
+class CountingIds:
+    """A lazy source of ids that records how far it has been advanced."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.pulled = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for i in range(self.n):
+            self.pulled += 1
+            yield f"id{i}"
+
+
+def other_tasks() -> set[asyncio.Task[Any]]:
+    """Every task of the loop except the running test."""
+    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
+
+
+async def settle(rounds: int = 50) -> None:
+    """Let the loop run until no other task is left (or ``rounds`` passes)."""
+    for _ in range(rounds):
+        if not other_tasks():
+            return
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def bulk_client(make_client: Callable[..., AsyncItnio]) -> AsyncIterator[AsyncItnio]:
+    """A client whose transport echoes a record for every lookup."""
+    async with make_client(echo, max_retries=0) as client:
+        yield client
+
+
+async def test_get_many_in_input_order_and_on_the_wire(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """get_many returns input order although later ids finish first; each POST is exact."""
+    requests: list[httpx.Request] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        oid = order_id_of(request)
+        await asyncio.sleep(0.001 * (5 - int(oid[1:])))  # o0 slowest, o4 fastest
+        return record_response(oid)
+
+    ids = [f"o{i}" for i in range(5)]
+    async with make_client(handler) as client:
+        results = await client.records.get_many_by_order_ids(ids, app_id="ad454212", concurrency=5)
+    assert [r.order_id for r in results] == ids
+    assert [r.record.order_id for r in results if r.record] == ids
+    assert all(r.ok and r.error is None for r in results)
+    assert len(requests) == 5
+    for request in requests:
+        assert request.method == "POST"
+        assert request.url.path == PATH
+        assert request.headers["Sign"] == FIXED_SIGN
+        assert request.headers["Api-Key"] == API_KEY
+        assert request.headers["Content-Type"] == "application/json;charset=UTF-8"
+    assert sorted(r.content for r in requests) == sorted(
+        f'{{"appId":"ad454212","orderId":"{i}"}}'.encode() for i in ids
+    )
+
+
+async def test_iter_yields_as_results_complete(make_client: Callable[..., AsyncItnio]) -> None:
+    """iter_by_order_ids yields a fast result while an earlier id is still in flight."""
+    release_slow = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if order_id_of(request) == "slow":
+            await release_slow.wait()
+        return echo(request)
+
+    seen = []
+    async with make_client(handler) as client:
+        async for lookup in client.records.iter_by_order_ids(["slow", "fast"], concurrency=2):
+            seen.append(lookup.order_id)
+            release_slow.set()
+    assert seen == ["fast", "slow"]
+
+
+async def test_in_flight_never_exceeds_concurrency(make_client: Callable[..., AsyncItnio]) -> None:
+    """At most ``concurrency`` requests are in flight, and the bound is actually used."""
+    concurrency = 5
+    current = peak = 0
+    bound_reached = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal current, peak
+        current += 1
+        peak = max(peak, current)
+        if current >= concurrency:
+            bound_reached.set()
+        await bound_reached.wait()
+        await asyncio.sleep(0)
+        current -= 1
+        return echo(request)
+
+    async with make_client(handler) as client:
+        results = await client.records.get_many_by_order_ids(
+            [f"id{i}" for i in range(40)], concurrency=concurrency
+        )
+    assert peak == concurrency
+    assert len(results) == 40
+    assert all(r.ok for r in results)
+
+
+async def test_input_is_read_lazily(make_client: Callable[..., AsyncItnio]) -> None:
+    """While requests are blocked, the input is not read beyond ``concurrency`` ids."""
+    gate = asyncio.Event()
+    started = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal started
+        started += 1
+        await gate.wait()
+        return echo(request)
+
+    ids = CountingIds(1000)
+    async with make_client(handler) as client:
+        results = client.records.get_many_by_order_ids(ids, concurrency=4)
+        task = asyncio.ensure_future(results)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert started == 4
+        assert ids.pulled == 4
+        gate.set()
+        assert len(await task) == 1000
+    assert ids.pulled == 1000
+
+
+async def test_million_id_generator_is_not_materialised(bulk_client: AsyncItnio) -> None:
+    """Breaking out after a few results leaves a million-id generator barely advanced."""
+    ids = CountingIds(1_000_000)
+    got = 0
+
+    async def consume() -> None:
+        nonlocal got
+        async with contextlib.aclosing(
+            bulk_client.records.iter_by_order_ids(ids, concurrency=8)
+        ) as lookups:
+            async for _ in lookups:
+                got += 1
+                if got == 5:
+                    break
+
+    await asyncio.wait_for(consume(), 5)
+    assert got == 5
+    assert ids.pulled <= got + 8 + 1
+
+
+async def test_slow_consumer_stops_the_lookups(make_client: Callable[..., AsyncItnio]) -> None:
+    """Results that are not being consumed hold their slots: no new ids are read."""
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return echo(request)
+
+    ids = CountingIds(100)
+    async with make_client(handler) as client:
+        lookups = client.records.iter_by_order_ids(ids, concurrency=3)
+        first = await anext(lookups)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert first.ok
+        assert ids.pulled <= 3 + 1
+        assert calls <= 3 + 1
+        await asyncio.wait_for(lookups.aclose(), 5)
+
+
+async def test_duplicates_each_get_their_own_result(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """Every input id yields one result, duplicates included, each with its own request."""
+    requests: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(order_id_of(request))
+        return echo(request)
+
+    async with make_client(handler) as client:
+        results = await client.records.get_many_by_order_ids(["a", "a", "b", "a"])
+    assert [r.order_id for r in results] == ["a", "a", "b", "a"]
+    assert all(r.ok for r in results)
+    assert sorted(requests) == ["a", "a", "a", "b"]
+
+
+async def test_per_item_errors_never_stop_the_others(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """Validation, API, HTTP and transport errors each come back on their own id."""
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        oid = order_id_of(request)
+        sent.append(oid)
+        if oid == "missing":
+            return httpx.Response(200, json=envelope(status="-24", reason="not found"))
+        if oid == "http-503":
+            return httpx.Response(503, json=envelope(status="-18", reason="busy"))
+        if oid == "refused":
+            raise httpx.ConnectError("refused", request=request)
+        if oid == "reset":
+            raise httpx.ReadError("reset", request=request)
+        return echo(request)
+
+    ids: list[Any] = ["ok1", "", "x" * 65, 7, "missing", "http-503", "refused", "reset", "ok2"]
+    async with make_client(handler, max_retries=0) as client:
+        results = await client.records.get_many_by_order_ids(ids, concurrency=3)
+    by_id = {r.order_id: r for r in results}
+    assert [r.order_id for r in results] == ["ok1", "", "x" * 65, "7", *ids[4:]]
+    assert by_id["ok1"].ok
+    assert by_id["ok2"].ok
+    for bad in ("", "x" * 65, "7"):
+        assert isinstance(by_id[bad].error, ValidationError)
+        assert by_id[bad].record is None
+    assert isinstance(by_id["missing"].error, NotFoundError)
+    http_error = by_id["http-503"].error
+    assert isinstance(http_error, HTTPStatusError)
+    assert http_error.status_code == 503
+    refused = by_id["refused"].error
+    assert isinstance(refused, TransportError)
+    assert refused.sent is False
+    reset = by_id["reset"].error
+    assert isinstance(reset, TransportError)
+    assert reset.sent is True
+    assert sorted(sent) == sorted(["ok1", "missing", "http-503", "refused", "reset", "ok2"])
+
+
+async def test_lookups_are_retried_per_item(make_client: Callable[..., AsyncItnio]) -> None:
+    """Each lookup has the client's retries: a transient failure heals on its own id."""
+    attempts: dict[str, int] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        oid = order_id_of(request)
+        attempts[oid] = attempts.get(oid, 0) + 1
+        if oid == "flaky" and attempts[oid] == 1:
+            return httpx.Response(503)
+        return echo(request)
+
+    async with make_client(handler, max_retries=2) as client:
+        results = await client.records.get_many_by_order_ids(["flaky", "steady"])
+    assert all(r.ok for r in results)
+    assert attempts == {"flaky": 2, "steady": 1}
+
+
+async def test_break_without_aclosing_cleans_up(make_client: Callable[..., AsyncItnio]) -> None:
+    """A plain ``break`` cancels the in-flight requests, leaves no task, keeps the client usable."""
+    blocked = cancelled = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal blocked, cancelled
+        oid = order_id_of(request)
+        if oid not in ("id0", "after"):
+            blocked += 1
+            try:
+                await asyncio.Event().wait()  # blocks until cancelled
+            except asyncio.CancelledError:
+                cancelled += 1
+                raise
+        return echo(request)
+
+    async with make_client(handler) as client:
+        async for lookup in client.records.iter_by_order_ids(CountingIds(100), concurrency=6):
+            assert lookup.order_id == "id0"
+            break
+        await settle()
+        assert other_tasks() == set()
+        assert blocked >= 5
+        assert cancelled == blocked
+        record = await client.records.get_by_order_id("after")
+        assert record.order_id == "after"
+
+
+async def test_break_with_aclosing_cleans_up_at_once(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """With ``contextlib.aclosing`` nothing is left running as soon as the block exits."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if order_id_of(request) != "id0":
+            await asyncio.Event().wait()
+        return echo(request)
+
+    async def consume(client: AsyncItnio) -> None:
+        async with contextlib.aclosing(
+            client.records.iter_by_order_ids(CountingIds(100), concurrency=6)
+        ) as lookups:
+            async for _ in lookups:
+                break
+
+    async with make_client(handler) as client:
+        await asyncio.wait_for(consume(client), 5)
+        assert other_tasks() == set()
+
+
+async def test_exception_in_consumer_cleans_up(make_client: Callable[..., AsyncItnio]) -> None:
+    """An exception raised inside the loop body propagates and cancels the workers."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if order_id_of(request) != "id0":
+            await asyncio.Event().wait()
+        return echo(request)
+
+    async def consume(client: AsyncItnio) -> None:
+        async with contextlib.aclosing(
+            client.records.iter_by_order_ids(CountingIds(50), concurrency=4)
+        ) as lookups:
+            async for _ in lookups:
+                raise RuntimeError("consumer failed")
+
+    async with make_client(handler) as client:
+        with pytest.raises(RuntimeError, match="consumer failed"):
+            await asyncio.wait_for(consume(client), 5)
+        assert other_tasks() == set()
+
+
+async def test_cancel_cleans_up(make_client: Callable[..., AsyncItnio]) -> None:
+    """Cancelling the consuming task cancels every in-flight request and leaves no task."""
+    in_flight = 0
+    all_started = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight
+        in_flight += 1
+        if in_flight == 4:
+            all_started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            in_flight -= 1
+        return echo(request)  # pragma: no cover - never released
+
+    async with make_client(handler) as client:
+        task = asyncio.ensure_future(
+            client.records.get_many_by_order_ids(CountingIds(100), concurrency=4)
+        )
+        await all_started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
+        assert in_flight == 0
+        assert other_tasks() == set()
+
+
+async def test_failing_input_iterable_raises_and_cleans_up(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """An exception from the input itself ends the run with that exception, leak-free."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if order_id_of(request) == "a":
+            await asyncio.Event().wait()
+        return echo(request)
+
+    def ids() -> Iterator[str]:
+        yield "a"
+        yield "b"
+        raise LookupError("input broke")
+
+    async with make_client(handler) as client:
+        with pytest.raises(LookupError, match="input broke"):
+            await asyncio.wait_for(client.records.get_many_by_order_ids(ids(), concurrency=4), 5)
+        assert other_tasks() == set()
+
+
+async def test_async_iterable_input(make_client: Callable[..., AsyncItnio]) -> None:
+    """An async generator of ids is read lazily and every id gets its result."""
+    pulled = 0
+    gate = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await gate.wait()
+        return echo(request)
+
+    async def ids() -> AsyncIterator[str]:
+        nonlocal pulled
+        for i in range(30):
+            await asyncio.sleep(0)
+            pulled += 1
+            yield f"a{i}"
+
+    async with make_client(handler) as client:
+        task = asyncio.ensure_future(client.records.get_many_by_order_ids(ids(), concurrency=3))
+        for _ in range(30):
+            await asyncio.sleep(0)
+        assert pulled == 3
+        gate.set()
+        results = await task
+    assert [r.order_id for r in results] == [f"a{i}" for i in range(30)]
+    assert all(r.ok for r in results)
+
+
+async def test_empty_input(bulk_client: AsyncItnio) -> None:
+    """No ids: no results, no requests, no task left."""
+    assert await bulk_client.records.get_many_by_order_ids([]) == []
+    assert [x async for x in bulk_client.records.iter_by_order_ids(iter(()))] == []
+    assert other_tasks() == set()
+
+
+@pytest.mark.parametrize(
+    ("options", "argument"),
+    [
+        ({"concurrency": 0}, "concurrency"),
+        ({"concurrency": 1001}, "concurrency"),
+        ({"concurrency": True}, "concurrency"),
+        ({"max_per_second": 0}, "max_per_second"),
+        ({"max_per_second": -1.0}, "max_per_second"),
+        ({"max_per_second": float("nan")}, "max_per_second"),
+        ({"max_per_second": float("inf")}, "max_per_second"),
+        ({"app_id": "abc"}, "app_id"),
+    ],
+)
+async def test_invalid_options_raise_before_sending(
+    make_client: Callable[..., AsyncItnio], options: dict[str, Any], argument: str
+) -> None:
+    """Bad options raise ValidationError before any request is sent."""
+    sent: list[httpx.Request] = []
+    async with make_client(lambda r: sent.append(r) or echo(r)) as client:
+        with pytest.raises(ValidationError) as info:
+            await client.records.get_many_by_order_ids(["a"], **options)
+    assert info.value.argument == argument
+    assert sent == []
+
+
+async def test_a_single_string_is_rejected(bulk_client: AsyncItnio) -> None:
+    """A plain string is not taken as an iterable of one-character ids."""
+    with pytest.raises(ValidationError, match="order_ids"):
+        await bulk_client.records.get_many_by_order_ids("1234566")
+
+
+async def test_closed_client_raises(make_client: Callable[..., AsyncItnio]) -> None:
+    """A bulk lookup on a closed client raises ItnioError."""
+    client = make_client(echo)
+    await client.aclose()
+    with pytest.raises(ItnioError, match="closed"):
+        await client.records.get_many_by_order_ids(["a"])
+
+
+async def test_max_per_second_spaces_starts(make_client: Callable[..., AsyncItnio]) -> None:
+    """With max_per_second the request starts are spread out (loosely timed)."""
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        starts.append(loop.time())
+        return echo(request)
+
+    async with make_client(handler) as client:
+        results = await client.records.get_many_by_order_ids(
+            [f"r{i}" for i in range(5)], concurrency=5, max_per_second=250
+        )
+    assert all(r.ok for r in results)
+    assert starts[-1] - starts[0] >= 4 / 250 * 0.8  # 16 ms for 4 intervals of 4 ms
+
+
+async def test_rate_limiter_with_a_fake_clock() -> None:
+    """No window of one second holds more than ``per_second`` starts, and no burst after idle."""
+    now = 0.0
+    starts: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        starts.append(now + delay)
+
+    limiter = _RateLimiter(10, clock=lambda: now, sleep=fake_sleep)
+
+    async def start() -> None:
+        before = len(starts)
+        await limiter.wait()
+        if len(starts) == before:  # started at once
+            starts.append(now)
+
+    await asyncio.gather(*(start() for _ in range(25)))
+    assert starts == pytest.approx([i / 10 for i in range(25)])
+    for t in starts:
+        assert sum(t <= s < t + 1 - 1e-9 for s in starts) <= 10
+    now = 100.0  # long idle: the next start is not followed by a catch-up burst
+    await start()
+    await start()
+    assert starts[-2:] == pytest.approx([100.0, 100.1])
+
+
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+async def test_concurrency_above_pool_size_never_pool_times_out(backend: str) -> None:
+    """Over real sockets, even concurrency above the pool size gives no pool timeout."""
+    async with (
+        serve_loopback() as server,
+        AsyncItnio(
+            "key",
+            "secret",
+            base_url=server.base_url,
+            http_backend=backend,  # type: ignore[arg-type]
+            timeout=httpx.Timeout(5.0, pool=0.000_001),
+            max_retries=0,
+        ) as client,
+    ):
+        ids = [f"p{i}" for i in range(300)]
+        lookups = await client.records.get_many_by_order_ids(ids, concurrency=150)
+    assert [r.order_id for r in lookups] == ids
+    assert [r.error for r in lookups if not r.ok] == []
+    assert all(isinstance(r, RecordLookup) for r in lookups)
+
+
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+async def test_concurrency_is_capped_at_the_sdk_pool_size(backend: str) -> None:
+    """With the SDK's own pool, concurrency 250 runs 100 lookups at a time, all answered."""
+
+    def slow(seen: Seen) -> Reply:
+        return attrs.evolve(record_reply(str(json.loads(seen.body)["orderId"])), delay=0.03)
+
+    async with (
+        serve_loopback(slow) as server,
+        AsyncItnio("key", "secret", base_url=server.base_url, http_backend=backend) as client,  # type: ignore[arg-type]
+    ):
+        ids = [f"c{i}" for i in range(250)]
+        task = asyncio.ensure_future(client.records.get_many_by_order_ids(ids, concurrency=250))
+        most = 0
+        while not task.done():
+            workers = [t for t in other_tasks() if "worker" in t.get_coro().__qualname__]
+            most = max(most, len(workers))
+            await asyncio.sleep(0.001)
+        results = await task
+    assert most == 100
+    assert server.peak <= 100
+    assert [r.order_id for r in results] == ids
+    assert all(r.ok for r in results)
