@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from itnio_async import AsyncItnio, RecordLookup, RequestTimeoutError
+from itnio_async._pool import PooledTransport
 
 from .conftest import API_KEY, API_SECRET
 
@@ -145,12 +146,20 @@ async def server() -> AsyncIterator[SlowServer]:
 
 
 def pool_of(client: AsyncItnio) -> Any:
-    """httpcore's connection pool behind the SDK's httpx client."""
-    return client._http()._transport._pool  # type: ignore[attr-defined]
+    """The transport of the pool the SDK created (a PooledTransport)."""
+    return client._http()._transport  # type: ignore[attr-defined]
 
 
 def assert_pool_healthy(pool: Any) -> None:
     """No queued request and no connection busy with a request."""
+    if isinstance(pool, PooledTransport):
+        assert list(pool._waiters) == []
+        assert len(pool._idle) == len(pool._all)
+        for one in pool._all:
+            assert_pool_healthy(one._pool)
+        return
+    if isinstance(pool, httpx.AsyncHTTPTransport):
+        pool = pool._pool
     assert list(pool._requests) == []
     busy = [c for c in pool.connections if not (c.is_idle() or c.is_closed())]
     assert busy == []

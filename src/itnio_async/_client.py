@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
@@ -72,6 +73,12 @@ _OTHER_LOOP: Final = (
     "running; a client serves one event loop (and one thread): create one per loop"
 )
 USER_AGENT: Final = f"itnio-async/{__version__}"
+# Built once: httpx.Request copies them, so the constant is never changed.
+_HEADERS: Final = httpx.Headers(
+    {"Content-Type": CONTENT_TYPE, "Accept": "application/json", "User-Agent": USER_AGENT}
+)
+#: Parsed URLs kept per client (paths with ids churn; the bound keeps that harmless).
+_URL_CACHE_SIZE: Final = 256
 
 
 class _NotGiven:
@@ -135,6 +142,9 @@ class _Shared:
     http: httpx.AsyncClient | None = None
     #: The event loop ``http`` was created in (its connections belong to that loop).
     loop: asyncio.AbstractEventLoop | None = None
+    #: The transport of the pool the SDK created, driven directly (see ``_send``).
+    direct: httpx.AsyncBaseTransport | None = None
+    urls: dict[str, httpx.URL] = attrs.field(factory=dict)
     closed: bool = False
     #: The latest ``Date`` header seen and the loop time it arrived (parsed lazily).
     server_date: tuple[str, float] | None = None
@@ -377,7 +387,7 @@ class AsyncItnio:
                 raise ItnioError(_OTHER_LOOP)
             http = None  # its connections died with their loop; nothing can close them now
         self._closed = shared.closed = True
-        shared.http = None
+        shared.http = shared.direct = None
         if http is not None:
             await http.aclose()
 
@@ -402,7 +412,7 @@ class AsyncItnio:
             if shared.loop is not None and not shared.loop.is_closed():
                 raise ItnioError(_OTHER_LOOP)
             logger.debug("the pool's event loop has ended; starting a new pool")
-            shared.http = None
+            shared.http = shared.direct = None
         if shared.http is None:
             limits = httpx.Limits(
                 max_connections=DEFAULT_MAX_CONNECTIONS,
@@ -413,14 +423,55 @@ class AsyncItnio:
                 from ._aiohttp import make_aiohttp_transport
 
                 transport = make_aiohttp_transport(DEFAULT_MAX_CONNECTIONS)
+            elif transport is None and not urllib.request.getproxies_environment():
+                # httpcore's own pool costs more CPU per request the more it holds
+                # (see _pool.py). With proxy variables set, httpx's default transport
+                # is kept because it is what applies them.
+                from ._pool import PooledTransport
+
+                transport = PooledTransport(DEFAULT_MAX_CONNECTIONS)
             shared.http = httpx.AsyncClient(
                 timeout=self._timeout,
                 limits=limits,
                 transport=transport,
                 follow_redirects=False,
             )
+            shared.direct = transport
             shared.loop = loop
         return shared.http
+
+    def _url(self, path: str) -> httpx.URL:
+        """The parsed URL of an API path (parsing costs more than the rest of a request)."""
+        urls = self._shared.urls
+        url = urls.get(path)
+        if url is None:
+            if len(urls) >= _URL_CACHE_SIZE:
+                urls.clear()
+            url = urls[path] = httpx.URL(self._shared.base_url + path)
+        return url
+
+    async def _send(self, http: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+        """Sign and send one attempt; the body is read before returning.
+
+        On the pool the SDK created, the request goes straight to its transport
+        (``handle_async_request``, public httpx API): the SDK uses none of
+        ``AsyncClient.send``'s redirects, cookies or hooks, which cost more CPU than
+        the rest of the call. A user's own ``http_client`` gets ``send`` as usual.
+        """
+        shared = self._shared
+        transport = shared.direct
+        if transport is None or http.is_closed:
+            # Never follow a redirect, even on a user's client that does: httpx would
+            # carry Api-Key and a replayable Sign to whatever host the Location names.
+            return await http.send(request, auth=shared.auth, follow_redirects=False)
+        request.headers.update(shared.auth.headers())
+        response = await transport.handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     # -- the request path ----------------------------------------------------------
 
@@ -503,18 +554,14 @@ class AsyncItnio:
             if body is None
             else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         )
-        url = self._shared.base_url + path
-        headers = {
-            "Content-Type": CONTENT_TYPE,
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
         if http is self._shared.user_http:
             # A user's client brings its own defaults (a proxy's or tracing headers,
             # cookies), as it would for its own requests; ours win where both set one.
-            request = http.build_request(method, url, headers=headers, content=content)
+            request = http.build_request(
+                method, self._shared.base_url + path, headers=_HEADERS, content=content
+            )
         else:
-            request = httpx.Request(method, url, headers=headers, content=content)
+            request = httpx.Request(method, self._url(path), headers=_HEADERS, content=content)
         timeout = self._timeout.as_dict()
         if not isinstance(pool_timeout, _NotGiven):
             timeout["pool"] = pool_timeout
@@ -619,12 +666,9 @@ class AsyncItnio:
         may ignore them; so the deadline cancels the attempt itself (as
         ``asyncio.timeout`` does, without creating a task).
         """
-        auth = self._shared.auth
         task = asyncio.current_task()
-        # Never follow a redirect, even on a user's client that does: httpx would carry
-        # Api-Key and a replayable Sign to whatever host the Location names.
         if deadline_at is None or task is None:
-            return await http.send(request, auth=auth, follow_redirects=False)
+            return await self._send(http, request)
         expired = False
 
         def expire() -> None:
@@ -635,7 +679,7 @@ class AsyncItnio:
         cancelling = _cancelling(task)
         handle = asyncio.get_running_loop().call_at(deadline_at, expire)
         try:
-            return await http.send(request, auth=auth, follow_redirects=False)
+            return await self._send(http, request)
         except asyncio.CancelledError:
             if expired and _uncancel(task) <= cancelling:
                 raise _deadline_error(request.method, path, attempt, sent=True) from None
