@@ -12,49 +12,17 @@ import httpx
 import pytest
 
 from itnio_async import AsyncItnio, ItnioError
-from itnio_async.testing import FakeItnio, SeedData
 
+from ._sandbox import ThreadedSandbox
 from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_TIME, envelope
 
 FLOW = {"flowId": 1, "name": "name", "flow": []}
 
 
-class _TcpSandbox:
-    """The fake served over TCP by a background thread with its own event loop."""
-
-    def __init__(self) -> None:
-        self.fake = FakeItnio()
-        self.ids: SeedData = self.fake.seed()
-        self.url = ""
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with self.fake.serve() as url:
-            self.url = url
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> _TcpSandbox:
-        self._thread.start()
-        assert self._ready.wait(10), "sandbox did not start"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[_TcpSandbox]:
+def sandbox() -> Iterator[ThreadedSandbox]:
     """One TCP sandbox for the module."""
-    with _TcpSandbox() as box:
+    with ThreadedSandbox() as box:
         yield box
 
 
@@ -62,7 +30,7 @@ def sandbox() -> Iterator[_TcpSandbox]:
 # client in it); that connection can only be dropped, and the socket's finaliser warns.
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_client_keeps_working_after_its_event_loop_ended(sandbox: _TcpSandbox) -> None:
+def test_client_keeps_working_after_its_event_loop_ended(sandbox: ThreadedSandbox) -> None:
     """A client used in one asyncio.run works in the next one over real TCP (no 'loop closed')."""
     client = AsyncItnio(
         sandbox.fake.api_key,

@@ -24,7 +24,9 @@ from typing import Any
 import pytest
 
 from itnio_async import AsyncItnio
-from itnio_async.testing import FakeItnio, SeedData
+from itnio_async.testing import FakeItnio
+
+from ._sandbox import ThreadedSandbox
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
@@ -38,42 +40,10 @@ def _blocks() -> list[tuple[int, str]]:
 BLOCKS = _blocks()
 
 
-class _Sandbox:
-    """The fake served over TCP from a background thread with its own event loop."""
-
-    def __init__(self) -> None:
-        self.fake = FakeItnio()
-        self.ids: SeedData = self.fake.seed()
-        self.url = ""
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with self.fake.serve() as url:
-            self.url = url
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> _Sandbox:
-        self._thread.start()
-        assert self._ready.wait(10), "sandbox did not start"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None
-        assert self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[_Sandbox]:
+def sandbox() -> Iterator[ThreadedSandbox]:
     """One TCP sandbox for all README blocks."""
-    with _Sandbox() as box:
+    with ThreadedSandbox() as box:
         yield box
 
 
@@ -115,7 +85,7 @@ async def _call_defined_tests(namespace: dict[str, Any]) -> int:
     ("line", "source"), BLOCKS, ids=[f"README.md:{line}" for line, _ in BLOCKS]
 )
 def test_readme_block_runs(
-    line: int, source: str, sandbox: _Sandbox, monkeypatch: pytest.MonkeyPatch
+    line: int, source: str, sandbox: ThreadedSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The Python block starting at this README line runs without error against the sandbox."""
     monkeypatch.setenv("ITNIO_API_KEY", sandbox.fake.api_key)
