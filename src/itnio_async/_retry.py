@@ -135,14 +135,14 @@ class RetryPolicy:
     max_retry_after: float = attrs.field(default=30.0, validator=_non_negative)
 
     def is_retryable(self, error: ItnioError, kind: CallKind) -> bool:
-        """Whether ``error`` may be retried for a call of ``kind`` (attempts aside)."""
-        if isinstance(error, TransportError):
-            return kind is CallKind.SAFE or not error.sent
-        if kind is CallKind.UNSAFE:
-            return False
-        if isinstance(error, HTTPStatusError):
-            return error.status_code in RETRY_STATUS_CODES
-        return isinstance(error, ServerError)
+        """Whether ``error`` may be retried for a call of ``kind`` (attempts aside).
+
+        A request that provably never left may go again for every kind; one whose
+        outcome is unknown (:func:`outcome_unknown`) only for a SAFE call.
+        """
+        if isinstance(error, TransportError) and not error.sent:
+            return True
+        return kind is CallKind.SAFE and outcome_unknown(error)
 
     def backoff(self, retry: int, rand: Callable[[], float] = random.random) -> float:
         """Full-jitter delay before retry number ``retry`` (1-based): ``U(0, ceiling)``.

@@ -58,15 +58,6 @@ def _send_body(
     )
 
 
-def _ambiguous(error: ItnioError) -> bool:
-    """The request may have reached the server, but we do not know what it did.
-
-    A sent request that timed out or lost its connection, HTTP 408/429/5xx, or -18
-    (the one classification in ``_retry.outcome_unknown``).
-    """
-    return outcome_unknown(error)
-
-
 class Verifications(Resource):
     """Sending and checking verification codes (``/verification/...``)."""
 
@@ -202,7 +193,7 @@ class Verifications(Resource):
                         kind=CallKind.UNSAFE,
                     )
                 except ItnioError as exc:
-                    if not _ambiguous(exc):
+                    if not outcome_unknown(exc):
                         raise
                     first_error = first_error or exc
                     logger.info(
