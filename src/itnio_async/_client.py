@@ -149,6 +149,19 @@ class _Shared:
     #: The latest ``Date`` header seen and the loop time it arrived (parsed lazily).
     server_date: tuple[str, float] | None = None
 
+    def forget_pool_of_ended_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Drop a pool whose event loop has ended; refuse one whose loop still runs.
+
+        Raises:
+            ItnioError: the pool belongs to another event loop that is still running.
+        """
+        if self.http is None or self.loop is loop:
+            return
+        if self.loop is not None and not self.loop.is_closed():
+            raise ItnioError(_OTHER_LOOP)
+        logger.debug("the pool's event loop has ended; dropping that pool")
+        self.http = self.direct = None
+
 
 class AsyncItnio:
     """Async client for the ITNIO OTP API.
@@ -381,11 +394,9 @@ class AsyncItnio:
             self._closed = True
             return
         shared = self._shared
-        http, loop = shared.http, shared.loop
-        if http is not None and loop is not asyncio.get_running_loop():
-            if loop is not None and not loop.is_closed():
-                raise ItnioError(_OTHER_LOOP)
-            http = None  # its connections died with their loop; nothing can close them now
+        # A pool of an ended loop is dropped: its connections died with that loop.
+        shared.forget_pool_of_ended_loop(asyncio.get_running_loop())
+        http = shared.http
         self._closed = shared.closed = True
         shared.http = shared.direct = None
         if http is not None:
@@ -408,11 +419,7 @@ class AsyncItnio:
         if shared.user_http is not None:
             return shared.user_http
         loop = asyncio.get_running_loop()
-        if shared.http is not None and shared.loop is not loop:
-            if shared.loop is not None and not shared.loop.is_closed():
-                raise ItnioError(_OTHER_LOOP)
-            logger.debug("the pool's event loop has ended; starting a new pool")
-            shared.http = shared.direct = None
+        shared.forget_pool_of_ended_loop(loop)
         if shared.http is None:
             limits = httpx.Limits(
                 max_connections=DEFAULT_MAX_CONNECTIONS,
@@ -756,42 +763,28 @@ class AsyncItnio:
                 retry_after=self._retry_after(response),
                 body=_body_excerpt(body),
             )
+
+        def malformed(problem: str) -> DecodeError:
+            return DecodeError(
+                f"{method} {path}{problem}", body=_body_excerpt(body), method=method, path=path
+            )
+
         try:
             payload = json.loads(body)
         except (ValueError, RecursionError):
-            raise DecodeError(
-                f"{method} {path} answered with a body that is not JSON",
-                body=_body_excerpt(body),
-                method=method,
-                path=path,
-            ) from None
+            raise malformed(" answered with a body that is not JSON") from None
         if not isinstance(payload, dict) or "status" not in payload:
-            raise DecodeError(
-                f"{method} {path} answered with JSON that is not an API envelope",
-                body=_body_excerpt(body),
-                method=method,
-                path=path,
-            )
+            raise malformed(" answered with JSON that is not an API envelope")
         status = payload["status"]
         if isinstance(status, bool) or not isinstance(status, (str, int)):
-            raise DecodeError(
-                f"{method} {path}: envelope status is not a string",
-                body=_body_excerpt(body),
-                method=method,
-                path=path,
-            )
+            raise malformed(": envelope status is not a string")
         status_text = str(status).strip()
         if status_text == "0":
             return payload.get("data")
         try:
             code = int(status_text)
         except ValueError:
-            raise DecodeError(
-                f"{method} {path}: envelope status is not a number",
-                body=_body_excerpt(body),
-                method=method,
-                path=path,
-            ) from None
+            raise malformed(": envelope status is not a number") from None
         reason = payload.get("reason")
         raise api_error(code, reason if isinstance(reason, str) else "", method=method, path=path)
 
