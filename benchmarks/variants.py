@@ -8,7 +8,8 @@ the benchmarks can measure a proposed change before it is made in the package:
   them, so httpcore's per-event scan of its connections stays short whatever the
   concurrency (the cause of the cliff, see README).
 * ``single``   — :class:`SingleConnectionPools`: one-connection httpcore pools, handed
-  out one request at a time, the queue kept outside them.
+  out one request at a time, the queue kept outside them (now the package's own
+  ``itnio_async._pool.PooledTransport``, which this name points to).
 * ``capped``   — one httpcore pool of ``DEFAULT_MAX_CONNECTIONS`` behind a semaphore
   of the same size (requests wait outside the pool, but the pool still grows).
 * ``direct``   — the SDK's own pool is driven through the public
@@ -26,34 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 
+from itnio_async._pool import PooledTransport, _ReleasingStream
+
 DEFAULT_PER_SHARD = 10
-
-
-class _ReleasingStream(httpx.AsyncByteStream):
-    """A response stream that gives its shard slot back when closed."""
-
-    __slots__ = ("_release", "_stream")
-
-    def __init__(self, stream: Any, release: Callable[[], None]) -> None:
-        self._stream = stream
-        self._release: Callable[[], None] | None = release
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
-
-    async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
-        finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
@@ -105,79 +85,8 @@ class ShardedTransport(httpx.AsyncBaseTransport):
             await pool.aclose()
 
 
-class SingleConnectionPools(httpx.AsyncBaseTransport):
-    """A pool of ``max_connections`` one-connection httpcore pools, queue kept outside.
-
-    Every request gets a pool of its own (one connection, one request at a time), so
-    httpcore's rescan on every start and finish covers one connection and its
-    "assign a request to a connection that looks idle" race cannot happen. Idle pools
-    are reused last-in first-out (warm keep-alive connections first); when all are
-    busy, requests wait in FIFO order here, bounded by the ``pool`` timeout.
-    """
-
-    def __init__(self, max_connections: int = 100, **options: Any) -> None:
-        import ssl
-        from collections import deque
-
-        verify = options.pop("verify", True)
-        if not isinstance(verify, ssl.SSLContext):  # one context for all pools (~20 ms each)
-            verify = httpx.create_ssl_context(verify=verify)
-        self._options = {"verify": verify, **options}
-        self._limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        self._max = max_connections
-        self._idle: list[httpx.AsyncHTTPTransport] = []
-        self._all: list[httpx.AsyncHTTPTransport] = []
-        self._waiters: deque[asyncio.Future[httpx.AsyncHTTPTransport]] = deque()
-
-    async def _acquire(self, timeout: float | None) -> httpx.AsyncHTTPTransport:
-        if self._idle:
-            return self._idle.pop()
-        if len(self._all) < self._max:
-            pool = httpx.AsyncHTTPTransport(limits=self._limits, **self._options)
-            self._all.append(pool)
-            return pool
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[httpx.AsyncHTTPTransport] = loop.create_future()
-        self._waiters.append(waiter)
-
-        def expire() -> None:
-            if not waiter.done():
-                waiter.set_exception(httpx.PoolTimeout("no connection free in time"))
-
-        handle = None if timeout is None else loop.call_later(timeout, expire)
-        try:
-            return await waiter
-        except BaseException:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                self._release(waiter.result())  # handed a pool, then cancelled: pass it on
-            raise
-        finally:
-            if handle is not None:
-                handle.cancel()
-
-    def _release(self, pool: httpx.AsyncHTTPTransport) -> None:
-        waiters = self._waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(pool)
-                return
-        self._idle.append(pool)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        timeout = request.extensions.get("timeout", {}).get("pool")
-        pool = await self._acquire(timeout)
-        try:
-            response = await pool.handle_async_request(request)
-        except BaseException:
-            self._release(pool)
-            raise
-        response.stream = _ReleasingStream(response.stream, lambda: self._release(pool))
-        return response
-
-    async def aclose(self) -> None:
-        for pool in self._all:
-            await pool.aclose()
+#: The ``single`` prototype, since shipped as the package's default pool.
+SingleConnectionPools = PooledTransport
 
 
 class CappedTransport(httpx.AsyncBaseTransport):
