@@ -21,7 +21,7 @@ from itnio_async import (
     TransportError,
     ValidationError,
 )
-from itnio_async._resources.records import _RateLimiter
+from itnio_async._bulk import RateLimiter
 
 from .conftest import API_KEY, FIXED_SIGN, envelope
 from .test_aiohttp_backend import RECORD, Reply, Seen, record_reply, serve_loopback
@@ -513,7 +513,7 @@ async def test_rate_limiter_with_a_fake_clock() -> None:
     async def fake_sleep(delay: float) -> None:
         starts.append(now + delay)
 
-    limiter = _RateLimiter(10, clock=lambda: now, sleep=fake_sleep)
+    limiter = RateLimiter(10, clock=lambda: now, sleep=fake_sleep)
 
     async def start() -> None:
         before = len(starts)

@@ -62,9 +62,9 @@ class SlowServer:
         """Wake whoever waits for a change of the counters."""
         self._changed.set()
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Wait (at most ``timeout`` s) until ``predicate()`` holds."""
-        deadline = time.monotonic() + timeout
+    async def wait_until(self, predicate: Callable[[], bool], limit: float = 5.0) -> None:
+        """Wait (at most ``limit`` s) until ``predicate()`` holds."""
+        deadline = time.monotonic() + limit
         while not predicate():
             self._changed.clear()
             await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
@@ -413,7 +413,7 @@ def test_with_options_validates() -> None:
 
 async def test_with_options_shares_learned_clock_offset() -> None:
     """A clock offset learned by a derived client (-16 + Date) is used by the original."""
-    server_now = datetime.fromtimestamp(FIXED_TIME + 100, tz=timezone.utc)
+    server_now = datetime.fromtimestamp(FIXED_TIME + 100, tz=UTC)
     answers = iter(
         [
             httpx.Response(

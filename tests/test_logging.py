@@ -22,13 +22,8 @@ from itnio_async import (
     TransportError,
     ValidationError,
 )
-from itnio_async._logging import (
-    logger,
-    mask_digits,
-    mask_phone,
-    redact,
-    setup_logging_from_env,
-)
+from itnio_async._logging import logger, setup_logging_from_env
+from itnio_async._redact import mask_digits, mask_phone, redact
 
 from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_TIME, envelope
 

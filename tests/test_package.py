@@ -28,7 +28,7 @@ CONTRACT = {
     "SendResult",
     "VerifyResult",
     "Record",
-    "Verifications",
+    "VerificationSummary",
     "SmsAttempt",
     "CallAttempt",
     "SnaAttempt",

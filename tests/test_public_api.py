@@ -166,7 +166,7 @@ MODELS = {
     "SendResult": "verification_id, to, channel, sna_url",
     "VerifyResult": "verification_id, to, channel, matched",
     "Record": "verification_id, order_id, flow_id, verifications, sms, call, sna",
-    "Verifications": "matched, verified_date, ori_receiver, channel, order_id",
+    "VerificationSummary": "matched, verified_date, ori_receiver, channel, order_id",
     "SmsAttempt": (
         "submit_tm, send_tm, done_tm, mcc, mnc, sender, charge_cnt, pay, status, reason"
     ),

@@ -36,10 +36,10 @@ def test_version_is_defined_once_and_released_in_the_changelog() -> None:
     """__version__ comes from _version.py only, and CHANGELOG.md has a section for it."""
     sources = [
         p.relative_to(ROOT).as_posix()
-        for p in (ROOT / "src").rglob("*.py")
+        for p in (ROOT / "itnio_async").rglob("*.py")
         if re.search(r"^__version__\s*=", p.read_text(encoding="utf-8"), re.M)
     ]
-    assert sources == ["src/itnio_async/_version.py"]
+    assert sources == ["itnio_async/_version.py"]
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "## [Unreleased]" in changelog
     assert f"## [{itnio_async.__version__}] - " in changelog
@@ -65,7 +65,7 @@ def test_wheel_and_sdist_contents(dist: Path) -> None:
     assert "itnio_async = itnio_async.testing._plugin" in text
     with tarfile.open(sdist) as archive:
         members = archive.getnames()
-    assert any(m.endswith("/src/itnio_async/_client.py") for m in members)
+    assert any(m.endswith("/itnio_async/_client.py") for m in members)
     assert any(m.endswith("/tests/test_release.py") for m in members)
 
 
@@ -114,6 +114,7 @@ def test_wheel_installs_into_a_fresh_venv_and_works(dist: Path, tmp_path: Path) 
         capture_output=True,
         text=True,
         env=env,
+        cwd=tmp_path,  # not the repository root, whose itnio_async/ would shadow the wheel's
     )
     version, location = probe.stdout.split()
     assert version == itnio_async.__version__
@@ -124,6 +125,7 @@ def test_wheel_installs_into_a_fresh_venv_and_works(dist: Path, tmp_path: Path) 
         capture_output=True,
         text=True,
         env=env,
+        cwd=tmp_path,
         timeout=120,
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr

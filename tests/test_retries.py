@@ -10,7 +10,7 @@ import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -174,7 +174,7 @@ UNSAFE_CALLS: dict[str, tuple[Call, str, dict[str, Any]]] = {
     ),
     "backfill.report": (
         lambda c: c.backfill.report(
-            app_id="mRELxtHc", verification_id=VID, time=datetime(2023, 4, 11, tzinfo=timezone.utc)
+            app_id="mRELxtHc", verification_id=VID, time=datetime(2023, 4, 11, tzinfo=UTC)
         ),
         "/otp/postback/backfill",
         envelope(),

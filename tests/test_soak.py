@@ -58,7 +58,7 @@ def _retry_policy() -> RetryPolicy:
 
 
 @asynccontextmanager
-async def _sandbox(fake: FakeItnio, timeout: httpx.Timeout) -> AsyncIterator[AsyncItnio]:
+async def _sandbox(fake: FakeItnio, timeouts: httpx.Timeout) -> AsyncIterator[AsyncItnio]:
     """Serve ``fake`` over TCP and yield a client of it; close the client, then the server."""
     async with (
         fake.serve() as base_url,
@@ -68,7 +68,7 @@ async def _sandbox(fake: FakeItnio, timeout: httpx.Timeout) -> AsyncIterator[Asy
             base_url=base_url,
             clock=fake.now,
             retry_policy=_retry_policy(),
-            timeout=timeout,
+            timeout=timeouts,
         ) as client,
     ):
         yield client

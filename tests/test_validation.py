@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -375,8 +375,8 @@ def test_flow_steps_rejected(steps: Any, argument: str) -> None:
     ("value", "expected"),
     [
         (datetime(2023, 4, 11, 11, 46, 4, tzinfo=CST), "1681184764000"),
-        (datetime(2023, 4, 11, 3, 46, 4, 1500, tzinfo=timezone.utc), "1681184764001"),
-        (datetime(1970, 1, 1, tzinfo=timezone.utc), "0"),
+        (datetime(2023, 4, 11, 3, 46, 4, 1500, tzinfo=UTC), "1681184764001"),
+        (datetime(1970, 1, 1, tzinfo=UTC), "0"),
         (1681184764000, "1681184764000"),
         ("1681184764000", "1681184764000"),
     ],
@@ -400,7 +400,7 @@ def test_epoch_millis_rejected(value: Any) -> None:
     ("value", "expected"),
     [
         (datetime(2023, 1, 29, 9, 59, 58, tzinfo=CST), "2023-01-29T09:59:58+08:00"),
-        (datetime(2023, 1, 29, 9, 59, 58, 999, tzinfo=timezone.utc), "2023-01-29T09:59:58+00:00"),
+        (datetime(2023, 1, 29, 9, 59, 58, 999, tzinfo=UTC), "2023-01-29T09:59:58+00:00"),
         ("2023-01-29T09:59:58+08:00", "2023-01-29T09:59:58+08:00"),
         ("2023-01-29T01:59:58Z", "2023-01-29T01:59:58Z"),
     ],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -42,7 +42,7 @@ async def test_report_sends_constructed_example(client: AsyncItnio, router: resp
     ("time", "sent"),
     [
         (MOMENT, MILLIS),
-        (MOMENT.astimezone(timezone.utc), MILLIS),
+        (MOMENT.astimezone(UTC), MILLIS),
         (MOMENT.replace(microsecond=999_999), "1681184764999"),
         (1681184764000, MILLIS),
         ("1681184764000", MILLIS),
@@ -95,7 +95,7 @@ async def test_report_error_statuses(client: AsyncItnio, router: respx.Router, s
     ("changes", "argument"),
     [
         ({"time": datetime(2023, 4, 11, 11, 46, 4)}, "time"),
-        ({"time": datetime(1969, 12, 31, tzinfo=timezone.utc)}, "time"),
+        ({"time": datetime(1969, 12, 31, tzinfo=UTC)}, "time"),
         ({"time": -1}, "time"),
         ({"time": "2023-04-11"}, "time"),
         ({"time": ""}, "time"),
@@ -178,7 +178,7 @@ async def test_report_rate_omits_optional_counts(client: AsyncItnio, router: res
 @pytest.mark.parametrize(
     ("callback_time", "sent"),
     [
-        (datetime(2023, 1, 29, 1, 59, 58, tzinfo=timezone.utc), "2023-01-29T01:59:58+00:00"),
+        (datetime(2023, 1, 29, 1, 59, 58, tzinfo=UTC), "2023-01-29T01:59:58+00:00"),
         (datetime(2023, 1, 29, 9, 59, 58, 123456, tzinfo=CST), "2023-01-29T09:59:58+08:00"),
         ("2023-01-29T01:59:58Z", "2023-01-29T01:59:58Z"),
     ],

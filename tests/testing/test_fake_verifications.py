@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -226,7 +226,7 @@ async def test_records_reflect_what_happened(
     assert record.verifications.verified_date is None
     assert (record.verifications.ori_receiver, record.verifications.order_id) == (PHONE, "order-7")
     assert len(record.sms) == 1
-    assert record.sms[0].submit_tm == datetime.fromtimestamp(T0, timezone.utc)
+    assert record.sms[0].submit_tm == datetime.fromtimestamp(T0, UTC)
     assert (record.sms[0].status, record.sms[0].mcc, record.sms[0].pay) == (
         0,
         460,
@@ -241,7 +241,7 @@ async def test_records_reflect_what_happened(
     done = await api.records.get(sent.verification_id)
     assert done.verifications is not None
     assert done.verifications.matched is MatchStatus.MATCHED
-    assert done.verifications.verified_date == datetime.fromtimestamp(T0 + 42, timezone.utc)
+    assert done.verifications.verified_date == datetime.fromtimestamp(T0 + 42, UTC)
 
 
 async def test_record_shapes_on_the_wire(raw: Raw, api: AsyncItnio, setup_app: Setup) -> None:

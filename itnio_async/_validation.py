@@ -9,15 +9,14 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from ._converter import fromisoformat
 from ._exceptions import ValidationError
-from ._logging import mask_phone
 from ._models import Channel, ChannelCut, FlowStep, FlowTrigger, PeriodUnit, SendLimit
+from ._redact import mask_phone
 
 __all__ = [
     "check_app_id",
@@ -225,7 +224,7 @@ def flow_steps(argument: str, value: object) -> list[dict[str, Any]]:
     return encoded
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
 
@@ -256,7 +255,7 @@ def iso_time(argument: str, value: object) -> str:
         return value.isoformat(timespec="seconds")
     if isinstance(value, str):
         try:
-            parsed = fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:

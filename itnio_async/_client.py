@@ -14,7 +14,6 @@ import contextvars
 import json
 import logging
 import os
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
@@ -34,7 +33,8 @@ from ._exceptions import (
     api_error,
     excerpt,
 )
-from ._logging import logger, mask_digits, redact, setup_logging_from_env
+from ._logging import logger, setup_logging_from_env
+from ._redact import mask_digits, redact
 from ._retry import CallKind, RetryPolicy, parse_http_date, parse_retry_after
 from ._version import __version__
 
@@ -849,21 +849,12 @@ def _deadline_error(method: str, path: str, attempts: int, *, sent: bool) -> Req
     )
 
 
-if sys.version_info >= (3, 11):
+def _cancelling(task: asyncio.Task[Any]) -> int:
+    return task.cancelling()
 
-    def _cancelling(task: asyncio.Task[Any]) -> int:
-        return task.cancelling()
 
-    def _uncancel(task: asyncio.Task[Any]) -> int:
-        return task.uncancel()
-
-else:  # pragma: no cover - Python 3.10 has no cancellation counting
-
-    def _cancelling(task: asyncio.Task[Any]) -> int:
-        return 0
-
-    def _uncancel(task: asyncio.Task[Any]) -> int:
-        return 0
+def _uncancel(task: asyncio.Task[Any]) -> int:
+    return task.uncancel()
 
 
 def _peek_envelope(body: bytes) -> tuple[int | None, str | None]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._logging import mask_phone
+from ._redact import mask_phone
 
 if TYPE_CHECKING:
     from ._exceptions import ItnioError
@@ -40,7 +40,7 @@ __all__ = [
     "SmsAttempt",
     "SnaAttempt",
     "Template",
-    "Verifications",
+    "VerificationSummary",
     "VerifyResult",
 ]
 
@@ -69,7 +69,7 @@ class _OpenIntEnum(enum.IntEnum):
         return member
 
 
-class _OpenStrEnum(str, enum.Enum):
+class _OpenStrEnum(enum.StrEnum):
     """A str Enum that matches case-insensitively and keeps unknown values."""
 
     def __str__(self) -> str:
@@ -227,8 +227,8 @@ class VerifyResult:
 
 
 @attrs.frozen(kw_only=True)
-class Verifications:
-    """Verification summary inside a record."""
+class VerificationSummary:
+    """The verification summary inside a record (``Record.verifications``)."""
 
     matched: MatchStatus | None = None
     verified_date: datetime | None = None
@@ -295,7 +295,7 @@ class Record:
     verification_id: str | None = None
     order_id: str | None = None
     flow_id: int | None = None
-    verifications: Verifications | None = None
+    verifications: VerificationSummary | None = None
     sms: list[SmsAttempt] = attrs.Factory(list)
     call: list[CallAttempt] = attrs.Factory(list)
     sna: list[SnaAttempt] = attrs.Factory(list)

@@ -10,7 +10,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -274,7 +274,7 @@ class Demo:
         await self.client.backfill.report(
             app_id=self.app_id,
             verification_id=self.verification_id,
-            time=datetime.now(timezone.utc),
+            time=datetime.now(UTC),
             number=PHONE,
         )
         await self.client.backfill.report_rate(
@@ -283,7 +283,7 @@ class Demo:
             backfill_now="87.5",
             backfill_number=7,
             backfill_cardinal_number=8,
-            callback_time=datetime.now(timezone.utc).replace(microsecond=0),
+            callback_time=datetime.now(UTC).replace(microsecond=0),
         )
         return "both accepted"
 

@@ -8,10 +8,9 @@ format fails in tests instead of in production.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-
-from .._converter import fromisoformat
 
 __all__ = ["Body", "Reject", "is_phone"]
 
@@ -181,7 +180,7 @@ class Body:
         if not isinstance(value, str):
             raise invalid(f"{name} must be an ISO-8601 string")
         try:
-            parsed = fromisoformat(value)
+            parsed = datetime.fromisoformat(value)
         except ValueError:
             raise invalid(f"{name} must be an ISO-8601 time with an offset") from None
         if parsed.tzinfo is None:

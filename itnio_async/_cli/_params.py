@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .._converter import fromisoformat
 from .._models import Channel, ChannelCut, CodeType, FlowStep, FlowTrigger, PeriodUnit, SendLimit
 
 __all__ = [
@@ -183,7 +182,7 @@ class IsoTimeType(_ParamType):
         if text.lower() == "now":
             return datetime.now().astimezone().replace(microsecond=0)
         try:
-            parsed = fromisoformat(text)
+            parsed = datetime.fromisoformat(text)
         except ValueError:
             self.fail(f"not an ISO-8601 time: {text!r}", param, ctx)
         if parsed.tzinfo is None:

@@ -46,7 +46,7 @@ from typing import Any, Final
 import attrs
 
 from .._auth import make_sign
-from .._logging import mask_phone
+from .._redact import mask_phone
 from ._checks import LANGUAGES, UNIT_SECONDS, Body, Reject, invalid
 from ._records import Delivery
 

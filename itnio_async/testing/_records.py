@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .._logging import mask_phone
+from .._redact import mask_phone
 
 __all__ = ["Delivery", "Fault", "FaultKind", "RequestLog", "matches_path"]
 

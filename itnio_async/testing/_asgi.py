@@ -111,7 +111,7 @@ async def _client_gone_within(receive: Receive, seconds: float) -> bool:
 
     try:
         await asyncio.wait_for(disconnected(), timeout=seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
     return True
 

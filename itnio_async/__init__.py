@@ -48,7 +48,7 @@ from ._models import (
     SmsAttempt,
     SnaAttempt,
     Template,
-    Verifications,
+    VerificationSummary,
     VerifyResult,
 )
 from ._retry import RetryPolicy
@@ -94,7 +94,7 @@ __all__ = [
     "TotalSendLimitError",
     "TransportError",
     "ValidationError",
-    "Verifications",
+    "VerificationSummary",
     "VerifyResult",
     "__version__",
     "make_sign",

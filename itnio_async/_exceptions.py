@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._logging import mask_digits
+from ._redact import mask_digits
 
 __all__ = [
     "STATUS_ERRORS",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import enum
 import functools
 import operator
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -30,7 +29,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from . import _models as m
 
-__all__ = ["camel", "fromisoformat", "get_converter", "parse_datetime"]
+__all__ = ["camel", "get_converter", "parse_datetime"]
 
 T = TypeVar("T")
 
@@ -59,7 +58,7 @@ _MODELS: tuple[type, ...] = (
     m.Flow,
     m.SendResult,
     m.VerifyResult,
-    m.Verifications,
+    m.VerificationSummary,
     m.SmsAttempt,
     m.CallAttempt,
     m.SnaAttempt,
@@ -73,56 +72,6 @@ def camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-_ISO_PARTS = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})"
-    r"(?:[Tt ](?P<hm>\d{2}:\d{2})(?::(?P<sec>\d{2})(?:[.,](?P<frac>\d+))?)?)?"
-    r"(?P<tz>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
-)
-
-
-def _py310_iso(text: str) -> str | None:
-    """Rewrite an extended ISO-8601 time in the only form Python 3.10 parses, or ``None``.
-
-    3.10's ``fromisoformat`` reads nothing but its own output: no ``Z``, no offset
-    without a colon (``+0800``) or minutes (``+08``), and fractions of exactly 3 or 6
-    digits, while servers send all of these (Java's ISO formatter trims trailing
-    zeros: ``13:39:47.12+08:00``). 3.11 reads them all.
-    """
-    match = _ISO_PARTS.fullmatch(text)
-    if match is None:
-        return None
-    date, hm, sec, frac, tz = match.group("date", "hm", "sec", "frac", "tz")
-    rebuilt = date
-    if hm is not None:
-        rebuilt += f"T{hm}:{sec or '00'}"
-        if frac is not None:
-            rebuilt += "." + (frac + "000000")[:6]
-    if tz is not None:
-        if tz in ("Z", "z"):
-            tz = "+00:00"
-        elif len(tz) == 3:
-            tz += ":00"
-        elif ":" not in tz:
-            tz = f"{tz[:3]}:{tz[3:]}"
-        rebuilt += tz
-    return rebuilt
-
-
-def fromisoformat(text: str) -> datetime:
-    """``datetime.fromisoformat`` that reads the same strings on Python 3.10 as on 3.11+.
-
-    Raises:
-        ValueError: ``text`` is not an ISO-8601 date or time.
-    """
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        rebuilt = _py310_iso(text)
-        if rebuilt is None or rebuilt == text:
-            raise
-    return datetime.fromisoformat(rebuilt)
-
-
 def parse_datetime(value: object) -> datetime | None:
     """Parse a wire time into an aware ``datetime`` (``""`` → ``None``)."""
     if isinstance(value, datetime):
@@ -131,7 +80,7 @@ def parse_datetime(value: object) -> datetime | None:
         text = value.strip()
         if not text:
             return None
-        parsed = fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
     else:
         raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=WIRE_TZ)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import contextlib
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
-    Awaitable,
-    Callable,
     Iterable,
-    Iterator,
 )
 from typing import Any
 
 from .. import _validation as v
+from .._bulk import run_bulk
 from .._client import DEFAULT_MAX_CONNECTIONS, NOT_GIVEN
 from .._exceptions import ItnioError, ValidationError
 from .._models import Record, RecordLookup
@@ -24,93 +21,6 @@ from .._retry import CallKind
 from ._base import Resource, compact
 
 __all__ = ["Records"]
-
-_DONE = object()
-
-
-class _IdSource:
-    """Pulls ids lazily from a sync or async iterable; safe for concurrent workers."""
-
-    __slots__ = ("_aiter", "_exhausted", "_index", "_iter", "_lock")
-
-    def __init__(self, order_ids: Iterable[Any] | AsyncIterable[Any]) -> None:
-        self._index = 0
-        self._exhausted = False
-        # An async iterator cannot be advanced by two workers at once.
-        self._lock = asyncio.Lock()
-        self._aiter: AsyncIterator[Any] | None = None
-        self._iter: Iterator[Any] | None = None
-        if isinstance(order_ids, (str, bytes)):
-            raise ValidationError(
-                "order_ids", "an iterable of order ids, not a single string", repr(order_ids[:20])
-            )
-        if isinstance(order_ids, AsyncIterable):
-            self._aiter = aiter(order_ids)
-        elif isinstance(order_ids, Iterable):
-            self._iter = iter(order_ids)
-        else:
-            raise ValidationError(
-                "order_ids", "an iterable or async iterable", type(order_ids).__name__
-            )
-
-    async def next(self) -> tuple[int, Any] | None:
-        """The next ``(index, id)``, or ``None`` once the input is exhausted.
-
-        An exception from the input marks it exhausted (so the other workers stop
-        pulling) and propagates.
-        """
-        if self._exhausted:
-            return None
-        try:
-            if self._iter is not None:
-                item = next(self._iter, _DONE)
-            elif self._aiter is not None:
-                async with self._lock:
-                    if self._exhausted:
-                        return None
-                    item = await anext(self._aiter, _DONE)
-            else:  # pragma: no cover - __init__ sets one of the two
-                return None
-        except BaseException:
-            self._exhausted = True
-            raise
-        if item is _DONE:
-            self._exhausted = True
-            return None
-        index = self._index
-        self._index += 1
-        return index, item
-
-
-class _RateLimiter:
-    """Spaces starts ``1 / per_second`` apart, shared by all workers of one bulk run.
-
-    Starts are never bunched up to catch up after a pause, so a window of ``t``
-    seconds holds at most ``t * per_second`` of them, rounded up. ``clock`` and ``sleep`` are
-    injectable for tests (default: the running loop's clock and ``asyncio.sleep``).
-    """
-
-    __slots__ = ("_clock", "_interval", "_next", "_sleep")
-
-    def __init__(
-        self,
-        per_second: float,
-        *,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-    ) -> None:
-        self._interval = 1.0 / per_second
-        self._clock = clock or asyncio.get_running_loop().time
-        self._sleep = sleep
-        self._next = float("-inf")
-
-    async def wait(self) -> None:
-        """Return at this caller's start slot (at once when none is pending)."""
-        now = self._clock()
-        slot = max(now, self._next)
-        self._next = slot + self._interval
-        if slot > now:
-            await self._sleep(slot - now)
 
 
 class Records(Resource):
@@ -242,13 +152,7 @@ class Records(Resource):
         concurrency: int,
         max_per_second: float | None,
     ) -> AsyncGenerator[tuple[int, RecordLookup], None]:
-        """Yield ``(input index, lookup)`` as lookups complete, from a pool of workers.
-
-        A worker holds one of ``concurrency`` slots from the moment it takes an id
-        until the consumer has taken that id's result, which bounds both the
-        requests in flight and how far the input is read ahead of the consumer.
-        Workers are started on demand, so a short input starts few tasks.
-        """
+        """Check the options, then yield ``(input index, lookup)`` as lookups complete."""
         v.check_int("concurrency", concurrency, 1, 1000)
         if max_per_second is not None and (
             isinstance(max_per_second, bool)
@@ -266,14 +170,6 @@ class Records(Resource):
             # The pool the SDK creates serves DEFAULT_MAX_CONNECTIONS requests at once;
             # more would only queue inside it, where waiting costs CPU per request.
             concurrency = min(concurrency, DEFAULT_MAX_CONNECTIONS)
-        source = _IdSource(order_ids)
-        limiter = _RateLimiter(max_per_second) if max_per_second is not None else None
-        slots = asyncio.Semaphore(concurrency)
-        # Never holds more than `concurrency` results (the slots bound it) plus one
-        # end marker per worker.
-        done: asyncio.Queue[tuple[int, RecordLookup] | BaseException | None] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        workers: builtins.list[asyncio.Task[None]] = []
 
         async def lookup_one(order_id: object) -> RecordLookup:
             try:
@@ -282,43 +178,11 @@ class Records(Resource):
                 return RecordLookup(order_id=_as_text(order_id), error=exc)
             return RecordLookup(order_id=_as_text(order_id), record=record)
 
-        async def worker() -> None:
-            try:
-                while True:
-                    await slots.acquire()
-                    item = await source.next()
-                    if item is None:
-                        slots.release()
-                        break
-                    if len(workers) < concurrency:
-                        workers.append(loop.create_task(worker()))
-                    if limiter is not None:
-                        await limiter.wait()
-                    done.put_nowait((item[0], await lookup_one(item[1])))
-            except asyncio.CancelledError:
-                raise
-            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, who raises it
-                done.put_nowait(exc)
-            else:
-                done.put_nowait(None)
-
-        workers.append(loop.create_task(worker()))
-        finished = 0
-        try:
-            while finished < len(workers):
-                got = await done.get()
-                if got is None:
-                    finished += 1
-                elif isinstance(got, BaseException):
-                    raise got
-                else:
-                    slots.release()
-                    yield got
-        finally:
-            for task in workers:
-                task.cancel()
-            if workers:
-                await asyncio.gather(*workers, return_exceptions=True)
+        async with contextlib.aclosing(
+            run_bulk(order_ids, lookup_one, concurrency=concurrency, max_per_second=max_per_second)
+        ) as results:
+            async for item in results:
+                yield item
 
 
 def _as_text(order_id: object) -> str:

@@ -111,7 +111,7 @@ def make_aiohttp_transport(max_connections: int) -> httpx.AsyncBaseTransport:
                     status = response.status
                     headers = response.raw_headers
                     reason = response.reason
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 mapped = map_aiohttp_error(exc)
                 if mapped is None:  # pragma: no cover - every ClientError is mapped
                     raise
