@@ -434,9 +434,9 @@ class AsyncItnio:
                 # httpcore's own pool costs more CPU per request the more it holds
                 # (see _pool.py). With proxy variables set, httpx's default transport
                 # is kept because it is what applies them.
-                from ._pool import PooledTransport
+                from ._transport import HTTP11Transport
 
-                transport = PooledTransport(DEFAULT_MAX_CONNECTIONS)
+                transport = HTTP11Transport(max_connections=DEFAULT_MAX_CONNECTIONS)
             shared.http = httpx.AsyncClient(
                 timeout=self._timeout,
                 limits=limits,

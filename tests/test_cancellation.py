@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from itnio_async import AsyncItnio, RecordLookup, RequestTimeoutError
-from itnio_async._pool import PooledTransport
+from itnio_async._transport import HTTP11Transport
 
 from .conftest import API_KEY, API_SECRET
 
@@ -146,17 +146,15 @@ async def server() -> AsyncIterator[SlowServer]:
 
 
 def pool_of(client: AsyncItnio) -> Any:
-    """The transport of the pool the SDK created (a PooledTransport)."""
+    """The transport of the pool the SDK created (an HTTP11Transport)."""
     return client._http()._transport  # type: ignore[attr-defined]
 
 
 def assert_pool_healthy(pool: Any) -> None:
     """No queued request and no connection busy with a request."""
-    if isinstance(pool, PooledTransport):
-        assert list(pool._waiters) == []
-        assert len(pool._idle) == len(pool._all)
-        for one in pool._all:
-            assert_pool_healthy(one._pool)
+    if isinstance(pool, HTTP11Transport):
+        stats = pool.stats()
+        assert (stats.busy, stats.waiting) == (0, 0)
         return
     if isinstance(pool, httpx.AsyncHTTPTransport):
         pool = pool._pool
