@@ -7,6 +7,7 @@ async with AsyncItnio(api_key="...", api_secret="...") as client:
 """
 
 from ._auth import make_sign
+from ._base_client import RawResponse
 from ._client import AsyncItnio
 from ._exceptions import (
     AlreadyExistsError,
@@ -18,7 +19,9 @@ from ._exceptions import (
     InvalidParameterError,
     IPNotAllowedError,
     ItnioError,
+    MismatchedAnswerError,
     NotFoundError,
+    OutcomeUnknownError,
     PhoneSendLimitError,
     PricingError,
     RequestTimeoutError,
@@ -74,10 +77,13 @@ __all__ = [
     "InvalidParameterError",
     "ItnioError",
     "MatchStatus",
+    "MismatchedAnswerError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "PeriodUnit",
     "PhoneSendLimitError",
     "PricingError",
+    "RawResponse",
     "Record",
     "RecordLookup",
     "RequestTimeoutError",

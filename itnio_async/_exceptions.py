@@ -7,7 +7,9 @@ The tree::
     ├── TransportError                         request could not be completed
     │   └── RequestTimeoutError (also TimeoutError)
     ├── HTTPStatusError                        non-2xx HTTP answer
+    ├── OutcomeUnknownError                    verify's answer lost, the record cannot tell
     ├── DecodeError                            2xx answer that is not the documented JSON
+    │   └── MismatchedAnswerError              ... or the answer to another request
     └── APIError                               envelope status != "0"
         ├── AuthenticationError          -1
         ├── IPNotAllowedError            -2
@@ -23,19 +25,28 @@ The tree::
         │   └── PhoneSendLimitError     -28
         └── SensitiveContentError       -29
 
+Which envelope status becomes which class is the table ``STATUS_ERRORS`` in
+``_envelope.py``. Every error of a call carries ``method`` and ``path`` (the API path,
+relative to the base URL); errors built from an HTTP answer also carry its
+``status_code`` and ``headers``.
+
 No exception here ever carries the API secret, a ``Sign`` value, an OTP code or a
-full phone number in its message. The server's ``reason`` text is untrusted (it may
-quote the number a request was about), so runs of 7+ digits in it are masked.
+full phone number in its message or attributes. The server's ``reason`` text is
+untrusted (it may quote the number a request was about, or echo what was sent), so
+it is scrubbed before it gets here (``_redact.Secrets``) and runs of 7+ digits in it
+are masked.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._redact import mask_digits
 
+if TYPE_CHECKING:
+    import httpx
+
 __all__ = [
-    "STATUS_ERRORS",
     "APIError",
     "AlreadyExistsError",
     "AuthenticationError",
@@ -45,7 +56,9 @@ __all__ = [
     "InsufficientBalanceError",
     "InvalidParameterError",
     "ItnioError",
+    "MismatchedAnswerError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "PhoneSendLimitError",
     "PricingError",
     "RequestTimeoutError",
@@ -56,7 +69,6 @@ __all__ = [
     "TotalSendLimitError",
     "TransportError",
     "ValidationError",
-    "api_error",
 ]
 
 _EXCERPT = 200
@@ -70,7 +82,15 @@ def excerpt(body: bytes | str, limit: int = _EXCERPT) -> str:
 
 
 class ItnioError(Exception):
-    """Root of every exception raised by itnio_async."""
+    """Root of every exception raised by itnio_async.
+
+    Attributes:
+        method: HTTP method of the call that failed (``""`` when no call was made).
+        path: API path of that call, relative to the base URL (``""`` likewise).
+    """
+
+    method: str = ""
+    path: str = ""
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclass constructors take the parts the message is built from, not the
@@ -133,7 +153,12 @@ class HTTPStatusError(ItnioError):
             (digit runs in the reason masked, as in :class:`APIError`).
         retry_after: seconds from a ``Retry-After`` header, if any.
         body: a short excerpt of the response body.
+        headers: the response's headers (an ``httpx.Headers``; values scrubbed of
+            anything the call sent that must stay private).
     """
+
+    status: int | None
+    reason: str | None
 
     def __init__(
         self,
@@ -145,6 +170,8 @@ class HTTPStatusError(ItnioError):
         reason: str | None = None,
         retry_after: float | None = None,
         body: str = "",
+        headers: httpx.Headers | None = None,
+        host: str = "",
     ) -> None:
         self.status_code = status_code
         self.method = method
@@ -153,8 +180,13 @@ class HTTPStatusError(ItnioError):
         self.reason = None if reason is None else mask_digits(reason)
         self.retry_after = retry_after
         self.body = body
+        self.headers = headers
         detail = f" (status {status}: {self.reason or ''})" if status is not None else ""
-        super().__init__(f"HTTP {status_code} from {method} {path}{detail}".replace("  ", " "))
+        hint = ""
+        if status_code == 404:
+            hint = "; check that base_url ends with the API prefix (for example /otp)"
+        message = f"HTTP {status_code} from {method} {host}{path}{detail}{hint}"
+        super().__init__(message.replace("  ", " "))
 
 
 class DecodeError(ItnioError):
@@ -177,13 +209,29 @@ class APIError(ItnioError):
     Attributes:
         status: the API status code as an int (``-22``).
         reason: the server's reason text (digit runs that could be a phone number masked).
+        status_code: the HTTP status of the answer (usually 200), when known.
+        headers: the answer's headers (an ``httpx.Headers``), when known.
     """
 
-    def __init__(self, status: int, reason: str = "", *, method: str = "", path: str = "") -> None:
+    status: int
+    reason: str
+
+    def __init__(
+        self,
+        status: int,
+        reason: str = "",
+        *,
+        method: str = "",
+        path: str = "",
+        status_code: int | None = None,
+        headers: httpx.Headers | None = None,
+    ) -> None:
         self.status = status
         self.reason = mask_digits(reason)
         self.method = method
         self.path = path
+        self.status_code = status_code
+        self.headers = headers
         where = f" ({method} {path})" if method else ""
         super().__init__(f"API status {status}: {self.reason}{where}")
 
@@ -240,25 +288,23 @@ class SensitiveContentError(APIError):
     """-29: the message content contains sensitive words."""
 
 
-#: The one table from envelope status to exception class. Any other code → APIError.
-STATUS_ERRORS: dict[int, type[APIError]] = {
-    -1: AuthenticationError,
-    -2: IPNotAllowedError,
-    -10: InsufficientBalanceError,
-    -16: TimestampExpiredError,
-    -18: ServerError,
-    -20: AlreadyExistsError,
-    -21: InvalidParameterError,
-    -22: InvalidParameterError,
-    -24: NotFoundError,
-    -26: PricingError,
-    -27: TotalSendLimitError,
-    -28: PhoneSendLimitError,
-    -29: SensitiveContentError,
-}
+class MismatchedAnswerError(DecodeError):
+    """A well-formed answer that belongs to another request (a record of another id).
+
+    Kept apart from other decode errors because a read may safely be retried after it:
+    the connection that carried it is gone, the next answer comes on another one.
+    """
 
 
-def api_error(status: int, reason: str = "", *, method: str = "", path: str = "") -> APIError:
-    """Build the exception for an envelope status via :data:`STATUS_ERRORS`."""
-    cls = STATUS_ERRORS.get(status, APIError)
-    return cls(status, reason, method=method, path=path)
+class OutcomeUnknownError(ItnioError):
+    """What a call did cannot be learned: ``verify``'s answer was lost, and the record
+    shows a match this call cannot prove is its own.
+
+    Its ``__cause__`` is the error that lost the answer. Treat the code as neither
+    right nor wrong: ask the user for a new one.
+    """
+
+    def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
+        self.method = method
+        self.path = path
+        super().__init__(message)

@@ -10,7 +10,8 @@ Calls come in two kinds:
 
 For every kind, a ``-16`` (timestamp expired) is retried once after the client has
 learned the server's clock offset: the server rejected the request before acting
-on it. A ``DecodeError`` is never retried. Backoff is exponential with full
+on it. A ``DecodeError`` is not retried, except a ``MismatchedAnswerError`` (an
+answer to another request) for a SAFE call. Backoff is exponential with full
 jitter; ``Retry-After`` is honoured up to ``max_retry_after`` seconds (above it,
 the error is raised instead of sleeping). One deadline bounds every attempt and
 every sleep of a call (enforced by the client, which owns the clock).
@@ -32,6 +33,7 @@ import attrs
 from ._exceptions import (
     HTTPStatusError,
     ItnioError,
+    MismatchedAnswerError,
     ServerError,
     TransportError,
 )
@@ -142,7 +144,9 @@ class RetryPolicy:
         """
         if isinstance(error, TransportError) and not error.sent:
             return True
-        return kind is CallKind.SAFE and outcome_unknown(error)
+        if kind is not CallKind.SAFE:
+            return False
+        return outcome_unknown(error) or isinstance(error, MismatchedAnswerError)
 
     def backoff(self, retry: int, rand: Callable[[], float] = random.random) -> float:
         """Full-jitter delay before retry number ``retry`` (1-based): ``U(0, ceiling)``.

@@ -14,7 +14,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from ._exceptions import ValidationError
+import httpx
+
+from ._exceptions import ItnioError, ValidationError
 from ._models import Channel, ChannelCut, FlowStep, FlowTrigger, PeriodUnit, SendLimit
 from ._redact import mask_phone
 
@@ -303,3 +305,36 @@ def numeric_string(
 
 _PLAIN_INTEGER = re.compile(r"[0-9]+")
 _PLAIN_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+# -- provisional: replaced by the full checks when the validation branch lands ----------
+
+
+def check_credentials(api_key: object, api_secret: object) -> tuple[str, str]:
+    """Both credentials: non-empty printable ASCII without whitespace."""
+    for name, value in (("api_key", api_key), ("api_secret", api_secret)):
+        if not isinstance(value, str) or not value:
+            raise ItnioError(f"{name} is empty")
+        if not (value.isascii() and value.isprintable()) or any(c.isspace() for c in value):
+            raise ItnioError(f"{name} must be printable ASCII without whitespace")
+    return str(api_key), str(api_secret)
+
+
+def check_base_url(url: object, *, allow_insecure_http: bool) -> str:
+    """A base URL: http(s), a host, no userinfo, query or fragment."""
+    text = str(url).strip().rstrip("/")
+    try:
+        parsed = httpx.URL(text)
+    except httpx.InvalidURL:
+        raise ItnioError("base_url must be an http(s) URL") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ItnioError("base_url must be an http(s) URL")
+    if parsed.userinfo or parsed.query or parsed.fragment:
+        raise ItnioError("base_url must have no user name, password, query or fragment")
+    loopback = parsed.host in ("localhost", "::1") or parsed.host.startswith("127.")
+    if parsed.scheme == "http" and not loopback and not allow_insecure_http:
+        raise ItnioError(
+            "base_url uses plain http:// to a host that is not loopback: the key and a "
+            "replayable Sign would travel in clear text (pass allow_insecure_http=True)"
+        )
+    return text

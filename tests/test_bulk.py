@@ -24,7 +24,7 @@ from itnio_async import (
 from itnio_async._bulk import RateLimiter
 
 from .conftest import API_KEY, FIXED_SIGN, envelope
-from .test_aiohttp_backend import RECORD, Reply, Seen, record_reply, serve_loopback
+from .test_sdk_over_sockets import RECORD, Reply, Seen, record_reply, serve_loopback
 
 PATH = "/otp/verification/orderId/record"
 Handler = Callable[[httpx.Request], Any]
@@ -531,8 +531,7 @@ async def test_rate_limiter_with_a_fake_clock() -> None:
     assert starts[-2:] == pytest.approx([100.0, 100.1])
 
 
-@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
-async def test_concurrency_above_pool_size_never_pool_times_out(backend: str) -> None:
+async def test_concurrency_above_pool_size_never_pool_times_out() -> None:
     """Over real sockets, even concurrency above the pool size gives no pool timeout."""
     async with (
         serve_loopback() as server,
@@ -540,7 +539,6 @@ async def test_concurrency_above_pool_size_never_pool_times_out(backend: str) ->
             "key",
             "secret",
             base_url=server.base_url,
-            http_backend=backend,  # type: ignore[arg-type]
             timeout=httpx.Timeout(5.0, pool=0.000_001),
             max_retries=0,
         ) as client,
@@ -552,8 +550,7 @@ async def test_concurrency_above_pool_size_never_pool_times_out(backend: str) ->
     assert all(isinstance(r, RecordLookup) for r in lookups)
 
 
-@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
-async def test_concurrency_is_capped_at_the_sdk_pool_size(backend: str) -> None:
+async def test_concurrency_is_capped_at_the_sdk_pool_size() -> None:
     """With the SDK's own pool, concurrency 250 runs 100 lookups at a time, all answered."""
 
     def slow(seen: Seen) -> Reply:
@@ -561,7 +558,7 @@ async def test_concurrency_is_capped_at_the_sdk_pool_size(backend: str) -> None:
 
     async with (
         serve_loopback(slow) as server,
-        AsyncItnio("key", "secret", base_url=server.base_url, http_backend=backend) as client,  # type: ignore[arg-type]
+        AsyncItnio("key", "secret", base_url=server.base_url) as client,
     ):
         ids = [f"c{i}" for i in range(250)]
         task = asyncio.ensure_future(client.records.get_many_by_order_ids(ids, concurrency=250))

@@ -147,7 +147,7 @@ async def server() -> AsyncIterator[SlowServer]:
 
 def pool_of(client: AsyncItnio) -> Any:
     """The transport of the pool the SDK created (an HTTP11Transport)."""
-    return client._http()._transport  # type: ignore[attr-defined]
+    return client._engine().transport
 
 
 def assert_pool_healthy(pool: Any) -> None:

@@ -253,20 +253,20 @@ async def test_timeout_reaches_user_http_client() -> None:
 def test_construction_creates_no_pool() -> None:
     """Constructing a client outside any event loop creates no httpx.AsyncClient."""
     client = new()
-    assert client._shared.http is None
+    assert client._shared.engine is None
     assert not client.is_closed
 
 
 async def test_pool_created_lazily_on_first_call() -> None:
     """The pool appears on the first call and is reused by the next ones."""
     client = new()
-    assert client._shared.http is None
+    assert client._shared.engine is None
     try:
         await client.flows.get(1)
-        pool = client._shared.http
+        pool = client._shared.engine.http  # type: ignore[union-attr]
         assert isinstance(pool, httpx.AsyncClient)
         await client.flows.get(1)
-        assert client._shared.http is pool
+        assert client._shared.engine.http is pool  # type: ignore[union-attr]
     finally:
         await client.aclose()
 
@@ -275,7 +275,7 @@ async def test_async_with_closes_sdk_pool() -> None:
     """Leaving ``async with`` closes the pool the SDK created."""
     async with new() as client:
         await client.flows.get(1)
-        pool = client._shared.http
+        pool = client._shared.engine.http  # type: ignore[union-attr]
         assert pool is not None
         assert not pool.is_closed
     assert pool.is_closed
@@ -286,7 +286,7 @@ async def test_aclose_twice_is_safe() -> None:
     """aclose() closes the pool and a second aclose() is a no-op."""
     client = new()
     await client.flows.get(1)
-    pool = client._shared.http
+    pool = client._shared.engine.http  # type: ignore[union-attr]
     assert pool is not None
     await client.aclose()
     assert pool.is_closed
@@ -298,7 +298,7 @@ async def test_aclose_without_any_call() -> None:
     """Closing a client that never made a call works and creates nothing."""
     client = new()
     await client.aclose()
-    assert client._shared.http is None
+    assert client._shared.engine is None
     assert client.is_closed
 
 
@@ -311,7 +311,7 @@ async def test_user_http_client_is_used_and_never_closed() -> None:
             await client.flows.get(1)
         await client.aclose()
         assert len(recorder.requests) == 1
-        assert client._shared.http is None
+        assert client._shared.engine is None
         assert not http.is_closed
         # Still usable by its owner.
         response = await http.get("https://example.invalid/")
@@ -362,8 +362,8 @@ async def test_with_options_shares_pool_credentials_and_clock() -> None:
         await client.flows.get(1)
         now[0] += 5
         await derived.flows.get(1)
-        assert derived._shared.http is client._shared.http
-        assert client._shared.http is not None
+        assert derived._shared.engine is client._shared.engine
+        assert client._shared.engine is not None
     finally:
         await client.aclose()
     first, second = recorder.requests
@@ -449,7 +449,7 @@ async def test_closing_derived_leaves_original_usable() -> None:
         assert derived.is_closed
         with pytest.raises(ItnioError, match="closed"):
             await derived.flows.get(1)
-        pool = client._shared.http
+        pool = client._shared.engine.http  # type: ignore[union-attr]
         assert pool is not None
         assert not pool.is_closed
         await client.flows.get(1)
@@ -463,7 +463,7 @@ async def test_closing_original_closes_derived() -> None:
     client = new(recorder)
     derived = client.with_options(timeout=1.0)
     await derived.flows.get(1)
-    pool = client._shared.http
+    pool = client._shared.engine.http  # type: ignore[union-attr]
     await client.aclose()
     assert pool is not None
     assert pool.is_closed

@@ -37,6 +37,7 @@ VID = "22206051443051000003"
 PHONE = "91856321412"
 FLOW = {"flowId": 1, "name": "name", "flow": []}
 RECORD = {"verificationId": VID, "verifications": {"matched": -1}}
+RECORD_BY_ORDER = {"orderId": "1234566", "verifications": {"matched": -1}}
 SEND = {"verificationId": VID, "to": PHONE, "channel": "sms"}
 APP = {"appId": "mRELxtHc", "name": "test_app"}
 TEMPLATE = {"templateId": 455, "appId": "mRELxtHc", "name": "name"}
@@ -117,7 +118,7 @@ SAFE_CALLS: dict[str, tuple[Call, str, str, dict[str, Any]]] = {
         lambda c: c.records.get_by_order_id("1234566", app_id="ad454212"),
         "POST",
         "/otp/verification/orderId/record",
-        envelope(RECORD),
+        envelope(RECORD_BY_ORDER),
     ),
     "flows.update": (
         lambda c: c.flows.update(

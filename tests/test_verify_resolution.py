@@ -22,6 +22,7 @@ from itnio_async import (
     InvalidParameterError,
     MatchStatus,
     NotFoundError,
+    OutcomeUnknownError,
     RequestTimeoutError,
     RetryPolicy,
     ServerError,
@@ -67,6 +68,8 @@ class VerifyServer:
         self.dates = dates
         self.verify_codes: list[str] = []
         self.record_calls = 0
+        #: Seconds after SERVER_NOW (every Date header) at which a match is stamped.
+        self.verified_offset = 0.0
 
     def _headers(self) -> dict[str, str]:
         return {"Date": formatdate(SERVER_NOW, usegmt=True)} if self.dates else {}
@@ -83,7 +86,7 @@ class VerifyServer:
             return MatchStatus.ALREADY_USED
         if code == CODE:
             self.matched = MatchStatus.MATCHED
-            self.verified_at = SERVER_NOW
+            self.verified_at = SERVER_NOW + self.verified_offset
             return MatchStatus.MATCHED
         self.matched = MatchStatus.FAILED
         return MatchStatus.FAILED
@@ -364,10 +367,25 @@ async def test_a_stale_match_in_the_record_is_not_this_calls_match() -> None:
     assert server.record_calls == 2
 
 
-async def test_a_fresh_match_with_date_headers_is_this_calls_match() -> None:
-    """With Date headers present, a match recorded during this call is still accepted."""
+async def test_a_match_too_close_to_the_start_is_an_unknown_outcome() -> None:
+    """With Date headers present, a match stamped in the same second as the call began
+    cannot be told from an earlier one: OutcomeUnknownError, never ok, never re-verified."""
     server = VerifyServer(dates=True)
     server.after.append(lost_read_timeout())
+    async with client_for(server) as client:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.verifications.verify(VID, CODE)
+    assert isinstance(info.value.__cause__, RequestTimeoutError)
+    assert (info.value.method, info.value.path) == ("POST", "/verification/verify")
+    assert server.verify_calls == 1
+
+
+async def test_a_match_provably_after_the_start_is_this_calls_match() -> None:
+    """The server's Date said SERVER_NOW when the call began and the record dates the match
+    well after it: that is this call's match, reported ok without a second verify."""
+    server = VerifyServer(dates=True)
+    server.after.append(lost_read_timeout())
+    server.verified_offset = 10.0  # the server took its time: stamped 10 s after Date
     async with client_for(server) as client:
         result = await client.verifications.verify(VID, CODE)
     assert result.ok is True
@@ -388,11 +406,12 @@ async def test_a_stale_match_without_date_headers_is_not_this_calls_match() -> N
     assert server.verify_codes == [WRONG, WRONG]
 
 
-async def test_a_fresh_match_without_date_headers_is_this_calls_match() -> None:
-    """No Date header, clocks in step: the right code's lost answer still resolves to ok."""
+async def test_a_fresh_match_without_date_headers_is_an_unknown_outcome() -> None:
+    """No Date header, clocks in step, match stamped as the call began: not provably this
+    call's, so OutcomeUnknownError rather than ok."""
     server = VerifyServer(dates=False)
     server.after.append(lost_read_timeout())
     async with client_for(server, clock=lambda: SERVER_NOW) as client:
-        result = await client.verifications.verify(VID, CODE)
-    assert result.ok is True
+        with pytest.raises(OutcomeUnknownError):
+            await client.verifications.verify(VID, CODE)
     assert server.verify_calls == 1

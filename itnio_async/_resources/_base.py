@@ -1,25 +1,86 @@
-"""The base of every namespace: a reference to the client, nothing else."""
+"""The base of every namespace: a :class:`ClientPort`, and how a call is described.
+
+A namespace method is validation plus one ``self._port.request(self._call(...))``.
+Every public coroutine method of a namespace is wrapped by
+:func:`~itnio_async._base_client.public`, so no error leaves it with people's data in
+its traceback's local variables.
+"""
 
 from __future__ import annotations
 
+import inspect
+import json
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._base_client import Call, ClientPort, Resolver, public
+from .._redact import Secrets
+
 if TYPE_CHECKING:
-    from .._client import AsyncItnio
+    from .._retry import CallKind
 
 __all__ = ["Resource", "compact"]
 
 
 class Resource:
-    """A namespace bound to one :class:`~itnio_async.AsyncItnio`."""
+    """A namespace bound to one client through its :class:`ClientPort`."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_port",)
 
-    def __init__(self, client: AsyncItnio) -> None:
-        self._client = client
+    def __init__(self, port: ClientPort) -> None:
+        self._port = port
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.iscoroutinefunction(member):
+                setattr(cls, name, public(member))
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} of {self._client!r}>"
+        return f"<{type(self).__name__} of {self._port!r}>"
+
+    @staticmethod
+    def _call(
+        method: str,
+        route: str,
+        *,
+        kind: CallKind,
+        cast: Any = None,
+        many: bool = False,
+        body: Mapping[str, Any] | None = None,
+        ids: Mapping[str, str] | None = None,
+        secrets: Secrets | None = None,
+        queue: bool = False,
+        check: Callable[[Any], None] | None = None,
+        resolver: Resolver[Any] | None = None,
+    ) -> Call[Any]:
+        """Describe one API call.
+
+        Args:
+            route: the path with ``{placeholders}``; ``ids`` fills them (already
+                validated and percent-encoded).
+            body: the JSON body (``None`` for none), encoded here once.
+            secrets: values the body carries that must never be shown.
+            other arguments: see :class:`~itnio_async._base_client.Call`.
+        """
+        content = (
+            None
+            if body is None
+            else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        )
+        return Call(
+            method,
+            route.format_map(ids) if ids else route,
+            route,
+            kind,
+            cast,
+            many,
+            content,
+            Secrets() if secrets is None else secrets,
+            queue,
+            check,
+            resolver,
+        )
 
 
 def compact(**fields: Any) -> dict[str, Any]:

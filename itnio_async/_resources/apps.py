@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _validation as v
+from .._base_client import raw_method
 from .._models import App, SendLimit
 from .._retry import CallKind
 from ._base import Resource
 
-__all__ = ["Apps"]
+__all__ = ["Apps", "AppsWithRawResponse"]
 
 
 def _app_body(
@@ -66,8 +67,8 @@ class Apps(Resource):
             AlreadyExistsError: the name is taken (-20).
         """
         body = _app_body(name, code_expiry, period_total_send_limit, period_phone_send_limit)
-        return await self._client._request(
-            "POST", "/app/add", body=body, cast=App, kind=CallKind.UNSAFE
+        return await self._port.request(
+            self._call("POST", "/app/add", body=body, cast=App, kind=CallKind.UNSAFE)
         )
 
     async def update(
@@ -96,12 +97,15 @@ class Apps(Resource):
             "appId": app_id,
             **_app_body(name, code_expiry, period_total_send_limit, period_phone_send_limit),
         }
-        return await self._client._request(
-            "PUT",
-            f"/app/update/{v.path_id('app_id', app_id)}",
-            body=body,
-            cast=App,
-            kind=CallKind.SAFE,
+        return await self._port.request(
+            self._call(
+                "PUT",
+                "/app/update/{appId}",
+                ids={"appId": v.path_id("app_id", app_id)},
+                body=body,
+                cast=App,
+                kind=CallKind.SAFE,
+            )
         )
 
     async def get(self, app_id: str | int) -> App:
@@ -111,9 +115,26 @@ class Apps(Resource):
             app_id: the application id (4–32 characters; an ``int`` is taken as its digits).
         """
         app_id = v.check_app_id("app_id", _path_app_id(app_id))
-        return await self._client._request(
-            "GET",
-            f"/app/details/{v.path_id('app_id', app_id)}",
-            cast=App,
-            kind=CallKind.SAFE,
+        return await self._port.request(
+            self._call(
+                "GET",
+                "/app/details/{appId}",
+                ids={"appId": v.path_id("app_id", app_id)},
+                cast=App,
+                kind=CallKind.SAFE,
+            )
         )
+
+    @property
+    def with_raw_response(self) -> AppsWithRawResponse:
+        """These methods, returning :class:`RawResponse` (the HTTP answer beside the model)."""
+        return AppsWithRawResponse(Apps(self._port.raw()))
+
+
+class AppsWithRawResponse:
+    """``client.apps`` methods that return :class:`RawResponse`."""
+
+    def __init__(self, apps: Apps) -> None:
+        self.create = raw_method(apps.create)
+        self.update = raw_method(apps.update)
+        self.get = raw_method(apps.get)

@@ -9,10 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from .. import _validation as v
+from .._base_client import raw_method
+from .._redact import Secrets
 from .._retry import CallKind
 from ._base import Resource, compact
 
-__all__ = ["Backfill"]
+__all__ = ["Backfill", "BackfillWithRawResponse"]
 
 
 class Backfill(Resource):
@@ -37,14 +39,20 @@ class Backfill(Resource):
                 (``int`` or digits), sent as a millisecond string.
             number: the end user's number (10–14 digits, no ``+``).
         """
+        secrets = Secrets()
+        if number is not None:
+            number = v.phone("number", number)
+            secrets.add(number, phone=True)
         body = compact(
             appId=v.check_app_id("app_id", app_id),
             verificationId=v.verification_id("verification_id", verification_id),
-            number=None if number is None else v.phone("number", number),
+            number=number,
             time=v.epoch_millis("time", time),
         )
-        await self._client._request(
-            "POST", "/postback/backfill", body=body, cast=None, kind=CallKind.UNSAFE
+        await self._port.request(
+            self._call(
+                "POST", "/postback/backfill", body=body, secrets=secrets, kind=CallKind.UNSAFE
+            )
         )
 
     async def report_rate(
@@ -83,6 +91,19 @@ class Backfill(Resource):
             ),
             callbackTime=v.iso_time("callback_time", callback_time),
         )
-        await self._client._request(
-            "POST", "/backfillRate", body=body, cast=None, kind=CallKind.UNSAFE
+        await self._port.request(
+            self._call("POST", "/backfillRate", body=body, kind=CallKind.UNSAFE)
         )
+
+    @property
+    def with_raw_response(self) -> BackfillWithRawResponse:
+        """These methods, returning :class:`RawResponse` (the HTTP answer beside ``None``)."""
+        return BackfillWithRawResponse(Backfill(self._port.raw()))
+
+
+class BackfillWithRawResponse:
+    """``client.backfill`` methods that return :class:`RawResponse`."""
+
+    def __init__(self, backfill: Backfill) -> None:
+        self.report = raw_method(backfill.report)
+        self.report_rate = raw_method(backfill.report_rate)

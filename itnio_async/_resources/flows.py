@@ -6,11 +6,12 @@ import builtins
 from collections.abc import Sequence
 
 from .. import _validation as v
+from .._base_client import raw_method
 from .._models import Flow, FlowStep
 from .._retry import CallKind
 from ._base import Resource
 
-__all__ = ["Flows"]
+__all__ = ["Flows", "FlowsWithRawResponse"]
 
 
 class Flows(Resource):
@@ -29,8 +30,8 @@ class Flows(Resource):
             The created :class:`Flow`.
         """
         body = {"name": v.check_name("name", name), "flow": v.flow_steps("steps", steps)}
-        return await self._client._request(
-            "POST", "/flow/add", body=body, cast=Flow, kind=CallKind.UNSAFE
+        return await self._port.request(
+            self._call("POST", "/flow/add", body=body, cast=Flow, kind=CallKind.UNSAFE)
         )
 
     async def update(self, flow_id: int | str, *, name: str, steps: Sequence[FlowStep]) -> Flow:
@@ -41,21 +42,43 @@ class Flows(Resource):
         Returns:
             The updated :class:`Flow`.
         """
-        path = f"/flow/update/{v.path_id('flow_id', flow_id)}"
+        ids = {"flowId": v.path_id("flow_id", flow_id)}
         body = {"name": v.check_name("name", name), "flow": v.flow_steps("steps", steps)}
-        return await self._client._request("PUT", path, body=body, cast=Flow, kind=CallKind.SAFE)
+        return await self._port.request(
+            self._call(
+                "PUT", "/flow/update/{flowId}", ids=ids, body=body, cast=Flow, kind=CallKind.SAFE
+            )
+        )
 
     async def get(self, flow_id: int | str) -> Flow:
         """Read one task flow (``GET /flow/details/{flowId}``)."""
-        return await self._client._request(
-            "GET",
-            f"/flow/details/{v.path_id('flow_id', flow_id)}",
-            cast=Flow,
-            kind=CallKind.SAFE,
+        return await self._port.request(
+            self._call(
+                "GET",
+                "/flow/details/{flowId}",
+                ids={"flowId": v.path_id("flow_id", flow_id)},
+                cast=Flow,
+                kind=CallKind.SAFE,
+            )
         )
 
     async def list(self) -> builtins.list[Flow]:
         """All task flows of the account (``GET /flow/list``; no pagination)."""
-        return await self._client._request(
-            "GET", "/flow/list", cast=Flow, kind=CallKind.SAFE, many=True
+        return await self._port.request(
+            self._call("GET", "/flow/list", cast=Flow, kind=CallKind.SAFE, many=True)
         )
+
+    @property
+    def with_raw_response(self) -> FlowsWithRawResponse:
+        """These methods, returning :class:`RawResponse` (the HTTP answer beside the model)."""
+        return FlowsWithRawResponse(Flows(self._port.raw()))
+
+
+class FlowsWithRawResponse:
+    """``client.flows`` methods that return :class:`RawResponse`."""
+
+    def __init__(self, flows: Flows) -> None:
+        self.create = raw_method(flows.create)
+        self.update = raw_method(flows.update)
+        self.get = raw_method(flows.get)
+        self.list = raw_method(flows.list)

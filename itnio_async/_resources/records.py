@@ -13,14 +13,38 @@ from collections.abc import (
 from typing import Any
 
 from .. import _validation as v
+from .._base_client import Call, raw_method
 from .._bulk import run_bulk
-from .._client import DEFAULT_MAX_CONNECTIONS, NOT_GIVEN
-from .._exceptions import ItnioError, ValidationError
+from .._exceptions import ItnioError, MismatchedAnswerError, ValidationError
 from .._models import Record, RecordLookup
+from .._redact import scrub_traceback
 from .._retry import CallKind
 from ._base import Resource, compact
 
-__all__ = ["Records"]
+__all__ = ["Records", "RecordsWithRawResponse", "record_call"]
+
+
+def record_call(verification_id: object) -> Call[Record]:
+    """The call that reads a record by verificationId (also used by ``verify``)."""
+    vid = v.verification_id("verification_id", verification_id)
+
+    def check(record: Record) -> None:
+        if record.verification_id != vid:
+            raise MismatchedAnswerError(
+                "GET /verification/record/{verificationId}: the answer is the record of "
+                "another verification",
+                method="GET",
+                path="/verification/record/{verificationId}",
+            )
+
+    return Resource._call(
+        "GET",
+        "/verification/record/{verificationId}",
+        ids={"verificationId": v.path_id("verification_id", vid)},
+        cast=Record,
+        kind=CallKind.SAFE,
+        check=check,
+    )
 
 
 class Records(Resource):
@@ -33,13 +57,7 @@ class Records(Resource):
 
         ``sms``, ``call`` and ``sna`` are always lists, whatever shape the API sends.
         """
-        vid = v.verification_id("verification_id", verification_id)
-        return await self._client._request(
-            "GET",
-            f"/verification/record/{v.path_id('verification_id', vid)}",
-            cast=Record,
-            kind=CallKind.SAFE,
-        )
+        return await self._port.request(record_call(verification_id))
 
     async def get_by_order_id(self, order_id: str, *, app_id: str | None = None) -> Record:
         """Read a record by your own ``order_id`` (``POST /verification/orderId/record``).
@@ -51,19 +69,38 @@ class Records(Resource):
         return await self._lookup(order_id, app_id, bulk=False)
 
     async def _lookup(self, order_id: object, app_id: object, *, bulk: bool) -> Record:
+        wanted = v.lookup_order_id("order_id", order_id)
         body = compact(
             appId=None if app_id is None else v.check_app_id("app_id", app_id),
-            orderId=v.lookup_order_id("order_id", order_id),
+            orderId=wanted,
         )
-        return await self._client._request(
-            "POST",
-            "/verification/orderId/record",
-            body=body,
-            cast=Record,
-            kind=CallKind.SAFE,
-            # Bulk lookups queue for a connection by design; only the deadline bounds that wait.
-            pool_timeout=None if bulk else NOT_GIVEN,
+
+        def check(record: Record) -> None:
+            if record.order_id != wanted:
+                raise MismatchedAnswerError(
+                    "POST /verification/orderId/record: the answer is the record of "
+                    "another order id",
+                    method="POST",
+                    path="/verification/orderId/record",
+                )
+
+        return await self._port.request(
+            self._call(
+                "POST",
+                "/verification/orderId/record",
+                body=body,
+                cast=Record,
+                kind=CallKind.SAFE,
+                check=check,
+                # Bulk lookups queue for a connection by design; the deadline bounds that wait.
+                queue=bulk,
+            )
         )
+
+    @property
+    def with_raw_response(self) -> RecordsWithRawResponse:
+        """``get`` and ``get_by_order_id``, returning :class:`RawResponse`."""
+        return RecordsWithRawResponse(Records(self._port.raw()))
 
     async def iter_by_order_ids(
         self,
@@ -164,17 +201,18 @@ class Records(Resource):
             )
         if app_id is not None:
             v.check_app_id("app_id", app_id)
-        self._client._check_open()
-        shared = self._client._shared
-        if shared.user_http is None and shared.transport is None:
-            # The pool the SDK creates serves DEFAULT_MAX_CONNECTIONS requests at once;
-            # more would only queue inside it, where waiting costs CPU per request.
-            concurrency = min(concurrency, DEFAULT_MAX_CONNECTIONS)
+        self._port.check_open()
+        pool_size = self._port.pool_size()
+        if pool_size is not None:
+            # The pool the SDK creates serves pool_size requests at once; more would
+            # only queue inside it, where waiting costs CPU per request.
+            concurrency = min(concurrency, pool_size)
 
         async def lookup_one(order_id: object) -> RecordLookup:
             try:
                 record = await self._lookup(order_id, app_id, bulk=True)
             except ItnioError as exc:
+                scrub_traceback(exc)
                 return RecordLookup(order_id=_as_text(order_id), error=exc)
             return RecordLookup(order_id=_as_text(order_id), record=record)
 
@@ -183,6 +221,14 @@ class Records(Resource):
         ) as results:
             async for item in results:
                 yield item
+
+
+class RecordsWithRawResponse:
+    """``client.records`` methods that return :class:`RawResponse` (bulk helpers excepted)."""
+
+    def __init__(self, records: Records) -> None:
+        self.get = raw_method(records.get)
+        self.get_by_order_id = raw_method(records.get_by_order_id)
 
 
 def _as_text(order_id: object) -> str:

@@ -6,11 +6,12 @@ import builtins
 from typing import Any
 
 from .. import _validation as v
+from .._base_client import raw_method
 from .._models import CodeType, Template
 from .._retry import CallKind
 from ._base import Resource
 
-__all__ = ["Templates"]
+__all__ = ["Templates", "TemplatesWithRawResponse"]
 
 
 def _template_body(
@@ -98,8 +99,8 @@ class Templates(Resource):
                 sender_id=sender_id,
             ),
         }
-        return await self._client._request(
-            "POST", "/template/add", body=body, cast=Template, kind=CallKind.UNSAFE
+        return await self._port.request(
+            self._call("POST", "/template/add", body=body, cast=Template, kind=CallKind.UNSAFE)
         )
 
     async def update(
@@ -121,7 +122,7 @@ class Templates(Resource):
         Returns:
             The updated :class:`Template`.
         """
-        path = f"/template/update/{v.path_id('template_id', template_id)}"
+        ids = {"templateId": v.path_id("template_id", template_id)}
         body = _template_body(
             name=name,
             text=text,
@@ -133,17 +134,27 @@ class Templates(Resource):
             repeat_cnt=repeat_cnt,
             sender_id=sender_id,
         )
-        return await self._client._request(
-            "PUT", path, body=body, cast=Template, kind=CallKind.SAFE
+        return await self._port.request(
+            self._call(
+                "PUT",
+                "/template/update/{templateId}",
+                ids=ids,
+                body=body,
+                cast=Template,
+                kind=CallKind.SAFE,
+            )
         )
 
     async def get(self, template_id: int | str) -> Template:
         """Read one template (``GET /template/details/{templateId}``)."""
-        return await self._client._request(
-            "GET",
-            f"/template/details/{v.path_id('template_id', template_id)}",
-            cast=Template,
-            kind=CallKind.SAFE,
+        return await self._port.request(
+            self._call(
+                "GET",
+                "/template/details/{templateId}",
+                ids={"templateId": v.path_id("template_id", template_id)},
+                cast=Template,
+                kind=CallKind.SAFE,
+            )
         )
 
     async def list(self) -> builtins.list[Template]:
@@ -152,6 +163,21 @@ class Templates(Resource):
         The API documents an object but returns every template: an object or an
         array is accepted, and a list is always returned.
         """
-        return await self._client._request(
-            "GET", "/template/list", cast=Template, kind=CallKind.SAFE, many=True
+        return await self._port.request(
+            self._call("GET", "/template/list", cast=Template, kind=CallKind.SAFE, many=True)
         )
+
+    @property
+    def with_raw_response(self) -> TemplatesWithRawResponse:
+        """These methods, returning :class:`RawResponse` (the HTTP answer beside the model)."""
+        return TemplatesWithRawResponse(Templates(self._port.raw()))
+
+
+class TemplatesWithRawResponse:
+    """``client.templates`` methods that return :class:`RawResponse`."""
+
+    def __init__(self, templates: Templates) -> None:
+        self.create = raw_method(templates.create)
+        self.update = raw_method(templates.update)
+        self.get = raw_method(templates.get)
+        self.list = raw_method(templates.list)

@@ -9,21 +9,24 @@ blindly re-verifying, so a right code is never reported as wrong or already used
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from .. import _validation as v
-from .._exceptions import ItnioError
+from .._base_client import CallState, ClientPort, raw_method
+from .._exceptions import DecodeError, ItnioError, OutcomeUnknownError
 from .._logging import logger
-from .._models import Channel, MatchStatus, SendResult, VerifyResult
-from .._retry import CallKind, outcome_unknown
+from .._models import Channel, MatchStatus, SendResult, VerificationSummary, VerifyResult
+from .._redact import Secrets
+from .._retry import CallKind
 from ._base import Resource, compact
+from .records import record_call
 
-__all__ = ["Verifications"]
+__all__ = ["Verifications", "VerificationsWithRawResponse"]
 
-#: Seconds of ``Date`` / ``verifiedDate`` rounding allowed when telling this call's
-#: match from an earlier one.
-_SLACK = 5.0
+#: Seconds around the start of a verify (by the server's clock) within which a match
+#: in the record cannot be told apart from an earlier one: ``Date`` and
+#: ``verifiedDate`` have whole seconds, and the server's clock is learned from ``Date``.
+_MARGIN = 2.0
 
 
 def _channel(value: object) -> str | None:
@@ -44,14 +47,17 @@ def _send_body(
     channel: object,
     flow_id: object,
     order_id: object,
+    secrets: Secrets,
     **checked: object,
 ) -> dict[str, Any]:
     """The body of ``send`` and ``sendRule`` (``checked``: fields validated by the caller)."""
+    number = v.phone("to", to)
+    secrets.add(number, phone=True)
     return compact(
         appId=v.check_app_id("app_id", app_id),
         templateId=None if template_id is None else v.int_id("template_id", template_id),
         flowId=None if flow_id is None else v.int_id("flow_id", flow_id),
-        to=v.phone("to", to),
+        to=number,
         channel=_channel(channel),
         orderId=_order_id(order_id),
         **checked,
@@ -92,6 +98,7 @@ class Verifications(Resource):
         Raises:
             ValidationError, SendLimitError, InsufficientBalanceError, APIError, TransportError.
         """
+        secrets = Secrets()
         body = _send_body(
             app_id=app_id,
             template_id=v.int_id("template_id", template_id),  # required here
@@ -99,9 +106,17 @@ class Verifications(Resource):
             channel=channel,
             flow_id=flow_id,
             order_id=order_id,
+            secrets=secrets,
         )
-        return await self._client._request(
-            "POST", "/verification/send", body=body, cast=SendResult, kind=CallKind.UNSAFE
+        return await self._port.request(
+            self._call(
+                "POST",
+                "/verification/send",
+                body=body,
+                secrets=secrets,
+                cast=SendResult,
+                kind=CallKind.UNSAFE,
+            )
         )
 
     async def send_code(
@@ -124,6 +139,9 @@ class Verifications(Resource):
         Returns:
             A :class:`SendResult`.
         """
+        secrets = Secrets()
+        code = v.code("code", code, 1, 10)
+        secrets.add(code)
         body = _send_body(
             app_id=app_id,
             template_id=template_id,
@@ -131,10 +149,18 @@ class Verifications(Resource):
             channel=channel,
             flow_id=flow_id,
             order_id=order_id,
-            code=v.code("code", code, 1, 10),
+            secrets=secrets,
+            code=code,
         )
-        return await self._client._request(
-            "POST", "/verification/sendRule", body=body, cast=SendResult, kind=CallKind.UNSAFE
+        return await self._port.request(
+            self._call(
+                "POST",
+                "/verification/sendRule",
+                body=body,
+                secrets=secrets,
+                cast=SendResult,
+                kind=CallKind.UNSAFE,
+            )
         )
 
     async def resend(
@@ -149,8 +175,10 @@ class Verifications(Resource):
             verificationId=v.verification_id("verification_id", verification_id),
             channel=_channel(channel),
         )
-        return await self._client._request(
-            "POST", "/verification/resend", body=body, cast=SendResult, kind=CallKind.UNSAFE
+        return await self._port.request(
+            self._call(
+                "POST", "/verification/resend", body=body, cast=SendResult, kind=CallKind.UNSAFE
+            )
         )
 
     async def verify(self, verification_id: str, code: str) -> VerifyResult:
@@ -158,10 +186,13 @@ class Verifications(Resource):
 
         A wrong, expired or already-used code is not an exception: inspect
         ``result.matched`` or ``result.ok``. If the answer is lost (read timeout,
-        dropped connection, HTTP 408/429/5xx, -18) the SDK reads the record to learn
-        whether the code matched before trying again, so a right code is never
-        reported as wrong or already used. Verify is sent at most ``1 + max_retries``
-        times, all within the client's deadline.
+        dropped connection, HTTP 408/429/5xx, -18, an unreadable or incomplete
+        answer) the SDK reads the record before doing anything else: verifying again
+        is safe only if the record shows no match. A match is taken as this call's
+        only when the record dates it provably after this call began (by the
+        server's clock); otherwise :class:`OutcomeUnknownError` is raised, so a wrong
+        code is never reported as right and a right one never as wrong or used.
+        Verify is sent at most ``1 + max_retries`` times, all within the deadline.
 
         Args:
             verification_id: id from send / send_code / resend.
@@ -172,80 +203,138 @@ class Verifications(Resource):
 
         Raises:
             ValidationError: a malformed id or code (nothing is sent).
-            TransportError, HTTPStatusError, ServerError: the outcome could not be
-                learned (the first ambiguous error; a failed record lookup is its cause).
+            OutcomeUnknownError: the record shows a match this call cannot prove is
+                its own (an earlier or concurrent verify of the same id).
+            TransportError, HTTPStatusError, ServerError, DecodeError: the outcome
+                could not be learned (the first ambiguous error; a failed record
+                lookup is its cause).
             APIError: any other rejection.
         """
         vid = v.verification_id("verification_id", verification_id)
-        body = {"verificationId": vid, "code": v.code("code", code, 4, 10)}
-        client = self._client
-        first_error: ItnioError | None = None
-        reverifies = 0
-        with client._call_deadline() as deadline_at:
-            started = asyncio.get_running_loop().time()
-            while True:
-                try:
-                    result = await client._request(
-                        "POST",
-                        "/verification/verify",
-                        body=body,
-                        cast=VerifyResult,
-                        kind=CallKind.UNSAFE,
-                    )
-                except ItnioError as exc:
-                    if not outcome_unknown(exc):
-                        raise
-                    first_error = first_error or exc
-                    logger.info(
-                        "verify: %s, resolving the outcome from the record", type(exc).__name__
-                    )
-                    matched = await self._recorded_match(vid, first_error, started)
-                    if matched is not None:
-                        return matched
-                    # The record says this code has not matched: verifying again is safe.
-                    reverifies += 1
-                    if reverifies > client.max_retries or not await client._sleep_before_retry(
-                        exc, reverifies, deadline_at, "POST", "/verification/verify"
-                    ):
-                        raise first_error from first_error.__cause__
-                    continue
-                if first_error is not None and result.matched == MatchStatus.ALREADY_USED:
-                    # The attempt whose answer was lost may have consumed the code.
-                    matched = await self._recorded_match(vid, first_error, started)
-                    if matched is not None:
-                        return matched
-                return result
+        code = v.code("code", code, 4, 10)
+        secrets = Secrets()
+        secrets.add(code)
+        return await self._port.request(
+            self._call(
+                "POST",
+                "/verification/verify",
+                body={"verificationId": vid, "code": code},
+                secrets=secrets,
+                cast=VerifyResult,
+                kind=CallKind.UNSAFE,
+                check=_has_match_status,
+                resolver=_VerifyResolver(self._port, vid),
+            )
+        )
 
-    async def _recorded_match(
-        self, vid: str, error: ItnioError, started: float
-    ) -> VerifyResult | None:
-        """A MATCHED result if the record says this call's code matched, else ``None``.
+    @property
+    def with_raw_response(self) -> VerificationsWithRawResponse:
+        """These methods, returning :class:`RawResponse` (the HTTP answer beside the model)."""
+        return VerificationsWithRawResponse(Verifications(self._port.raw()))
 
-        Args:
-            vid: the verification id.
-            error: the ambiguous error being resolved; raised (with the lookup failure
-                as its cause) when the record cannot be read.
-            started: loop time when this verify started. A match the record dates
-                clearly before that moment (by the server's clock, learned from the
-                ``Date`` headers, else by the signing clock) belongs to an earlier
-                call, not this one.
-        """
-        try:
-            record = await self._client.records.get(vid)
-        except ItnioError as lookup_error:
-            raise error from lookup_error
-        summary = record.verifications
+
+class VerificationsWithRawResponse:
+    """``client.verifications`` methods that return :class:`RawResponse`."""
+
+    def __init__(self, verifications: Verifications) -> None:
+        self.send = raw_method(verifications.send)
+        self.send_code = raw_method(verifications.send_code)
+        self.resend = raw_method(verifications.resend)
+        self.verify = raw_method(verifications.verify)
+
+
+def _has_match_status(result: VerifyResult) -> None:
+    if result.matched is None:
+        # status "0" without a verdict: the verify may or may not have been applied.
+        raise DecodeError(
+            "POST /verification/verify answered without a match status",
+            method="POST",
+            path="/verification/verify",
+        )
+
+
+class _VerifyResolver:
+    """Learns from the record what became of a verify whose answer was lost."""
+
+    __slots__ = ("_port", "_vid")
+
+    def __init__(self, port: ClientPort, vid: str) -> None:
+        self._port = port
+        self._vid = vid
+
+    async def unknown(self, error: ItnioError, state: CallState) -> VerifyResult | None:
+        """MATCHED if the record shows this call's match; ``None`` if it shows no match
+        (verifying again is then safe); :class:`OutcomeUnknownError` in between."""
+        logger.info("verify: %s, resolving the outcome from the record", type(error).__name__)
+        summary = await self._summary(error, state)
         if summary is None or summary.matched != MatchStatus.MATCHED:
             return None
-        verified = summary.verified_date
-        # A match from before this call (the code was used earlier, and this call may
-        # carry any code) must never turn an unknown outcome into success.
-        since = self._client._server_time(started)
-        if verified is not None and verified.timestamp() < since - _SLACK:
+        when = self._when(summary, state)
+        if when == "after":
+            return self._matched(summary)
+        if when == "before":
+            # An earlier call used the code; this one cannot have matched it, and a
+            # second verify is answered ALREADY_USED or FAILED, which is the truth.
             return None
+        raise _unknown(error, self._vid)
+
+    async def answered(self, result: VerifyResult, state: CallState) -> VerifyResult:
+        """After a lost answer, ALREADY_USED may mean that lost attempt used the code."""
+        if result.matched != MatchStatus.ALREADY_USED or state.unknown is None:
+            return result
+        summary = await self._summary(state.unknown, state)
+        if summary is not None and summary.matched == MatchStatus.MATCHED:
+            when = self._when(summary, state)
+            if when == "after":
+                return self._matched(summary)
+            if when == "before":
+                return result
+        raise _unknown(state.unknown, self._vid)
+
+    async def _summary(self, error: ItnioError, state: CallState) -> VerificationSummary | None:
+        """The record's verification summary; raises ``error`` when it cannot be read."""
+        try:
+            raw = await self._port.request(
+                record_call(self._vid), raw=True, deadline_at=state.deadline_at
+            )
+        except ItnioError as lookup_error:
+            raise error from lookup_error
+        state.response = raw.http_response
+        return raw.parse().verifications
+
+    def _when(self, summary: VerificationSummary, state: CallState) -> str:
+        """``"after"`` / ``"before"`` this call began, by the server's clock, or ``""``.
+
+        The server stamps whole seconds and its clock is known only to about a
+        second, so a match within ``_MARGIN`` seconds of the start is neither.
+        """
+        verified = summary.verified_date
+        if verified is None:
+            return ""
+        since = self._port.server_time(state.started)
+        at = verified.timestamp()
+        if at >= since + _MARGIN:
+            return "after"
+        if at < since - _MARGIN:
+            return "before"
+        return ""
+
+    def _matched(self, summary: VerificationSummary) -> VerifyResult:
         return VerifyResult(
-            verification_id=record.verification_id or vid,
+            verification_id=self._vid,
             to=summary.ori_receiver,
             channel=summary.channel,
             matched=MatchStatus.MATCHED,
         )
+
+
+def _unknown(error: ItnioError, vid: str) -> OutcomeUnknownError:
+    unknown = OutcomeUnknownError(
+        "POST /verification/verify: the answer was lost and the record shows a match "
+        "this call cannot prove is its own (an earlier or concurrent verify of the same "
+        "verification may have made it); ask the user for a new code",
+        method="POST",
+        path="/verification/verify",
+    )
+    unknown.__cause__ = error
+    return unknown

@@ -172,9 +172,11 @@ class FakeItnio:
         api_key = options.pop("api_key", self.api_key)
         api_secret = options.pop("api_secret", self._secret)
         options.setdefault("base_url", FAKE_BASE_URL)
+        # In-process: nothing travels over a network, so plain http:// is harmless here.
+        options.setdefault("allow_insecure_http", True)
         options.setdefault("clock", self.now)
         options.setdefault("retry_policy", RetryPolicy(base_delay=0.0, max_delay=0.0))
-        if options.get("http_client") is None and options.get("http_backend") != "aiohttp":
+        if options.get("http_client") is None and options.get("proxy") is None:
             options.setdefault("transport", self.transport)
         return AsyncItnio(api_key, api_secret, **options)
 

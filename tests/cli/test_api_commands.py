@@ -311,7 +311,8 @@ def test_records_get_prints_decimals_as_strings(invoke: Invoke, router: respx.Ro
 
 def test_records_get_by_order_id_sends_app_id(invoke: Invoke, router: respx.Router) -> None:
     """`records get-by-order-id` POSTs orderId and, when given, appId."""
-    route = router.post("/verification/orderId/record").mock(return_value=ok(RECORD))
+    answer = {**RECORD, "orderId": "order-1"}
+    route = router.post("/verification/orderId/record").mock(return_value=ok(answer))
     result = invoke("records", "get-by-order-id", "order-1", "--app-id", "mRELxtHc")
     assert result.exit_code == 0, result.stderr
     assert body_of(route) == {"appId": "mRELxtHc", "orderId": "order-1"}
@@ -411,11 +412,11 @@ def test_credentials_and_base_url_come_from_the_environment(router: respx.Router
         env={
             "ITNIO_API_KEY": "envKey01",
             "ITNIO_API_SECRET": "envSecret",
-            "ITNIO_BASE_URL": "http://sandbox.invalid/otp",
+            "ITNIO_BASE_URL": "https://sandbox.invalid/otp",
         },
     )
     assert result.exit_code == 0, result.stderr
-    assert str(seen[0].url) == "http://sandbox.invalid/otp/flow/list"
+    assert str(seen[0].url) == "https://sandbox.invalid/otp/flow/list"
     assert seen[0].headers["Api-Key"] == "envKey01"
     assert seen[0].headers["Sign"] == make_sign(
         "envKey01", "envSecret", seen[0].headers["Timestamp"]
@@ -437,12 +438,12 @@ def test_base_url_option_overrides_the_environment() -> None:
 
     result = CliRunner().invoke(
         cli,
-        ["--base-url", "http://flag.invalid/otp", "templates", "list"],
+        ["--base-url", "https://flag.invalid/otp", "templates", "list"],
         obj=State(api_key="k123", api_secret="s", transport=httpx.MockTransport(handler)),
-        env={"ITNIO_BASE_URL": "http://env.invalid/otp"},
+        env={"ITNIO_BASE_URL": "https://env.invalid/otp"},
     )
     assert result.exit_code == 0, result.stderr
-    assert str(seen[0].url) == "http://flag.invalid/otp/template/list"
+    assert str(seen[0].url) == "https://flag.invalid/otp/template/list"
 
 
 @pytest.mark.parametrize(("retries", "attempts"), [("0", 1), ("1", 2)])

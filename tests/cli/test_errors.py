@@ -109,7 +109,9 @@ def test_transport_error_exits_4(invoke: Invoke, router: respx.Router) -> None:
     router.get("/flow/list").mock(side_effect=httpx.ConnectError("connection refused"))
     result = invoke("--max-retries", "0", "flows", "list")
     assert result.exit_code == 4
-    assert result.stderr.startswith("error: TransportError: ConnectError on GET /flow/list")
+    assert result.stderr.startswith(
+        "error: TransportError: ConnectError on GET api.itniotech.com/flow/list"
+    )
 
 
 def test_http_status_error_exits_4(invoke: Invoke, router: respx.Router) -> None:

@@ -131,7 +131,7 @@ async def test_get_path_id_encoding(
     client: AsyncItnio, router: respx.Router, verification_id: Any, path: str
 ) -> None:
     """The id is percent-encoded; an int id keeps all 20 digits."""
-    route = reply(router, RECORD)
+    route = reply(router, {**RECORD, "verificationId": str(verification_id)})
     await client.records.get(verification_id)
     assert_wire(route, "GET", f"/verification/record/{path}")
 
@@ -261,7 +261,7 @@ async def test_order_id_boundaries_pass(
     client: AsyncItnio, router: respx.Router, order_id: str
 ) -> None:
     """Order ids of 1 and 64 characters are looked up."""
-    route = reply(router, RECORD_BY_ORDER)
+    route = reply(router, {**RECORD_BY_ORDER, "orderId": order_id})
     await client.records.get_by_order_id(order_id)
     assert_wire(route, "POST", "/verification/orderId/record", {"orderId": order_id})
 

@@ -1,9 +1,8 @@
-"""``http_backend="aiohttp"`` against a real HTTP/1.1 server on 127.0.0.1.
+"""The SDK on its own engine against a real HTTP/1.1 server on 127.0.0.1.
 
-respx cannot mock the aiohttp transport, so these tests run a tiny asyncio server
-(the ``loopback`` fixture) and prove that the aiohttp backend behaves on the wire
-exactly like the default transport: signed headers, exact body, decoding, API and
-HTTP error mapping, transport errors that keep "was anything sent", bulk lookups.
+A tiny asyncio server (the ``loopback`` fixture) proves the whole call on the wire:
+signed headers, exact body, decoding, API and HTTP error mapping, transport errors
+that keep "was anything sent", bulk lookups, keep-alive and a clean close.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import httpx
@@ -32,18 +31,13 @@ from itnio_async import (
     RequestTimeoutError,
     TransportError,
 )
-from itnio_async._aiohttp import map_aiohttp_error
 
 from .conftest import API_KEY, API_SECRET, FIXED_SIGN, FIXED_TIME, envelope
-
-pytest.importorskip("httpx_aiohttp")
 
 #: ``data`` of the documented (seed 003) answer of POST /verification/orderId/record.
 RECORD = json.loads(
     (Path(__file__).parent / "fixtures" / "record_by_order_id.json").read_text(encoding="utf-8")
 )["data"]
-
-Backend = Literal["httpx", "aiohttp"]
 
 
 @attrs.frozen
@@ -82,7 +76,9 @@ def record_reply(order_id: str = "1234566") -> Reply:
 def _default_handler(seen: Seen) -> Reply:
     if seen.body:
         return record_reply(str(json.loads(seen.body).get("orderId", "")))
-    return record_reply()
+    # GET /verification/record/{verificationId}: the record of that id.
+    data = {**RECORD, "verificationId": seen.path.rsplit("/", 1)[-1]}
+    return Reply(body=json.dumps(envelope(data)).encode())
 
 
 class LoopbackServer:
@@ -183,18 +179,11 @@ async def loopback() -> AsyncIterator[LoopbackServer]:
         yield server
 
 
-def make_real_client(base_url: str, backend: Backend, **options: Any) -> AsyncItnio:
-    """A client on a real socket transport, signing with the documented example clock."""
+def make_real_client(base_url: str, **options: Any) -> AsyncItnio:
+    """A client on its own engine, signing with the documented example clock."""
     options.setdefault("clock", lambda: FIXED_TIME)
     options.setdefault("max_retries", 0)
-    return AsyncItnio(API_KEY, API_SECRET, base_url=base_url, http_backend=backend, **options)
-
-
-@pytest.fixture(params=["httpx", "aiohttp"])
-def backend(request: pytest.FixtureRequest) -> Backend:
-    """Both transports: the default httpx one and the aiohttp one."""
-    value: Backend = request.param
-    return value
+    return AsyncItnio(API_KEY, API_SECRET, base_url=base_url, **options)
 
 
 def _refused_port() -> int:
@@ -205,9 +194,9 @@ def _refused_port() -> int:
     return port
 
 
-async def test_signed_headers_and_exact_body(loopback: LoopbackServer, backend: Backend) -> None:
+async def test_signed_headers_and_exact_body(loopback: LoopbackServer) -> None:
     """The lookup POST carries the documented headers, Sign and byte-exact JSON body."""
-    async with make_real_client(loopback.base_url, backend) as client:
+    async with make_real_client(loopback.base_url) as client:
         await client.records.get_by_order_id("1234566", app_id="ad454212")
     (seen,) = loopback.seen
     assert seen.method == "POST"
@@ -221,8 +210,8 @@ async def test_signed_headers_and_exact_body(loopback: LoopbackServer, backend: 
 
 
 async def test_get_without_body(loopback: LoopbackServer) -> None:
-    """A GET through aiohttp sends no body and no Content-Length of a body."""
-    async with make_real_client(loopback.base_url, "aiohttp") as client:
+    """A GET sends no body and no Content-Length of a body."""
+    async with make_real_client(loopback.base_url) as client:
         await client.records.get("5d3c5bc5b6a84a84bd1ba4a1c5d4a8f3")
     (seen,) = loopback.seen
     assert seen.method == "GET"
@@ -232,9 +221,9 @@ async def test_get_without_body(loopback: LoopbackServer) -> None:
     assert seen.headers["sign"] == FIXED_SIGN
 
 
-async def test_record_decodes(loopback: LoopbackServer, backend: Backend) -> None:
+async def test_record_decodes(loopback: LoopbackServer) -> None:
     """The documented answer decodes into a Record identically on both transports."""
-    async with make_real_client(loopback.base_url, backend) as client:
+    async with make_real_client(loopback.base_url) as client:
         record = await client.records.get_by_order_id("1234566")
     assert record.order_id == "1234566"
     assert record.flow_id == 1
@@ -247,12 +236,12 @@ async def test_record_decodes(loopback: LoopbackServer, backend: Backend) -> Non
 
 
 @pytest.mark.parametrize(("status", "error"), [("-24", NotFoundError), ("-1", AuthenticationError)])
-async def test_api_error_mapping(backend: Backend, status: str, error: type[Exception]) -> None:
+async def test_api_error_mapping(status: str, error: type[Exception]) -> None:
     """An envelope status other than "0" raises the class of the status table."""
     body = json.dumps(envelope(status=status, reason="nope")).encode()
     async with (
         serve_loopback(lambda _: Reply(body=body)) as server,
-        make_real_client(server.base_url, backend) as client,
+        make_real_client(server.base_url) as client,
     ):
         with pytest.raises(error) as info:
             await client.records.get_by_order_id("1234566")
@@ -260,12 +249,12 @@ async def test_api_error_mapping(backend: Backend, status: str, error: type[Exce
     assert info.value.reason == "nope"  # type: ignore[attr-defined]
 
 
-async def test_http_status_error(backend: Backend) -> None:
+async def test_http_status_error() -> None:
     """A 503 raises HTTPStatusError with the status code and the envelope it carried."""
     body = json.dumps(envelope(status="-18", reason="busy")).encode()
     async with (
         serve_loopback(lambda _: Reply(status=503, body=body)) as server,
-        make_real_client(server.base_url, backend) as client,
+        make_real_client(server.base_url) as client,
     ):
         with pytest.raises(HTTPStatusError) as info:
             await client.records.get_by_order_id("1234566")
@@ -274,11 +263,11 @@ async def test_http_status_error(backend: Backend) -> None:
     assert len(server.seen) == 1
 
 
-async def test_server_disconnect_after_request_is_sent(backend: Backend) -> None:
+async def test_server_disconnect_after_request_is_sent() -> None:
     """A server that reads the request and hangs up gives TransportError(sent=True)."""
     async with (
         serve_loopback(lambda _: Reply(close=True)) as server,
-        make_real_client(server.base_url, backend) as client,
+        make_real_client(server.base_url) as client,
     ):
         with pytest.raises(TransportError) as info:
             await client.verifications.send(app_id="ad454212", template_id=1, to="8613800138000")
@@ -287,10 +276,10 @@ async def test_server_disconnect_after_request_is_sent(backend: Backend) -> None
     assert len(server.seen) == 1  # the request did arrive: it must not count as "never sent"
 
 
-async def test_refused_connection_is_not_sent(backend: Backend) -> None:
+async def test_refused_connection_is_not_sent() -> None:
     """A refused connection gives TransportError(sent=False): the request never left."""
     url = f"http://127.0.0.1:{_refused_port()}/otp"
-    async with make_real_client(url, backend) as client:
+    async with make_real_client(url) as client:
         with pytest.raises(TransportError) as info:
             await client.records.get_by_order_id("1234566")
     assert info.value.sent is False
@@ -303,11 +292,11 @@ async def test_refused_connection_is_not_sent(backend: Backend) -> None:
         pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", id="truncated-body"),
     ],
 )
-async def test_broken_response_is_a_sent_transport_error(backend: Backend, raw: bytes) -> None:
+async def test_broken_response_is_a_sent_transport_error(raw: bytes) -> None:
     """A malformed or truncated answer is a TransportError(sent=True), never a raw aiohttp error."""
     async with (
         serve_loopback(lambda _: Reply(raw=raw)) as server,
-        make_real_client(server.base_url, backend) as client,
+        make_real_client(server.base_url) as client,
     ):
         with pytest.raises(TransportError) as info:
             await client.records.get_by_order_id("1234566")
@@ -318,7 +307,7 @@ async def test_unsafe_send_retried_only_when_never_sent() -> None:
     """On aiohttp a hang-up after sending is not retried for send (one request arrives)."""
     async with (
         serve_loopback(lambda _: Reply(close=True)) as server,
-        make_real_client(server.base_url, "aiohttp", max_retries=2) as client,
+        make_real_client(server.base_url, max_retries=2) as client,
     ):
         with pytest.raises(TransportError):
             await client.verifications.send(app_id="ad454212", template_id=1, to="8613800138000")
@@ -330,19 +319,17 @@ async def test_read_timeout_maps_to_request_timeout() -> None:
     reply = Reply(body=json.dumps(envelope()).encode(), delay=0.5)
     async with (
         serve_loopback(lambda _: reply) as server,
-        make_real_client(
-            server.base_url, "aiohttp", timeout=httpx.Timeout(0.05, connect=1.0)
-        ) as client,
+        make_real_client(server.base_url, timeout=httpx.Timeout(0.05, connect=1.0)) as client,
     ):
         with pytest.raises(RequestTimeoutError) as info:
             await client.records.get_by_order_id("1234566")
     assert info.value.sent is True
 
 
-async def test_bulk_lookups(loopback: LoopbackServer, backend: Backend) -> None:
+async def test_bulk_lookups(loopback: LoopbackServer) -> None:
     """Bulk lookups over a real socket return every id, in order, on both transports."""
     ids = [f"o{i}" for i in range(60)]
-    async with make_real_client(loopback.base_url, backend) as client:
+    async with make_real_client(loopback.base_url) as client:
         results = await client.records.get_many_by_order_ids(ids, app_id="ad454212", concurrency=8)
     assert [r.order_id for r in results] == ids
     assert all(r.record is not None and r.record.order_id == r.order_id for r in results)
@@ -351,8 +338,8 @@ async def test_bulk_lookups(loopback: LoopbackServer, backend: Backend) -> None:
 
 
 async def test_connections_kept_alive(loopback: LoopbackServer) -> None:
-    """Sequential calls on the aiohttp backend reuse one keep-alive connection."""
-    async with make_real_client(loopback.base_url, "aiohttp") as client:
+    """Sequential calls reuse one keep-alive connection."""
+    async with make_real_client(loopback.base_url) as client:
         for i in range(5):
             await client.records.get_by_order_id(f"k{i}")
     assert loopback.connections == 1
@@ -368,7 +355,7 @@ async def test_close_leaves_no_unclosed_session(loopback: LoopbackServer) -> Non
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            client = make_real_client(loopback.base_url, "aiohttp")
+            client = make_real_client(loopback.base_url)
             await client.records.get_by_order_id("1234566")
             await client.aclose()
             del client
@@ -378,30 +365,3 @@ async def test_close_leaves_no_unclosed_session(loopback: LoopbackServer) -> Non
         loop.set_exception_handler(previous)
     assert [str(w.message) for w in caught if "nclosed" in str(w.message)] == []
     assert errors == []
-
-
-@pytest.mark.parametrize(
-    ("error", "expected"),
-    [
-        (lambda a: a.ServerDisconnectedError(), httpx.RemoteProtocolError),
-        (lambda a: a.ClientConnectionResetError("closing transport"), httpx.RemoteProtocolError),
-        (lambda a: a.ClientOSError(104, "Connection reset by peer"), httpx.ReadError),
-        (lambda a: a.ClientPayloadError("payload not completed"), httpx.ReadError),
-        (lambda a: a.SocketTimeoutError("read"), httpx.ReadTimeout),
-        (lambda a: a.ConnectionTimeoutError("connect"), httpx.ConnectTimeout),
-        (lambda a: a.ServerTimeoutError("either"), httpx.ReadTimeout),
-        (lambda a: a.ClientConnectionError("anything"), httpx.RemoteProtocolError),
-        (lambda a: a.InvalidURL("x"), httpx.UnsupportedProtocol),
-    ],
-)
-def test_error_map(error: Callable[[Any], BaseException], expected: type[Exception]) -> None:
-    """Each aiohttp failure maps to the httpx error with the right "was it sent" meaning."""
-    import aiohttp
-
-    mapped = map_aiohttp_error(error(aiohttp))
-    assert type(mapped) is expected
-
-
-def test_error_map_ignores_foreign_exceptions() -> None:
-    """An exception that is not aiohttp's is left alone."""
-    assert map_aiohttp_error(KeyError("x")) is None

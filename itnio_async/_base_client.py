@@ -1,0 +1,899 @@
+"""The generic half of the client: the HTTP engine, attempts, and the one retry loop.
+
+:class:`BaseClient` knows HTTP, not the OTP API. It owns
+
+* the **engine** (:class:`_Engine`): the ``httpx.AsyncClient`` and, on the SDK's own
+  pool, its :class:`~itnio_async._transport.HTTP11Transport`, created lazily inside
+  the running event loop and bound to it;
+* **attempts**: build the signed request afresh, run the event hooks, send, read the
+  body within ``max_response_size``;
+* **the retry loop** (:meth:`BaseClient._request`): one deadline for every attempt and
+  backoff sleep of a call, the retry decision of ``_retry.RetryPolicy``, and for
+  ``verify`` the resolution of an unknown outcome (:class:`Resolver`);
+* **raw responses** (``with_raw_response``) and the clean-up that keeps people's data
+  out of tracebacks (:func:`public`).
+
+``_client.AsyncItnio`` adds what is ITNIO's: credentials and signing, the envelope
+(``_envelope.parse``), the clock offset learned from ``-16``, and the namespaces.
+Namespaces reach the client only through :class:`ClientPort`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+import urllib.request
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Generic,
+    Literal,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    cast,
+    overload,
+)
+
+import attrs
+import httpcore
+import httpx
+
+from ._auth import Clock, ItnioAuth
+from ._exceptions import DecodeError, ItnioError, RequestTimeoutError, TransportError
+from ._logging import logger
+from ._redact import Secrets, mask_digits, scrub_traceback
+from ._retry import CallKind, RetryPolicy, outcome_unknown, parse_http_date
+from ._transport import WRITTEN, HTTP11Transport, ResponseTooLarge
+from ._transport import _decode as decode_body
+
+if TYPE_CHECKING:
+    import ssl
+    from types import TracebackType
+
+__all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
+    "NOT_GIVEN",
+    "BaseClient",
+    "Call",
+    "CallState",
+    "ClientPort",
+    "EventHook",
+    "NotGiven",
+    "RawResponse",
+    "Resolver",
+    "public",
+]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+P = ParamSpec("P")
+
+#: Size of the connection pool the SDK creates (bulk lookups stay at or below it).
+DEFAULT_MAX_CONNECTIONS: Final = 100
+_OTHER_LOOP: Final = (
+    "this AsyncItnio's connection pool belongs to another event loop that is still "
+    "running; a client serves one event loop (and one thread): create one per loop"
+)
+#: Parsed URLs kept per client (paths with ids churn; the bound keeps that harmless).
+_URL_CACHE_SIZE: Final = 256
+
+#: An event hook: called with the ``httpx.Request`` or ``httpx.Response``; may be async.
+EventHook = Callable[[Any], Any]
+
+
+class NotGiven:
+    """Sentinel for "argument not given" where ``None`` has a meaning."""
+
+    _instance: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+
+# -- what a call is ----------------------------------------------------------------------
+
+
+class Resolver(Protocol[T]):
+    """How a call whose answer was lost learns what happened (``verify``).
+
+    The retry loop asks it instead of the retry policy when an attempt's outcome is
+    unknown (:func:`~itnio_async._retry.outcome_unknown`).
+    """
+
+    async def unknown(self, error: ItnioError, state: CallState) -> T | None:
+        """The call's result if the server is known to have acted on it, ``None`` if it
+        provably did not (another attempt is then safe); raise when it cannot tell."""
+
+    async def answered(self, result: T, state: CallState) -> T:
+        """The result to return for an answer that came after an unknown outcome."""
+
+
+@attrs.define(slots=True, eq=False, repr=False)
+class Call(Generic[T]):
+    """One API call, as a namespace describes it to the request path.
+
+    Attributes:
+        method / path: HTTP method and API path (ids validated and percent-encoded).
+        route: the path with ``{placeholders}`` instead of ids (for hooks and traces).
+        kind: how it may be retried (:class:`~itnio_async._retry.CallKind`).
+        cast: the model ``data`` decodes into; ``None`` when the call returns nothing.
+        many: ``data`` is a list of ``cast``.
+        content: the JSON body, encoded; ``None`` for none.
+        secrets: what the call sends that must never be shown (codes, numbers).
+        queue: wait for a free connection without a pool timeout (bulk lookups).
+        check: validates the decoded result; raises ``DecodeError`` when it does not
+            belong to the request (a lookup answered with another id's record).
+        resolver: resolves an unknown outcome (``verify``).
+    """
+
+    method: str
+    path: str
+    route: str
+    kind: CallKind
+    cast: Any = None
+    many: bool = False
+    content: bytes | None = None
+    secrets: Secrets = attrs.field(factory=Secrets)
+    queue: bool = False
+    check: Callable[[T], None] | None = None
+    resolver: Resolver[T] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Call {self.method} {self.route}>"
+
+
+@attrs.define(slots=True, eq=False)
+class CallState:
+    """What the retry loop knows of a call in progress (handed to a :class:`Resolver`).
+
+    Attributes:
+        started: event-loop time when the call began.
+        deadline_at: event-loop time by which every attempt must be over, or ``None``.
+        unknown: the first error whose outcome was unknown, if any.
+        response: the last HTTP response the call (or a request made to resolve it) got.
+        retries: attempts made after the first.
+    """
+
+    started: float
+    deadline_at: float | None
+    unknown: ItnioError | None = None
+    response: httpx.Response | None = None
+    retries: int = 0
+
+
+@attrs.frozen(slots=True)
+class RawResponse(Generic[T_co]):
+    """A call's HTTP answer beside its parsed result (``client.<ns>.with_raw_response``).
+
+    Attributes:
+        http_response: the final attempt's ``httpx.Response`` (body read).
+        retries_taken: attempts made after the first.
+    """
+
+    http_response: httpx.Response
+    retries_taken: int
+    _parsed: T_co = attrs.field(alias="parsed", repr=False)
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status of the final answer."""
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The headers of the final answer (the server's ``Date`` among them)."""
+        return self.http_response.headers
+
+    def parse(self) -> T_co:
+        """The model the plain method returns (decoded once, when the call completed)."""
+        return self._parsed
+
+
+class ClientPort(Protocol):
+    """Everything a namespace may use of its client: the request path and two facts.
+
+    Namespaces hold a port, never the client, so the client's insides stay its own.
+    """
+
+    @overload
+    def request(
+        self, call: Call[T], *, raw: Literal[False] = ..., deadline_at: float | None = ...
+    ) -> Awaitable[T]: ...
+    @overload
+    def request(
+        self, call: Call[T], *, raw: Literal[True], deadline_at: float | None = ...
+    ) -> Awaitable[RawResponse[T]]: ...
+    def request(
+        self, call: Call[T], *, raw: bool = False, deadline_at: float | None = None
+    ) -> Awaitable[T | RawResponse[T]]:
+        """Send ``call`` through the one request path (retries, deadline, decoding)."""
+
+    def check_open(self) -> None:
+        """Raise ``ItnioError`` if the client is closed."""
+
+    def pool_size(self) -> int | None:
+        """Requests the SDK's own pool serves at once; ``None`` on a pool you supplied."""
+
+    def server_time(self, at: float) -> float:
+        """The server's clock (epoch seconds) at event-loop time ``at``."""
+
+    def raw(self) -> ClientPort:
+        """A port whose requests return :class:`RawResponse`."""
+
+
+def public(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Wrap a public coroutine method so no error leaves it carrying people's data.
+
+    On any exception, the local variables of the finished frames it passed through
+    (this method's arguments, request bodies, decoded answers) are cleared
+    (:func:`~itnio_async._redact.scrub_traceback`).
+    """
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except BaseException as exc:
+            del args, kwargs
+            scrub_traceback(exc)
+            raise
+
+    return wrapper
+
+
+# -- the engine ------------------------------------------------------------------------------
+
+# respx and pytest-httpx replace these to intercept requests; the SDK's own engine
+# steps aside while one of them is replaced, so users' mocks keep working.
+_MOCK_POINTS: Final = (
+    (httpx.AsyncHTTPTransport, "handle_async_request"),
+    (httpx.AsyncClient, "_transport_for_url"),
+    (httpcore.AsyncConnectionPool, "handle_async_request"),
+)
+_ORIGINALS: Final = tuple(getattr(cls, name, None) for cls, name in _MOCK_POINTS)
+
+
+def httpx_is_mocked() -> bool:
+    """Whether respx or pytest-httpx is intercepting httpx right now."""
+    return any(
+        getattr(cls, name, None) is not original
+        for (cls, name), original in zip(_MOCK_POINTS, _ORIGINALS, strict=True)
+    )
+
+
+@attrs.define(slots=True, eq=False)
+class _Engine:
+    """The HTTP stack of a client family, bound to the event loop it was created in.
+
+    Attributes:
+        http: the ``httpx.AsyncClient`` (the user's, or one the SDK created).
+        transport: driven directly (``handle_async_request``) on an SDK-created
+            client: its own engine or a ``transport=`` the user gave; else ``None``.
+        owned: the SDK created ``http`` and closes it.
+        watch_mocks: step aside for respx / pytest-httpx (the SDK's own engine only).
+        max_body: the response size cap.
+    """
+
+    http: httpx.AsyncClient
+    transport: httpx.AsyncBaseTransport | None
+    loop: asyncio.AbstractEventLoop
+    owned: bool
+    watch_mocks: bool
+    max_body: int
+    fallback: httpx.AsyncClient | None = None
+
+    async def send(self, request: httpx.Request) -> httpx.Response:
+        """Send one attempt and return its response, body read (within ``max_body``)."""
+        transport = self.transport
+        if transport is not None and not (self.watch_mocks and httpx_is_mocked()):
+            if self.watch_mocks:
+                request.extensions[WRITTEN] = False  # the engine sets it once it wrote
+            response = await transport.handle_async_request(request)
+            response.request = request
+        else:
+            # A user's client (its defaults, hooks and transport apply), a proxy, or a
+            # mocked httpx. Never follow a redirect: httpx would carry Api-Key and a
+            # replayable Sign to whatever host the Location names.
+            http = self.http if transport is None else self._mock_client()
+            response = await http.send(request, stream=True, follow_redirects=False)
+        return await _read_capped(response, self.max_body)
+
+    def _mock_client(self) -> httpx.AsyncClient:
+        if self.fallback is None:
+            self.fallback = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        return self.fallback
+
+    async def aclose(self) -> None:
+        try:
+            if self.owned:
+                await self.http.aclose()
+        finally:
+            if self.fallback is not None:
+                await self.fallback.aclose()
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> httpx.Response:
+    """``response`` with its body read, or ``ResponseTooLarge`` past ``limit`` bytes."""
+    try:
+        body = response.content
+    except httpx.ResponseNotRead:
+        pass
+    else:
+        if len(body) > limit:
+            raise ResponseTooLarge(f"response larger than {limit} bytes")
+        return response
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_raw():
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLarge(f"response larger than {limit} bytes")
+            chunks.append(chunk)
+    finally:
+        await response.aclose()
+    headers, body = decode_body(response.headers.raw, b"".join(chunks), limit, response.request)
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=body,
+        request=response.request,
+        extensions=response.extensions,
+    )
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class _Options:
+    """Per-client options (a ``with_options`` copy has its own)."""
+
+    timeout: httpx.Timeout
+    policy: RetryPolicy
+    deadline: float | None
+    request_hooks: tuple[EventHook, ...]
+    response_hooks: tuple[EventHook, ...]
+
+
+def make_options(
+    *,
+    timeout: float | httpx.Timeout | None,
+    max_retries: int | NotGiven,
+    deadline: float | None,
+    retry_policy: RetryPolicy,
+    event_hooks: Mapping[str, Sequence[EventHook]] | None,
+) -> _Options:
+    """Check and combine the options ``__init__`` and ``with_options`` take.
+
+    Raises:
+        ItnioError: an option is invalid.
+    """
+    policy = retry_policy
+    if not isinstance(max_retries, NotGiven):
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ItnioError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        policy = attrs.evolve(policy, max_retries=max_retries)
+    if deadline is not None and (
+        isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not deadline > 0
+    ):
+        raise ItnioError(f"deadline must be a positive number of seconds or None, got {deadline!r}")
+    hooks = dict(event_hooks or {})
+    unknown = set(hooks) - {"request", "response"}
+    if unknown:
+        raise ItnioError(f"event_hooks takes 'request' and 'response' lists, got {sorted(unknown)}")
+    for name, listed in hooks.items():
+        if isinstance(listed, (str, bytes)) or not all(callable(h) for h in listed):
+            raise ItnioError(f"event_hooks[{name!r}] must be a list of callables")
+    return _Options(
+        timeout=_to_timeout(timeout),
+        policy=policy,
+        deadline=None if deadline is None else float(deadline),
+        request_hooks=tuple(hooks.get("request", ())),
+        response_hooks=tuple(hooks.get("response", ())),
+    )
+
+
+def _to_timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
+    if isinstance(value, httpx.Timeout):
+        return value
+    if value is None:
+        return httpx.Timeout(None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ItnioError(
+            f"timeout must be a positive number of seconds or httpx.Timeout, got {value!r}"
+        )
+    return httpx.Timeout(float(value))
+
+
+@attrs.define(slots=True, eq=False)
+class _Shared:
+    """State shared by a client and all of its ``with_options`` copies."""
+
+    auth: ItnioAuth
+    clock: Clock
+    base_url: str
+    transport: httpx.AsyncBaseTransport | None
+    user_http: httpx.AsyncClient | None
+    proxy: str | httpx.Proxy | None
+    ssl_context: ssl.SSLContext | None
+    max_response_size: int
+    engine: _Engine | None = None
+    urls: dict[str, httpx.URL] = attrs.field(factory=dict)
+    closed: bool = False
+    #: The latest ``Date`` header seen and the loop time it arrived.
+    server_date: tuple[str, float] | None = None
+
+
+# -- the client --------------------------------------------------------------------------------
+
+
+class BaseClient:
+    """The request path, the engine and the lifecycle; subclasses add the API."""
+
+    _shared: _Shared
+    _options: _Options
+    _derived: bool
+    _closed: bool
+    _port: ClientPort
+
+    def _setup(self, shared: _Shared, options: _Options, *, derived: bool) -> None:
+        """Initialise a client or a ``with_options`` copy (the one path for both)."""
+        self._shared = shared
+        self._options = options
+        self._derived = derived
+        self._closed = False
+        self._port = _Port(self)
+
+    #: Headers sent with every request, before the signature.
+    _default_headers: tuple[tuple[str, str], ...] = ()
+
+    # -- subclass hooks ------------------------------------------------------------------
+
+    def _parse(self, response: httpx.Response, call: Call[Any]) -> Any:
+        """The result of a call from its final response, or an ``ItnioError``."""
+        raise NotImplementedError
+
+    def _recover(self, error: ItnioError, response: httpx.Response) -> bool:
+        """Fix what ``error`` says is wrong with the client; True to retry at once."""
+        return False
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def is_closed(self) -> bool:
+        """True once this client (or the client it was derived from) is closed."""
+        return self._closed or self._shared.closed
+
+    async def __aenter__(self) -> BaseClient:
+        self._engine()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client (safe to call twice). Closes the pool only if the SDK created it.
+
+        Calls still in flight end with an ``ItnioError`` (``TransportError`` with
+        ``sent`` set truthfully) and start no retry.
+
+        Raises:
+            ItnioError: the pool is in use by another event loop that is still running.
+        """
+        if self._derived:
+            self._closed = True
+            return
+        shared = self._shared
+        self._forget_engine_of_ended_loop(asyncio.get_running_loop())
+        engine = shared.engine
+        self._closed = shared.closed = True
+        shared.engine = None
+        if engine is not None:
+            await engine.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed or self._shared.closed:
+            raise ItnioError("this AsyncItnio client is closed; create a new one")
+
+    def _forget_engine_of_ended_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Drop an engine whose event loop has ended; refuse one whose loop still runs."""
+        engine = self._shared.engine
+        if engine is None or engine.loop is loop:
+            return
+        if not engine.loop.is_closed():
+            raise ItnioError(_OTHER_LOOP)
+        logger.debug("the pool's event loop has ended; dropping that pool")
+        self._shared.engine = None
+
+    def _engine(self) -> _Engine:
+        """The engine, created on first use inside the running event loop.
+
+        An engine belongs to the loop it was created in. When that loop has ended (a
+        second ``asyncio.run``, a test framework's fresh loop per test), its
+        connections are unusable, so a new one is made in the current loop; using
+        the client from another loop that is still running raises ``ItnioError``.
+        """
+        self._check_open()
+        shared = self._shared
+        loop = asyncio.get_running_loop()
+        engine = shared.engine
+        if engine is not None and engine.loop is loop:
+            return engine
+        self._forget_engine_of_ended_loop(loop)
+        engine = shared.engine = self._make_engine(loop)
+        return engine
+
+    def _make_engine(self, loop: asyncio.AbstractEventLoop) -> _Engine:
+        shared = self._shared
+        cap = shared.max_response_size
+        if shared.user_http is not None:
+            return _Engine(shared.user_http, None, loop, False, False, cap)
+        limits = httpx.Limits(
+            max_connections=DEFAULT_MAX_CONNECTIONS,
+            max_keepalive_connections=DEFAULT_MAX_CONNECTIONS,
+        )
+        common: dict[str, Any] = {
+            "timeout": self._options.timeout,
+            "limits": limits,
+            "follow_redirects": False,
+        }
+        if shared.transport is not None:
+            http = httpx.AsyncClient(transport=shared.transport, **common)
+            return _Engine(http, shared.transport, loop, True, False, cap)
+        if shared.proxy is not None or _proxy_from_environment(shared.base_url):
+            # Proxies are httpx's business: its own transport applies the argument
+            # and the HTTP(S)_PROXY / ALL_PROXY / NO_PROXY variables.
+            verify: ssl.SSLContext | bool = shared.ssl_context or True
+            http = httpx.AsyncClient(proxy=shared.proxy, verify=verify, trust_env=True, **common)
+            return _Engine(http, None, loop, True, False, cap)
+        transport = HTTP11Transport(
+            max_connections=DEFAULT_MAX_CONNECTIONS,
+            ssl_context=shared.ssl_context,
+            max_response_size=cap,
+        )
+        http = httpx.AsyncClient(transport=transport, **common)
+        return _Engine(http, transport, loop, True, True, cap)
+
+    def _pool_size(self) -> int | None:
+        shared = self._shared
+        if shared.user_http is None and shared.transport is None:
+            return DEFAULT_MAX_CONNECTIONS
+        return None
+
+    # -- the request path ------------------------------------------------------------------
+
+    def _url(self, path: str) -> httpx.URL:
+        """The parsed URL of an API path (parsing costs more than the rest of a request)."""
+        urls = self._shared.urls
+        url = urls.get(path)
+        if url is None:
+            if len(urls) >= _URL_CACHE_SIZE:
+                urls.clear()
+            url = urls[path] = httpx.URL(self._shared.base_url + path)
+        return url
+
+    def _build(self, engine: _Engine, call: Call[Any], timeout: dict[str, float | None]) -> Any:
+        """A signed request for one attempt."""
+        headers = [*self._default_headers, *self._shared.auth.headers().items()]
+        if engine.transport is None and engine.http is self._shared.user_http:
+            # A user's client brings its own defaults (a proxy's or tracing headers,
+            # cookies), as it would for its own requests; ours win where both set one.
+            request = engine.http.build_request(
+                call.method,
+                self._url(call.path),
+                headers=headers,
+                content=call.content,
+                extensions={"timeout": timeout},
+            )
+        else:
+            request = httpx.Request(
+                call.method,
+                self._url(call.path),
+                headers=headers,
+                content=call.content,
+                extensions={"timeout": timeout},
+            )
+        return request
+
+    async def _exchange(self, engine: _Engine, request: httpx.Request) -> httpx.Response:
+        """One attempt on the wire, with the event hooks around it."""
+        options = self._options
+        for hook in options.request_hooks:
+            result = hook(request)
+            if inspect.isawaitable(result):
+                await result
+        response = await engine.send(request)
+        for hook in options.response_hooks:
+            result = hook(response)
+            if inspect.isawaitable(result):
+                await result
+        return response
+
+    @overload
+    async def _request(
+        self, call: Call[T], *, raw: Literal[False] = ..., deadline_at: float | None = ...
+    ) -> T: ...
+    @overload
+    async def _request(
+        self, call: Call[T], *, raw: Literal[True], deadline_at: float | None = ...
+    ) -> RawResponse[T]: ...
+    async def _request(
+        self, call: Call[T], *, raw: bool = False, deadline_at: float | None = None
+    ) -> T | RawResponse[T]:
+        """Send ``call`` with retries until it succeeds, the policy stops, or time is up.
+
+        Args:
+            call: what to send and how to read the answer.
+            raw: return a :class:`RawResponse` (the result beside the HTTP answer).
+            deadline_at: an outer deadline (event-loop time) this call must also keep,
+                for a request made on behalf of another call.
+        """
+        engine = self._engine()
+        loop = engine.loop
+        options = self._options
+        policy = options.policy
+        started = loop.time()
+        if options.deadline is not None:
+            mine = started + options.deadline
+            deadline_at = mine if deadline_at is None else min(deadline_at, mine)
+        state = CallState(started, deadline_at)
+        base_timeout = options.timeout.as_dict()
+        if call.queue:
+            base_timeout["pool"] = None  # bulk lookups queue for a connection by design
+        sent = False  # whether any attempt so far may have reached the server
+        recovered = False
+        debug = logger.isEnabledFor(logging.DEBUG)
+        while True:
+            timeout = base_timeout
+            if deadline_at is not None:
+                remaining = deadline_at - loop.time()
+                if remaining <= 0:
+                    raise _deadline_error(call, state.retries, sent=sent)
+                # httpx timeouts apply per operation; capping them keeps each one inside
+                # the deadline, and timeout_at bounds the attempt as a whole.
+                timeout = {
+                    k: remaining if v is None else min(v, remaining) for k, v in timeout.items()
+                }
+            request: httpx.Request | None = None
+            response: httpx.Response | None = None
+            try:
+                request = self._build(engine, call, timeout)
+                call.secrets.add(request.headers.get("Sign"))
+                scope = asyncio.timeout_at(deadline_at)
+                try:
+                    async with scope:
+                        response = await self._exchange(engine, request)
+                except TimeoutError:
+                    if not scope.expired():
+                        raise  # an event hook's own TimeoutError
+                    attempts = state.retries + 1
+                    raise _deadline_error(call, attempts, sent=_written(request)) from None
+                except httpx.HTTPError as exc:
+                    raise _transport_error(exc, call, request) from exc
+                except Exception as exc:
+                    if not self.is_closed:
+                        raise  # an event hook's own exception ends the call as is
+                    raise _transport_error(exc, call, request) from exc
+                state.response = response
+                self._observe(response, loop)
+                result = self._parse(response, call)
+                if call.check is not None:
+                    call.check(result)
+            except ItnioError as error:
+                if debug:
+                    _log_attempt(call, state, response, _outcome(error), started, loop)
+                if not recovered and response is not None and self._recover(error, response):
+                    recovered = sent = True  # refused before acting: even a send may go again
+                    continue
+                sent = sent or response is not None or getattr(error, "sent", False)
+                if call.resolver is not None and (
+                    outcome_unknown(error) or isinstance(error, DecodeError)
+                ):
+                    state.unknown = state.unknown or error
+                    resolved = await call.resolver.unknown(error, state)
+                    if resolved is not None:
+                        return _finish(resolved, state, raw)
+                    retryable = True  # the server provably did not act: safe to repeat
+                    error = state.unknown
+                else:
+                    retryable = policy.is_retryable(error, call.kind)
+                if not retryable or state.retries >= policy.max_retries or self.is_closed:
+                    raise error from error.__cause__
+                state.retries += 1
+                if not await self._sleep_before_retry(error, state.retries, deadline_at, call):
+                    raise error from error.__cause__
+                continue
+            if debug:
+                _log_attempt(call, state, response, "ok", started, loop)
+            if call.resolver is not None and state.unknown is not None:
+                # Outside the try: what the resolver raises ends the call.
+                result = await call.resolver.answered(result, state)
+            return _finish(result, state, raw)
+
+    async def _sleep_before_retry(
+        self, error: ItnioError, retry: int, deadline_at: float | None, call: Call[Any]
+    ) -> bool:
+        """Sleep the policy's delay before retry ``retry``; False if it says stop or won't fit."""
+        policy = self._options.policy
+        delay = policy.delay(error, retry)
+        if delay is None:
+            return False
+        if deadline_at is not None and asyncio.get_running_loop().time() + delay >= deadline_at:
+            return False
+        logger.info(
+            "%s %s: %s, retry %d/%d in %.2fs",
+            call.method,
+            call.path,
+            type(error).__name__,
+            retry,
+            policy.max_retries,
+            delay,
+        )
+        await asyncio.sleep(delay)
+        return True
+
+    # -- the server's clock ------------------------------------------------------------------
+
+    def _observe(self, response: httpx.Response, loop: asyncio.AbstractEventLoop) -> None:
+        date = response.headers.get("Date")
+        if date is not None:
+            self._shared.server_date = (date, loop.time())
+
+    def _server_time(self, at: float) -> float:
+        """The server's clock (epoch seconds) at loop time ``at``.
+
+        From the latest ``Date`` header; before one has been seen, the signing clock
+        (local time plus any learned offset) is the best estimate there is.
+        """
+        seen = self._shared.server_date
+        when = None if seen is None else parse_http_date(seen[0])
+        if seen is None or when is None:
+            return self._shared.clock.now() - (asyncio.get_running_loop().time() - at)
+        return when + (at - seen[1])
+
+
+class _Port:
+    """The :class:`ClientPort` of a client: forwards to its private request path."""
+
+    __slots__ = ("_client", "_raw")
+
+    def __init__(self, client: BaseClient, *, raw: bool = False) -> None:
+        self._client = client
+        self._raw = raw
+
+    def __repr__(self) -> str:
+        return repr(self._client)
+
+    def request(
+        self, call: Call[T], *, raw: bool = False, deadline_at: float | None = None
+    ) -> Awaitable[Any]:
+        # Returns the coroutine itself: no extra frame on the hot path.
+        request: Callable[..., Awaitable[Any]] = self._client._request
+        return request(call, raw=raw or self._raw, deadline_at=deadline_at)
+
+    def check_open(self) -> None:
+        self._client._check_open()
+
+    def pool_size(self) -> int | None:
+        return self._client._pool_size()
+
+    def server_time(self, at: float) -> float:
+        return self._client._server_time(at)
+
+    def raw(self) -> ClientPort:
+        return _Port(self._client, raw=True)
+
+
+def _finish(result: T, state: CallState, raw: bool) -> T | RawResponse[T]:
+    if not raw:
+        return result
+    response = state.response
+    if response is None:  # pragma: no cover - a result always comes with a response
+        raise ItnioError("no HTTP response to show")
+    return RawResponse(http_response=response, retries_taken=state.retries, parsed=result)
+
+
+def _written(request: httpx.Request) -> bool:
+    """Whether ``request`` may have reached the server (exact on the SDK's own engine,
+    which records it; ``True`` whenever it is not known)."""
+    return bool(request.extensions.get(WRITTEN, True))
+
+
+def _deadline_error(call: Call[Any], attempts: int, *, sent: bool) -> RequestTimeoutError:
+    return RequestTimeoutError(
+        f"deadline exceeded for {call.method} {call.path} after {attempts} attempt(s)",
+        method=call.method,
+        path=call.path,
+        sent=sent,
+    )
+
+
+def _transport_error(exc: BaseException, call: Call[Any], request: httpx.Request) -> ItnioError:
+    """Turn an engine failure into a typed error that knows whether anything was sent."""
+    never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+    sent = not never_sent and _written(request)
+    what = type(exc).__name__
+    where = f"{call.method} {request.url.host}{call.path}"
+    if isinstance(exc, httpx.DecodingError):
+        wrapped: ItnioError = DecodeError(
+            f"{where}: the response body could not be decoded ({what})",
+            method=call.method,
+            path=call.path,
+        )
+    elif isinstance(exc, httpx.TimeoutException):
+        wrapped = RequestTimeoutError(
+            f"{what} on {where}", method=call.method, path=call.path, sent=sent
+        )
+    else:
+        first = str(exc).splitlines()[0][:160] if str(exc) else ""
+        detail = mask_digits(call.secrets.scrub(first)) if first else ""
+        wrapped = TransportError(
+            f"{what} on {where}" + (f": {detail}" if detail else ""),
+            method=call.method,
+            path=call.path,
+            sent=sent,
+        )
+    return wrapped
+
+
+def _outcome(error: ItnioError) -> str:
+    """How an attempt ended, for the log: the httpx failure behind a TransportError."""
+    cause = error.__cause__
+    if isinstance(error, TransportError) and cause is not None:
+        return type(cause).__name__
+    return type(error).__name__
+
+
+def _log_attempt(
+    call: Call[Any],
+    state: CallState,
+    response: httpx.Response | None,
+    outcome: str,
+    started: float,
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    logger.debug(
+        "%s %s attempt=%d status=%s outcome=%s elapsed=%.1fms",
+        call.method,
+        call.path,
+        state.retries + 1,
+        response.status_code if response is not None else "-",
+        outcome,
+        (loop.time() - started) * 1000,
+    )
+
+
+def _proxy_from_environment(base_url: str) -> bool:
+    """Whether a proxy variable names a proxy for ``base_url``'s scheme.
+
+    httpx's own transport then takes over: it applies the proxy, and ``NO_PROXY``.
+    """
+    proxies = urllib.request.getproxies_environment()
+    return bool(proxies.get(httpx.URL(base_url).scheme) or proxies.get("all"))
+
+
+def raw_method(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[RawResponse[T]]]:
+    """Type a method of a raw-port namespace as returning :class:`RawResponse`."""
+    return cast("Callable[P, Awaitable[RawResponse[T]]]", method)
