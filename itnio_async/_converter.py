@@ -7,6 +7,9 @@ Rules (see the API reference):
   offset of every documented example), so every ``datetime`` is timezone-aware;
 * money (``pay``, ``rate``, ``cost``) becomes ``Decimal``;
 * ``sms`` / ``call`` / ``sna`` are always lists (an object is wrapped, null or absent is ``[]``);
+* integers and integer enums take JSON integers or canonical ASCII integer strings
+  (:func:`parse_int_text`) only: ``true``/``false`` and floats (even ``2.0``) are
+  decode failures, never ``0``/``1`` in disguise;
 * unknown fields are ignored and unknown enum values are kept (open enums);
 * ``None`` means "absent" for optional fields.
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import enum
 import functools
 import operator
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -29,7 +33,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from . import _models as m
 
-__all__ = ["camel", "get_converter", "parse_datetime"]
+__all__ = ["camel", "get_converter", "parse_datetime", "parse_int_text"]
 
 T = TypeVar("T")
 
@@ -101,15 +105,36 @@ def _parse_decimal(value: object, _: type) -> Decimal | None:
     return result
 
 
-def _parse_int(value: object, _: type) -> int:
+#: Canonical integer text: ASCII digits, an optional "-", no leading zeros, no "-0".
+_INT_TEXT = re.compile(r"0|-?[1-9][0-9]*")
+#: More digits than any integer the API uses (int64 has 19); also keeps int() linear.
+_INT_TEXT_MAX = 40
+
+
+def parse_int_text(text: str) -> int | None:
+    """Read canonical integer text (``"0"``, ``"455"``, ``"-16"``); ``None`` for anything else.
+
+    Canonical means ASCII digits with an optional leading ``-`` and no leading zeros:
+    ``"+0"``, ``"00"``, ``"-0"``, ``" 1"``, ``"1_6"`` and non-ASCII digits (``"٠"``) are
+    all refused, although Python's ``int()`` accepts most of them — so call this, never
+    ``int()``, on text from the wire.
+    """
+    if len(text) > _INT_TEXT_MAX or _INT_TEXT.fullmatch(text) is None:
+        return None
+    return int(text)
+
+
+def _parse_int(value: object, _: type = int) -> int:
+    # bool is an int subclass and float 2.0 == 2: both would decode silently otherwise.
     if isinstance(value, bool):
         raise TypeError("expected an integer, got a boolean")
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
-        return int(value.strip())
+        number = parse_int_text(value)
+        if number is None:
+            raise ValueError(f"not an integer: {value[:40]!r}")
+        return number
     raise TypeError(f"expected an integer, got {type(value).__name__}")
 
 
@@ -123,14 +148,20 @@ def _parse_str(value: object, _: type) -> str:
 
 
 def _parse_bool(value: object, _: type) -> bool:
+    # The vendor is sloppy with types: 0/1 and "0"/"1"/"true"/"false" are read too.
     if isinstance(value, bool):
         return value
-    if value in (0, 1, "0", "1", "true", "false"):
-        return value in (1, "1", "true")
+    if type(value) is int and value in (0, 1):
+        return value == 1
+    if isinstance(value, str) and value in ("0", "1", "true", "false"):
+        return value in ("1", "true")
     raise TypeError(f"expected a boolean, got {type(value).__name__}")
 
 
 def _parse_enum(value: object, cls: type[enum.Enum]) -> enum.Enum:
+    if issubclass(cls, int):
+        # False == 0 and 2.0 == 2 would otherwise find MATCHED / FAILED by hash.
+        value = _parse_int(value)
     return cls(value)  # open enums keep unknown values; wrong types raise ValueError
 
 

@@ -19,13 +19,12 @@ sent that must stay private (its code, phone number, ``Sign``) is removed.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from ._converter import structure
+from ._converter import parse_int_text, structure
 from ._exceptions import (
     AlreadyExistsError,
     APIError,
@@ -48,9 +47,6 @@ from ._redact import Secrets
 from ._retry import parse_http_date, parse_retry_after
 
 __all__ = ["STATUS_ERRORS", "api_error", "decode", "parse", "read_status"]
-
-# An ASCII integer as JSON would write it: int() also takes "+0", "00", "٠" and "1_6".
-_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 #: The one table from envelope status to exception class. Any other code → APIError.
 STATUS_ERRORS: dict[int, type[APIError]] = {
@@ -90,8 +86,8 @@ def read_status(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and _INTEGER.fullmatch(value):
-        return int(value)
+    if isinstance(value, str):
+        return parse_int_text(value)
     return None
 
 

@@ -54,14 +54,19 @@ class _OpenIntEnum(enum.IntEnum):
 
     @classmethod
     def _missing_(cls, value: object) -> Any:
+        # Reached only for values not found by equality. Booleans and floats equal to a
+        # member (False == 0, 2.0 == 2) never get here: the converter refuses them first.
         if isinstance(value, str):
-            try:
-                value = int(value.strip())
-            except ValueError:
+            # Imported here: _converter imports this module.
+            from ._converter import parse_int_text
+
+            number = parse_int_text(value)
+            if number is None:
                 return None
-            if value in cls._value2member_map_:
-                return cls._value2member_map_[value]
-        if not isinstance(value, int) or isinstance(value, bool):
+            if number in cls._value2member_map_:
+                return cls._value2member_map_[number]
+            value = number
+        if type(value) is not int:
             return None
         member = int.__new__(cls, value)
         member._name_ = _unknown_name(value)

@@ -41,6 +41,7 @@ from itnio_async import (
     Channel,
     ChannelCut,
     CodeType,
+    DecodeError,
     Flow,
     FlowStep,
     FlowTrigger,
@@ -59,6 +60,7 @@ from itnio_async import (
 from itnio_async._converter import (
     get_converter,
     parse_datetime,
+    parse_int_text,
     structure,
     unstructure,
 )
@@ -565,6 +567,220 @@ def test_wrong_enum_type_raises() -> None:
     """A value of the wrong type for an enum (an object for a channel) is a decode failure."""
     with pytest.raises((TypeError, ValueError)):
         structure({"verificationId": VID, "channel": {"x": 1}}, SendResult)
+
+
+# -- strict integers, integer enums and booleans ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", 0),
+        ("7", 7),
+        ("455", 455),
+        ("-1", -1),
+        ("-16", -16),
+        ("10000000000", 10_000_000_000),
+        ("9223372036854775807", 2**63 - 1),
+        ("22206051443051000003", 22206051443051000003),
+    ],
+)
+def test_parse_int_text_reads_canonical_integers(text: str, expected: int) -> None:
+    """ASCII digits with an optional minus and no leading zero are read exactly."""
+    assert parse_int_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "-",
+        "+0",
+        "+1",
+        "00",
+        "007",
+        "-0",
+        "-07",
+        "--1",
+        "٠",
+        "١٢",
+        "０",
+        "１２",
+        "²",
+        "1_6",
+        "-1_6",
+        " 1",
+        "1 ",
+        "1\n",
+        "1 2",
+        "\t0",
+        "1.0",
+        "1e3",
+        "0x10",
+        "one",
+        "1" * 41,
+    ],
+)
+def test_parse_int_text_refuses_everything_int_would_stretch_to(text: str) -> None:
+    """Signs, leading zeros, Unicode digits, underscores and spaces are not integer text."""
+    assert parse_int_text(text) is None
+
+
+@pytest.mark.parametrize("value", [4, "4"])
+def test_integer_fields_take_ints_and_canonical_digit_strings(value: object) -> None:
+    """An Int field reads a JSON integer or its canonical digit string as an exact int."""
+    template = structure({"templateId": 455, "codeLength": value}, Template)
+    assert template.code_length == 4
+    assert type(template.code_length) is int
+
+
+@pytest.mark.parametrize(
+    "value", [True, False, 4.0, 0.0, 4.5, "4.0", "+4", "04", " 4", "4 ", "٤", "4_0", "", None]
+)
+def test_integer_fields_refuse_booleans_floats_and_stretched_text(value: object) -> None:
+    """Booleans, floats (even whole ones) and non-canonical strings are decode failures."""
+    data = {"templateId": 455, "codeLength": value}
+    if value is None:
+        assert structure(data, Template).code_length is None
+        return
+    with pytest.raises((TypeError, ValueError)):
+        structure(data, Template)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0, MatchStatus.MATCHED),
+        ("0", MatchStatus.MATCHED),
+        (-1, MatchStatus.NOT_VERIFIED),
+        ("-1", MatchStatus.NOT_VERIFIED),
+        (2, MatchStatus.FAILED),
+        ("5", MatchStatus.EXPIRED),
+    ],
+)
+def test_match_status_reads_ints_and_canonical_strings(value: object, expected: object) -> None:
+    """matched as a JSON integer or a canonical digit string is the very member."""
+    assert structure({"matched": value}, VerifyResult).matched is expected
+
+
+@pytest.mark.parametrize(
+    "value", [False, True, 0.0, 2.0, 1.5, "+0", "00", "-0", "٠", " 0", "0 ", "1_0", "", []]
+)
+def test_match_status_refuses_booleans_floats_and_stretched_text(value: object) -> None:
+    """false is not MATCHED, true is not SENDING, 0.0 and "+0" are not MATCHED: all fail."""
+    with pytest.raises((TypeError, ValueError)):
+        structure({"matched": value}, VerifyResult)
+
+
+@pytest.mark.parametrize(
+    ("cls", "data"),
+    [
+        (Template, {"codeType": False}),
+        (Template, {"codeType": 1.0}),
+        (FlowStep, {"waitingTime": 30, "status": True, "channel": "sms"}),
+        (FlowStep, {"waitingTime": 30, "status": 1, "channel": "sms", "channelCut": False}),
+        (FlowStep, {"waitingTime": 30.0, "status": 1, "channel": "sms"}),
+        (SendLimit, {"enabled": True, "unit": True}),
+        (SendLimit, {"enabled": True, "unit": "01"}),
+        (SendLimit, {"enabled": True, "limit": 1e10}),
+        (SmsAttempt, {"status": False}),
+        (CallAttempt, {"terminationCode": "1_00005"}),
+    ],
+)
+def test_every_int_and_int_enum_field_is_strict(cls: type, data: dict[str, Any]) -> None:
+    """The strict rule holds for every integer enum and plain integer, nested or not."""
+    with pytest.raises((TypeError, ValueError)):
+        structure(data, cls)
+
+
+def test_unknown_integer_enum_values_are_still_kept_from_strings() -> None:
+    """A canonical digit string of an unknown value becomes a kept pseudo-member."""
+    member = structure({"matched": "9"}, VerifyResult).matched
+    assert isinstance(member, MatchStatus)
+    assert member.value == 9
+    assert member.name == "UNKNOWN_9"
+
+
+@pytest.mark.parametrize(
+    ("cls", "value", "expected"),
+    [
+        (MatchStatus, "0", MatchStatus.MATCHED),
+        (MatchStatus, "-1", MatchStatus.NOT_VERIFIED),
+        (CodeType, "4", CodeType.HEX),
+        (CodeType, "7", 7),
+        (PeriodUnit, "-3", -3),
+    ],
+)
+def test_open_int_enums_read_canonical_strings(cls: type, value: str, expected: int) -> None:
+    """Calling an open int enum with canonical integer text finds or keeps the value."""
+    member = cls(value)
+    assert isinstance(member, cls)
+    assert member == expected
+    assert type(member.value) is int
+
+
+@pytest.mark.parametrize(
+    ("cls", "value"),
+    [
+        (MatchStatus, " 0"),
+        (MatchStatus, "+0"),
+        (MatchStatus, "00"),
+        (MatchStatus, "٠"),
+        (CodeType, "+1"),
+        (CodeType, "01"),
+        (CodeType, "1_0"),
+        (CodeType, "١"),
+        (CodeType, False),
+        (CodeType, 7.0),
+        (CodeType, "x"),
+    ],
+)
+def test_open_int_enums_refuse_non_canonical_values(cls: type, value: object) -> None:
+    """An open int enum keeps unknown integers, never stretched text, booleans or floats."""
+    with pytest.raises(ValueError, match="is not a valid"):
+        cls(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+        ("1", True),
+        ("0", False),
+        ("true", True),
+        ("false", False),
+    ],
+)
+def test_lenient_booleans_read_the_right_way_round(value: object, expected: bool) -> None:
+    """enabled reads true/false, 1/0, "1"/"0" and "true"/"false", each as itself."""
+    limit = structure({"enabled": value}, SendLimit)
+    assert limit.enabled is expected
+
+
+@pytest.mark.parametrize(
+    "value", [2, -1, 1.0, 0.0, "2", "yes", "no", "True", "FALSE", "", " 1", [], {}]
+)
+def test_other_boolean_values_fail(value: object) -> None:
+    """Anything but the eight accepted spellings of a boolean is a decode failure."""
+    with pytest.raises(TypeError, match="expected a boolean"):
+        structure({"enabled": value}, SendLimit)
+
+
+@pytest.mark.parametrize("matched", ["false", "true", "0.0", "2.0", '"+0"', '"٠"'])
+async def test_stretched_matched_through_the_client_is_a_decode_error(
+    make_client: Any, matched: str
+) -> None:
+    """A verify answer with matched false/true/0.0 raises DecodeError instead of a verdict."""
+    body = (
+        '{"status":"0","reason":"success","data":{"verificationId":"' + VID + '",'
+        '"to":"' + PHONE + '","channel":"sms","matched":' + matched + "}}"
+    ).encode()
+    async with make_client(lambda _: httpx.Response(200, content=body)) as client:
+        with pytest.raises(DecodeError, match="VerifyResult"):
+            await client.verifications.verify(VID, "1234")
 
 
 # -- encoding -----------------------------------------------------------------------------

@@ -313,7 +313,7 @@ async def test_server_reason_quoting_a_number_is_masked(http_status: int) -> Non
 
 
 @pytest.mark.parametrize(
-    "bad", ["+91856321412", "918563214125555", "91 856 321 412", "9185632141x"]
+    "bad", ["++91856321412", "918563214125555", "91  856 321 412", "9185632141x"]
 )
 async def test_bad_to_is_masked_in_the_validation_error(bad: str) -> None:
     """A rejected phone number shows only its last 4 characters."""
@@ -339,7 +339,7 @@ async def test_bad_code_is_not_shown_in_the_validation_error(bad: str) -> None:
         assert info.value.argument == "code"
         if value.strip():
             assert value not in str(info.value)
-        assert f"a code of {len(value)} characters" in str(info.value)
+        assert f"code of {len(value)} characters" in str(info.value)
 
 
 async def test_client_errors_never_show_the_secret() -> None:

@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote
 
+import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from itnio_async import (
     Channel,
@@ -19,6 +23,8 @@ from itnio_async import (
     ValidationError,
 )
 from itnio_async import _validation as v
+
+from .conftest import BASE_URL
 
 CST = timezone(timedelta(hours=8))
 VID = "22206051443051000003"
@@ -74,6 +80,79 @@ def test_path_id_percent_encodes(value: Any, encoded: str) -> None:
     assert v.path_id("flow_id", value) == encoded
 
 
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [
+        ("...", "..."),
+        (".a", ".a"),
+        ("a.", "a."),
+        ("%2e", "%252e"),
+        ("%2E%2E", "%252E%252E"),
+        (".%2e", ".%252e"),
+        ("./x", ".%2Fx"),
+        ("../x", "..%2Fx"),
+        ("..\\", "..%5C"),
+        (0, "0"),
+        (v.INT64_MAX, str(v.INT64_MAX)),
+    ],
+)
+def test_path_id_keeps_dots_that_are_no_dot_segment(value: Any, encoded: str) -> None:
+    """Ids that merely contain dots, or percent-escaped dots, are encoded and kept."""
+    assert v.path_id("verification_id", value) == encoded
+
+
+@pytest.mark.parametrize("value", [".", ".."])
+def test_path_id_refuses_dot_segments(value: str) -> None:
+    """'.' and '..' would be dropped or climbed by URL normalisation, so they are refused."""
+    with pytest.raises(ValidationError) as info:
+        v.path_id("verification_id", value)
+    assert info.value.argument == "verification_id"
+    assert info.value.rule == "an id other than '.' or '..'"
+    assert info.value.shown == repr(value)
+
+
+@given(st.one_of(st.text(min_size=1, max_size=12), st.text(".%2eE/\\", min_size=1, max_size=6)))
+@settings(max_examples=400, derandomize=True, database=None, deadline=None)
+def test_every_accepted_path_id_survives_url_normalisation(value: str) -> None:
+    """For any id path_id accepts, the URL httpx builds ends with exactly that segment."""
+    try:
+        segment = v.path_id("verification_id", value)
+    except ValidationError:
+        assert not value.strip() or value in (".", "..")
+        return
+    url = httpx.URL(BASE_URL + "/verification/record/" + segment)
+    assert url.raw_path.decode("ascii") == "/otp/verification/record/" + segment
+    assert url.path.endswith("/record/" + unquote(segment))
+
+
+async def test_records_get_dot_dot_sends_nothing(make_client: Any) -> None:
+    """records.get('..') fails before any request instead of sending GET /otp/verification."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"status": "0", "reason": "success", "data": {}})
+
+    async with make_client(handler) as client:
+        for bad in ("..", "."):
+            with pytest.raises(ValidationError, match="verification_id"):
+                await client.records.get(bad)
+            with pytest.raises(ValidationError, match="template_id"):
+                await client.templates.get(bad)
+            with pytest.raises(ValidationError, match="flow_id"):
+                await client.flows.get(bad)
+    assert sent == []
+
+
+@pytest.mark.parametrize("value", [-1, v.INT64_MAX + 1, 10**30])
+def test_int_path_ids_fit_a_signed_64_bit_integer(value: int) -> None:
+    """An int path id (template_id=10**30) beyond what the API can hold is refused."""
+    with pytest.raises(ValidationError) as info:
+        v.path_id("template_id", value)
+    assert info.value.rule == f"an integer id between 0 and {v.INT64_MAX}"
+    assert info.value.shown == str(value)
+
+
 @pytest.mark.parametrize("value", ["", " ", "  \t", None, True, False, 1.0, b"1"])
 def test_path_id_rejects_empty_and_non_ids(value: Any) -> None:
     """Empty or blank strings, booleans and other types are not path ids."""
@@ -87,6 +166,27 @@ def test_int_id_sends_json_ints(value: Any, expected: int) -> None:
     result = v.int_id("template_id", value)
     assert result == expected
     assert type(result) is int
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(v.INT64_MAX, v.INT64_MAX), (str(v.INT64_MAX), v.INT64_MAX), ("0" * 30 + "7", 7)],
+)
+def test_int_id_up_to_signed_64_bit(value: Any, expected: int) -> None:
+    """The largest signed 64-bit id passes, as an int or digits (leading zeros too)."""
+    assert v.int_id("template_id", value) == expected
+
+
+@pytest.mark.parametrize(
+    "value", [v.INT64_MAX + 1, 10**30, str(v.INT64_MAX + 1), "9" * 20, "9" * 5000]
+)
+def test_int_id_beyond_signed_64_bit_rejected(value: Any) -> None:
+    """template_id=10**30 (and 5000 digits, which int() itself refuses) fail cleanly."""
+    with pytest.raises(ValidationError) as info:
+        v.int_id("template_id", value)
+    assert info.value.argument == "template_id"
+    assert info.value.rule == f"at most {v.INT64_MAX}"
+    assert info.value.shown == v._show(value)
 
 
 @pytest.mark.parametrize("value", ["", "  ", "abc", "4.5", "-1", -1, "²", "١٢", True, 4.0, None])
@@ -190,37 +290,7 @@ def test_flow_channels_are_sms_or_call_only(value: Any) -> None:
         v.check_choice("channel", value, Channel, v.FLOW_CHANNELS)
 
 
-# -- phone numbers and codes -------------------------------------------------------
-
-
-@pytest.mark.parametrize("value", ["1" * 10, "9" * 14, "91856321412"])
-def test_phone_boundaries_pass(value: str) -> None:
-    """Numbers of 10 to 14 ASCII digits pass."""
-    assert v.phone("to", value) == value
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["1" * 9, "1" * 15, "+91856321412", "91 856321412", "9185632141a", "٩١٨٥٦٣٢١٤١٢", ""],
-)
-def test_phone_rejected_and_masked(value: str) -> None:
-    """Bad numbers fail and the message shows at most their last 4 characters."""
-    with pytest.raises(ValidationError) as info:
-        v.phone("to", value)
-    message = str(info.value)
-    assert "10 to 14 digits" in message
-    if len(value) > 4:
-        assert value not in message
-        assert value[:-4] not in message
-        assert value[-4:] in message
-
-
-def test_phone_of_wrong_type_shows_only_the_type() -> None:
-    """An int number is rejected and not echoed."""
-    with pytest.raises(ValidationError) as info:
-        v.phone("to", 91856321412)
-    assert "91856321412" not in str(info.value)
-    assert "int" in str(info.value)
+# -- codes (phone numbers: tests/test_phone_numbers.py) ----------------------------
 
 
 @pytest.mark.parametrize(("lo", "hi"), [(1, 10), (4, 10)])
@@ -237,10 +307,47 @@ def test_code_boundaries_and_secrecy(lo: int, hi: int) -> None:
         assert "55" not in message
 
 
-def test_blank_code_rejected() -> None:
-    """A code of spaces is not a code."""
-    with pytest.raises(ValidationError, match="code"):
-        v.code("code", "    ", 4, 10)
+@pytest.mark.parametrize("value", [" ", "    ", "      ", "\t\t\t\t", " " * 11, "\u3000" * 4])
+def test_blank_code_is_called_blank(value: str) -> None:
+    """A code of spaces is "blank", whatever its length, not a length error."""
+    with pytest.raises(ValidationError) as info:
+        v.code("code", value, 4, 10)
+    assert info.value.rule == "non-blank"
+    assert info.value.shown == f"a blank code of {len(value)} characters"
+    assert str(info.value) == f"code must be non-blank; got a blank code of {len(value)} characters"
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        ("１２３４", "a non-ASCII character at position 0"),
+        ("12３4", "a non-ASCII character at position 2"),
+        ("123٤", "a non-ASCII character at position 3"),
+        ("12 34", "whitespace at position 2"),
+        (" 1234", "whitespace at position 0"),
+        ("1234\n", "whitespace at position 4"),
+        ("12\u00a034", "whitespace at position 2"),
+        ("12\x0034", "a control character at position 2"),
+        ("1234\x7f", "a control character at position 4"),
+    ],
+)
+def test_code_characters_are_printable_ascii(value: str, what: str) -> None:
+    """Full-width digits, whitespace and control characters are refused, by position."""
+    with pytest.raises(ValidationError) as info:
+        v.code("code", value, 4, 10)
+    error = info.value
+    assert error.argument == "code"
+    assert error.rule == "printable ASCII without whitespace"
+    assert error.shown == f"a code of {len(value)} characters with {what}"
+    for digit_run in ("1234", "１２３４", "12", "34"):
+        assert digit_run not in str(error)
+        assert digit_run not in repr(error)
+
+
+@pytest.mark.parametrize("value", ["1234", "abcdef", "A1B2C3", "ff00aa", "!#$%&*+-", "~" * 10])
+def test_printable_ascii_codes_pass(value: str) -> None:
+    """Digits, letters, hex and other printable ASCII codes pass unchanged."""
+    assert v.code("code", value, 4, 10) == value
 
 
 # -- templates ---------------------------------------------------------------------
@@ -474,3 +581,592 @@ def test_integer_fields_rejected(value: str) -> None:
     """Fractions, negatives, out-of-range and non-numeric mcc values fail."""
     with pytest.raises(ValidationError, match="mcc"):
         v.numeric_string("mcc", value, lo=Decimal(0), hi=Decimal(999), integer=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1E-1", "0.1"),
+        (Decimal("1E-1"), "0.1"),
+        ("2.5E-1", "0.25"),
+        ("1e1", "10"),
+        ("1E+2", "100"),
+        (Decimal("1.5E+1"), "15"),
+        ("+5", "5"),
+        (" 7 ", "7"),
+        ("-0", "0"),
+        ("-0.0", "0.0"),
+        (Decimal("-0"), "0"),
+        ("0E-2", "0.00"),
+        (".5", "0.5"),
+        ("5.", "5"),
+        ("1_0", "10"),
+        ("١٠.٥", "10.5"),
+        (Decimal("12.50"), "12.50"),
+        ("0.10", "0.10"),
+        (100, "100"),
+        ("1E-62", "0." + "0" * 61 + "1"),
+        ("1E+63", "1" + "0" * 63),
+    ],
+)
+def test_numbers_go_out_exactly_as_written_out_plainly(value: Any, expected: str) -> None:
+    """Exponents, Decimals, signs, '-0' and Unicode digits are sent as plain ASCII decimals."""
+    assert v.numeric_string("backfill_number", value, lo=Decimal(0)) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1E+3", "1000"),
+        ("1000.000", "1000"),
+        ("-0", "0"),
+        ("-0.0", "0"),
+        (Decimal("1.00E+2"), "100"),
+        ("1_000", "1000"),
+        ("١٢", "12"),
+        ("1E+63", "1" + "0" * 63),
+    ],
+)
+def test_integer_numbers_go_out_as_plain_digits(value: Any, expected: str) -> None:
+    """Integer fields write exponents and trailing '.0' out as plain digits."""
+    result = v.numeric_string("backfill_number", value, lo=Decimal(0), integer=True)
+    assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "integer"),
+    [
+        ("1E+64", False),
+        ("1E+64", True),
+        ("1E+999999999", True),
+        ("1E-64", False),
+        ("1" * 65, False),
+    ],
+)
+def test_numbers_too_long_to_write_out_are_refused(value: str, integer: bool) -> None:
+    """'1E+999999999' would be a billion zeros on the wire (and int() of it fails): refused."""
+    kind = "an integer" if integer else "a number"
+    with pytest.raises(ValidationError) as info:
+        v.numeric_string("backfill_number", value, lo=Decimal(0), integer=integer)
+    assert info.value.rule == f"{kind} of at most 64 digits"
+    assert info.value.shown == v._show(value)
+
+
+# -- credentials ---------------------------------------------------------------------------
+
+SECRET = "7bz1lzh9"
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [("bDqJFiq9", SECRET), ("k", "s"), ("!#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", "A" * 200)],
+)
+def test_good_credentials_are_returned_unchanged(key: str, secret: str) -> None:
+    """Non-empty printable ASCII without whitespace passes and comes back as given."""
+    assert v.check_credentials(key, secret) == (key, secret)
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        ("", "is empty"),
+        ("   ", "is blank"),
+        ("\n", "is blank"),
+        (SECRET + "\n", "has a trailing newline"),
+        (SECRET + "\r\n", "has a trailing newline"),
+        (SECRET + "\r", "has a trailing newline"),
+        (SECRET + " ", "has trailing whitespace"),
+        (SECRET + "\t", "has trailing whitespace"),
+        (" " + SECRET, "has leading whitespace"),
+        ("\ufeff" + SECRET, "contains a non-ASCII character at position 0"),
+        ("7bz" + "é" + "1lzh9", "contains a non-ASCII character at position 3"),
+        ("7bz\u00a0lzh9", "contains whitespace at position 3"),
+        ("7bz 1lzh9", "contains whitespace at position 3"),
+        ("7bz1\nlzh9", "contains whitespace at position 4"),
+        ("7bz1lzh9\x00", "contains a control character at position 8"),
+        ("\x1b7bz1lzh9", "contains a control character at position 0"),
+        ("7bz1\x7flzh9", "contains a control character at position 4"),
+        (b"7bz1lzh9", "must be a string, not bytes"),
+        (12345678, "must be a string, not int"),
+    ],
+)
+@pytest.mark.parametrize("which", ["api_key", "api_secret"])
+def test_bad_credentials_say_which_and_what_never_the_value(
+    secret: Any, problem: str, which: str
+) -> None:
+    """The error names api_key or api_secret and the defect, and shows neither value."""
+    key, good = ("bDqJFiq9", "other-secret-value")
+    args = (secret, good) if which == "api_key" else (key, secret)
+    with pytest.raises(ItnioError) as info:
+        v.check_credentials(*args)
+    error = info.value
+    assert type(error) is ItnioError
+    assert not isinstance(error, ValidationError)
+    message = str(error)
+    assert message == (
+        f"{which} {problem}: API credentials are printable ASCII without spaces or line "
+        "breaks (copy them again from the ITNIO console, Home → Developers)"
+    )
+    for shown in (message, repr(error)):
+        assert "7bz" not in shown
+        assert "lzh9" not in shown
+        assert "bDqJ" not in shown
+        assert "other-secret" not in shown
+
+
+def test_the_key_is_checked_before_the_secret() -> None:
+    """With both wrong, the key is named first."""
+    with pytest.raises(ItnioError, match=r"^api_key is empty"):
+        v.check_credentials("", "")
+
+
+# -- base URL ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://api.itniotech.com/otp", "https://api.itniotech.com/otp"),
+        ("HTTPS://API.EXAMPLE.COM/otp/", "https://api.example.com/otp"),
+        ("https://api.example.com/OTP//", "https://api.example.com/OTP"),
+        (" https://x/otp ", "https://x/otp"),
+        ("\thttps://x/otp\n", "https://x/otp"),
+        ("https://x", "https://x"),
+        ("https://x/", "https://x"),
+        ("https://x:8443/otp", "https://x:8443/otp"),
+        ("http://[::1]:8080/otp", "http://[::1]:8080/otp"),
+        ("http://[::1]/otp", "http://[::1]/otp"),
+        ("http://127.0.0.1:8080/otp", "http://127.0.0.1:8080/otp"),
+        ("http://127.0.0.2", "http://127.0.0.2"),
+        ("http://127.255.255.254/otp", "http://127.255.255.254/otp"),
+        ("http://localhost:8080/otp/", "http://localhost:8080/otp"),
+        ("http://LOCALHOST/otp", "http://localhost/otp"),
+        ("http://[::ffff:127.0.0.1]/otp", "http://[::ffff:127.0.0.1]/otp"),
+        ("https://[2001:db8::1]/otp", "https://[2001:db8::1]/otp"),
+        (httpx.URL("https://api.example.com/otp/"), "https://api.example.com/otp"),
+    ],
+)
+def test_base_url_accepted_and_normalised(url: Any, expected: str) -> None:
+    """https URLs and http to loopback pass, trimmed, lower-cased and without a trailing '/'."""
+    assert v.check_base_url(url, allow_insecure_http=False) == expected
+
+
+INSECURE = (
+    "uses plain http:// to a host that is not loopback: the API key and a replayable Sign "
+    "would travel in clear text. Use https://, or pass allow_insecure_http=True if this "
+    "network is trusted"
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.itniotech.com/otp",
+        "http://localhost.evil.com/otp",
+        "http://evil.com#@localhost/otp",
+        "http://10.0.0.1/otp",
+        "http://0.0.0.0:8080/otp",
+        "http://128.0.0.1/otp",
+        "http://[::2]/otp",
+        "http://[2001:db8::1]/otp",
+    ],
+)
+def test_plain_http_beyond_loopback_needs_the_opt_in(url: str) -> None:
+    """Non-loopback http:// is refused, naming the risk and allow_insecure_http=True."""
+    if "#" in url:
+        with pytest.raises(ItnioError, match="fragment"):
+            v.check_base_url(url, allow_insecure_http=False)
+        return
+    with pytest.raises(ItnioError) as info:
+        v.check_base_url(url, allow_insecure_http=False)
+    assert str(info.value) == f"base_url {url!r} {INSECURE}"
+    assert not isinstance(info.value, ValidationError)
+    assert v.check_base_url(url, allow_insecure_http=True) == url.removesuffix("/otp") + "/otp"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "base_url is empty"),
+        ("   ", "base_url is empty"),
+        (None, "base_url must be a string, not NoneType"),
+        (b"https://x", "base_url must be a string, not bytes"),
+        (
+            "api.example.com/otp",
+            "base_url 'api.example.com/otp' must start with https:// (or http://)",
+        ),
+        ("ftp://x/otp", "base_url 'ftp://x/otp' must start with https:// (or http://)"),
+        ("https:x/otp", "base_url 'https:x/otp' must start with https:// (or http://)"),
+        ("//x/otp", "base_url '//x/otp' must start with https:// (or http://)"),
+        ("https://", "base_url 'https://' has no valid host"),
+        ("https:///otp", "base_url 'https:///otp' has no valid host"),
+        ("https://a..b/otp", "base_url 'https://a..b/otp' has no valid host"),
+        ("https://exa%20mple.com", "base_url 'https://exa%20mple.com' has no valid host"),
+        ("https://x:99999/otp", "base_url 'https://x:99999/otp' is not a valid URL"),
+        ("https://x:0/otp", "base_url 'https://x:0/otp' is not a valid URL"),
+        ("https://x:port/otp", "base_url 'https://x:port/otp' is not a valid URL"),
+        ("https://[::1/otp", "base_url 'https://[::1/otp' is not a valid URL"),
+        (
+            "https://exa mple.com/otp",
+            "base_url 'https://exa mple.com/otp' contains whitespace or a control character",
+        ),
+        (
+            "https://x/otp\x00",
+            "base_url 'https://x/otp\\x00' contains whitespace or a control character",
+        ),
+        (
+            "https://x/otp?x=1",
+            "base_url 'https://x/otp?x=1' must not have a query ('?...'): "
+            "API paths are appended to it",
+        ),
+        (
+            "https://x/otp?",
+            "base_url 'https://x/otp?' must not have a query ('?...'): "
+            "API paths are appended to it",
+        ),
+        (
+            "https://x/otp#f",
+            "base_url 'https://x/otp#f' must not have a fragment ('#...'): "
+            "API paths are appended to it",
+        ),
+    ],
+)
+def test_bad_base_urls_say_what_is_wrong(url: Any, message: str) -> None:
+    """Each defect has its own ItnioError message (not a ValidationError)."""
+    with pytest.raises(ItnioError) as info:
+        v.check_base_url(url, allow_insecure_http=True)
+    assert str(info.value) == message
+    assert not isinstance(info.value, ValidationError)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://alice:s3cr3t-pw@api.example.com/otp", "'https://***@api.example.com/otp'"),
+        ("https://s3cr3t-pw@api.example.com/otp", "'https://***@api.example.com/otp'"),
+        ("https://alice:s3cr3t@pw@api.example.com/otp", "'https://***@api.example.com/otp'"),
+        ("https://alice:s3cr3t/pw@api.example.com/otp", "'https://***@api.example.com/otp'"),
+        ("https://alice:s3cr3t?pw@api.example.com/otp", "'https://***@api.example.com/otp'"),
+        ("https://alice:s3cr3t#pw@api.example.com/otp", "'https://***@api.example.com/otp'"),
+        ("https://alice:s3cr3t pw@api.example.com/otp", "'https://***@api.example.com/otp'"),
+        ("https://alice:s3cr3t-pw@[::1/otp", "'https://***@[::1/otp'"),
+        ("http://alice:s3cr3t-pw@10.0.0.1/otp", "'http://***@10.0.0.1/otp'"),
+    ],
+)
+def test_base_url_passwords_are_never_shown(url: str, shown: str) -> None:
+    """A alice:password@ URL is refused (or fails otherwise) without echoing the password."""
+    with pytest.raises(ItnioError) as info:
+        v.check_base_url(url, allow_insecure_http=False)
+    message = str(info.value)
+    assert message.startswith(f"base_url {shown} ")
+    for text in (message, repr(info.value)):
+        assert "s3cr3t" not in text
+        assert "alice" not in text
+
+
+def test_userinfo_refusal_message() -> None:
+    """The refusal of user:password@ says why the SDK never needs one."""
+    with pytest.raises(ItnioError) as info:
+        v.check_base_url("https://user:pw@x/otp", allow_insecure_http=True)
+    assert str(info.value) == (
+        "base_url 'https://***@x/otp' must not contain a user name or password: "
+        "requests are authenticated by the Api-Key and Sign headers"
+    )
+
+
+# -- every check: argument, rule and shown, exactly ----------------------------------------
+
+_STEP = {"waiting_time": 30, "status": FlowTrigger.SEND_FAILED, "channel": Channel.SMS}
+_NUM = {"lo": Decimal(0), "hi": Decimal(100), "places": 2}
+
+#: (call, argument, rule, shown): one row per raise site of ``_validation``.
+EXACT: list[tuple[Any, str, str, str]] = [
+    (lambda: v.check_str("order_id", 12, 0, 64), "order_id", "a string", "int"),
+    (
+        lambda: v.check_str("order_id", 12, 0, 64, shown="<hidden>"),
+        "order_id",
+        "a string",
+        "<hidden>",
+    ),
+    (
+        lambda: v.check_str("order_id", "o" * 65, 0, 64),
+        "order_id",
+        "at most 64 characters",
+        "'" + "o" * 56 + "... (65 characters)",
+    ),
+    (
+        lambda: v.check_str("x", "abc", 4, 8, shown="<hidden>"),
+        "x",
+        "between 4 and 8 characters",
+        "<hidden>",
+    ),
+    (
+        lambda: v.check_name("name", "abc"),
+        "name",
+        "between 4 and 32 characters",
+        "'abc' (3 characters)",
+    ),
+    (lambda: v.check_name("name", None), "name", "a string", "NoneType"),
+    (
+        lambda: v.check_app_id("app_id", "    "),
+        "app_id",
+        "a non-blank id of 4 to 32 characters",
+        "'    '",
+    ),
+    (
+        lambda: v.check_app_id("app_id", "abc"),
+        "app_id",
+        "between 4 and 32 characters",
+        "'abc' (3 characters)",
+    ),
+    (lambda: v.check_text("sender_id", 1), "sender_id", "a string", "int"),
+    (lambda: v.check_text("sender_id", "  "), "sender_id", "a non-empty string", "'  '"),
+    (
+        lambda: v.check_int("code_expiry", "5", 1, 60),
+        "code_expiry",
+        "an integer between 1 and 60",
+        "'5'",
+    ),
+    (
+        lambda: v.check_int("code_expiry", True, 1, 60),
+        "code_expiry",
+        "an integer between 1 and 60",
+        "True",
+    ),
+    (lambda: v.check_int("code_expiry", 61, 1, 60), "code_expiry", "between 1 and 60", "61"),
+    (
+        lambda: v.check_choice("unit", 5, PeriodUnit, list(PeriodUnit)),
+        "unit",
+        "one of 1, 2, 3, 4",
+        "5",
+    ),
+    (
+        lambda: v.check_choice("unit", True, PeriodUnit, list(PeriodUnit)),
+        "unit",
+        "one of 1, 2, 3, 4",
+        "True",
+    ),
+    (
+        lambda: v.check_choice("unit", 1.0, PeriodUnit, list(PeriodUnit)),
+        "unit",
+        "one of 1, 2, 3, 4",
+        "1.0",
+    ),
+    (
+        lambda: v.check_choice("unit", Decimal(1), PeriodUnit, list(PeriodUnit)),
+        "unit",
+        "one of 1, 2, 3, 4",
+        "Decimal('1')",
+    ),
+    (
+        lambda: v.check_choice("unit", "+1", PeriodUnit, list(PeriodUnit)),
+        "unit",
+        "one of 1, 2, 3, 4",
+        "'+1'",
+    ),
+    (
+        lambda: v.check_choice("channel", "sna", Channel, [Channel.SMS]),
+        "channel",
+        "one of 'sms'",
+        "'sna'",
+    ),
+    (lambda: v.path_id("flow_id", 1.0), "flow_id", "an int or a non-empty string", "1.0"),
+    (
+        lambda: v.path_id("flow_id", -1),
+        "flow_id",
+        "an integer id between 0 and 9223372036854775807",
+        "-1",
+    ),
+    (lambda: v.path_id("flow_id", " "), "flow_id", "a non-empty id", "' '"),
+    (lambda: v.path_id("flow_id", ".."), "flow_id", "an id other than '.' or '..'", "'..'"),
+    (
+        lambda: v.int_id("template_id", True),
+        "template_id",
+        "a non-negative integer id (or a string of digits)",
+        "True",
+    ),
+    (
+        lambda: v.int_id("template_id", -1),
+        "template_id",
+        "a non-negative integer id (or a string of digits)",
+        "-1",
+    ),
+    (
+        lambda: v.int_id("template_id", "١٢"),
+        "template_id",
+        "a non-negative integer id (or a string of digits)",
+        "'١٢'",
+    ),
+    (
+        lambda: v.int_id("template_id", 4.0),
+        "template_id",
+        "a non-negative integer id (or a string of digits)",
+        "4.0",
+    ),
+    (
+        lambda: v.int_id("template_id", 10**30),
+        "template_id",
+        "at most 9223372036854775807",
+        "1000000000000000000000000000000",
+    ),
+    (
+        lambda: v.verification_id("verification_id", 1.5),
+        "verification_id",
+        "a non-empty string",
+        "1.5",
+    ),
+    (
+        lambda: v.verification_id("verification_id", "  "),
+        "verification_id",
+        "a non-empty string",
+        "'  '",
+    ),
+    (lambda: v.code("code", 1234, 4, 10), "code", "a string of 4 to 10 characters", "int"),
+    (lambda: v.code("code", "      ", 4, 10), "code", "non-blank", "a blank code of 6 characters"),
+    (
+        lambda: v.code("code", "１２３４", 4, 10),
+        "code",
+        "printable ASCII without whitespace",
+        "a code of 4 characters with a non-ASCII character at position 0",
+    ),
+    (
+        lambda: v.code("code", "12345678901", 1, 10),
+        "code",
+        "between 1 and 10 characters",
+        "a code of 11 characters",
+    ),
+    (
+        lambda: v.lookup_order_id("order_id", "  "),
+        "order_id",
+        "a non-blank order id of 1 to 64 characters",
+        "'  '",
+    ),
+    (
+        lambda: v.lookup_order_id("order_id", ""),
+        "order_id",
+        "between 1 and 64 characters",
+        "'' (0 characters)",
+    ),
+    (
+        lambda: v.template_text("text", "no placeholder"),
+        "text",
+        "text containing the placeholder '##code##'",
+        "'no placeholder'",
+    ),
+    (lambda: v.send_limit("l", None), "l", "a SendLimit", "None"),
+    (lambda: v.send_limit("l", SendLimit(enabled=1)), "l.enabled", "a boolean", "1"),  # type: ignore[arg-type]
+    (
+        lambda: v.send_limit("l", SendLimit(enabled=True, period=1, limit=1)),
+        "l.unit",
+        "set when the limit is enabled",
+        "None",
+    ),
+    (
+        lambda: v.send_limit("l", SendLimit(enabled=True, unit=5, period=1, limit=1)),
+        "l.unit",  # type: ignore[arg-type]
+        "one of 1, 2, 3, 4",
+        "5",
+    ),
+    (
+        lambda: v.send_limit("l", SendLimit(enabled=True, unit=1, period=91, limit=1)),  # type: ignore[arg-type]
+        "l.period",
+        "between 1 and 90",
+        "91",
+    ),
+    (
+        lambda: v.send_limit("l", SendLimit(enabled=True, unit=1, period=1, limit=0)),  # type: ignore[arg-type]
+        "l.limit",
+        "between 1 and 10000000000",
+        "0",
+    ),
+    (lambda: v.flow_steps("steps", "sms"), "steps", "a sequence of FlowStep", "'sms'"),
+    (lambda: v.flow_steps("steps", []), "steps", "at least one step", "[]"),
+    (lambda: v.flow_steps("steps", [1]), "steps[0]", "a FlowStep", "1"),
+    (
+        lambda: v.flow_steps("steps", [FlowStep(**{**_STEP, "waiting_time": 29})]),
+        "steps[0].waiting_time",
+        "between 30 and 120",
+        "29",
+    ),
+    (
+        lambda: v.flow_steps("steps", [FlowStep(**{**_STEP, "status": 3})]),
+        "steps[0].status",
+        "one of 1, 2",
+        "3",
+    ),
+    (
+        lambda: v.flow_steps("steps", [FlowStep(**{**_STEP, "channel_cut": 2})]),
+        "steps[0].channel_cut",
+        "one of 0, 1",
+        "2",
+    ),
+    (
+        lambda: v.epoch_millis("time", datetime(2023, 4, 11)),
+        "time",
+        "a timezone-aware datetime",
+        "datetime.datetime(2023, 4, 11, 0, 0)",
+    ),
+    (
+        lambda: v.epoch_millis("time", datetime(1969, 12, 31, tzinfo=UTC)),
+        "time",
+        "a time after 1970-01-01",
+        "datetime.datetime(1969, 12, 31, 0, 0, tzinfo=datetime.tim...",
+    ),
+    (
+        lambda: v.epoch_millis("time", "1.5"),
+        "time",
+        "a datetime or epoch milliseconds (int or digits)",
+        "'1.5'",
+    ),
+    (
+        lambda: v.iso_time("callback_time", datetime(2023, 4, 11)),
+        "callback_time",
+        "a timezone-aware datetime",
+        "datetime.datetime(2023, 4, 11, 0, 0)",
+    ),
+    (
+        lambda: v.iso_time("callback_time", "2023-01-29"),
+        "callback_time",
+        "an ISO-8601 time with an offset",
+        "'2023-01-29'",
+    ),
+    (
+        lambda: v.numeric_string("mcc", 1.5, integer=True),
+        "mcc",
+        "an integer (int, Decimal or str)",
+        "1.5",
+    ),
+    (lambda: v.numeric_string("rate", True), "rate", "a number (int, Decimal or str)", "True"),
+    (lambda: v.numeric_string("rate", "abc"), "rate", "a number", "'abc'"),
+    (lambda: v.numeric_string("rate", "NaN"), "rate", "a finite number", "'NaN'"),
+    (
+        lambda: v.numeric_string("mcc", "-Infinity", integer=True),
+        "mcc",
+        "a finite integer",
+        "'-Infinity'",
+    ),
+    (lambda: v.numeric_string("mcc", "4.6", integer=True), "mcc", "an integer", "'4.6'"),
+    (lambda: v.numeric_string("n", "-1", lo=Decimal(0)), "n", "at least 0", "'-1'"),
+    (lambda: v.numeric_string("n", "-1", **_NUM), "n", "between 0 and 100", "'-1'"),
+    (lambda: v.numeric_string("n", "101", hi=Decimal(100)), "n", "at most 100", "'101'"),
+    (lambda: v.numeric_string("n", "101", **_NUM), "n", "between 0 and 100", "'101'"),
+    (
+        lambda: v.numeric_string("n", "0.001", **_NUM),
+        "n",
+        "a number with at most 2 decimals",
+        "'0.001'",
+    ),
+    (lambda: v.numeric_string("n", "1E+64"), "n", "a number of at most 64 digits", "'1E+64'"),
+]
+
+
+@pytest.mark.parametrize(("call", "argument", "rule", "shown"), EXACT)
+def test_every_check_names_argument_rule_and_shown_exactly(
+    call: Any, argument: str, rule: str, shown: str
+) -> None:
+    """Each raise site of _validation carries its own argument, rule and shown, verbatim."""
+    with pytest.raises(ValidationError) as info:
+        call()
+    error = info.value
+    assert (error.argument, error.rule, error.shown) == (argument, rule, shown)
+    assert str(error) == f"{argument} must be {rule}; got {shown}"

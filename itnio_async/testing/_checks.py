@@ -7,6 +7,7 @@ format fails in tests instead of in production.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -16,6 +17,9 @@ __all__ = ["Body", "Reject", "is_phone"]
 
 UNIT_SECONDS = {1: 86_400, 2: 3_600, 3: 60, 4: 1}
 LIMIT_MAX = 10_000_000_000
+INT64_MAX = 2**63 - 1
+#: A number written as a string: plain ASCII decimal (no exponent, sign, "_" or spaces).
+_PLAIN_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
 LANGUAGES = frozenset(
     {"CN", "EN", "VN", "JP", "ARB", "DE", "IN", "IT", "KR", "RU", "ES", "PT", "IDN", "BD"}
 )
@@ -106,17 +110,22 @@ class Body:
         return value
 
     def identifier(self, name: str, *, required: bool = False) -> int | None:
-        """An integer id; a string of digits is accepted too (the docs' types drift)."""
+        """An integer id, at most a signed 64-bit integer (the server's ``long``).
+
+        A string of ASCII digits is accepted too (the docs' types drift).
+        """
         value = self._data.get(name)
         if value is None:
             if required:
                 raise self._missing(name)
             return None
-        if is_int(value):
-            return int(value)
         if isinstance(value, str) and value.isascii() and value.isdigit():
-            return int(value)
-        raise invalid(f"{name} must be an integer id")
+            digits = value.lstrip("0")
+            # Length first: int() of thousands of digits is slow, and refused past 4300.
+            value = INT64_MAX + 1 if len(digits) > 19 else int(digits or "0")
+        if not is_int(value) or not 0 <= value <= INT64_MAX:
+            raise invalid(f"{name} must be an integer id")
+        return int(value)
 
     def choice(
         self, name: str, allowed: Iterable[str], *, default: str | None = None
@@ -159,6 +168,9 @@ class Body:
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise invalid(f"{name} must be a numeric string")
+        # Decimal() alone would also read "1_0", " 10", "+10", "1e1" and "١٠".
+        if isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value) is None:
+            raise invalid(f"{name} must be a plain decimal string")
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:

@@ -316,16 +316,22 @@ class Service:
         return Response(code, self.headers(JSON_TYPE, *extra), _dump(body))
 
     def _authenticate(self, headers: dict[str, str], now: float) -> None:
+        # Only HTTP's own optional whitespace (space, tab) is stripped: str.strip() would
+        # also drop a no-break space or U+3000 that the client signed.
         key = headers.get("api-key", "")
-        sign = headers.get("sign", "").strip().lower()
-        timestamp = headers.get("timestamp", "").strip()
-        if key != self.api_key or not sign or sign != make_sign(key, self._secret, timestamp):
+        sign = headers.get("sign", "").strip(" \t")
+        timestamp = headers.get("timestamp", "").strip(" \t")
+        # Sign: either case (the docs call it case-insensitive). Equal to the md5 after
+        # lower() means 32 ASCII hex digits: no other character lower-cases to one.
+        if key != self.api_key or sign.lower() != make_sign(key, self._secret, timestamp):
             raise Reject(-1, STATUS_LABELS[-1])
-        try:
-            stamp = int(timestamp)
-        except ValueError:
-            raise Reject(-16, STATUS_LABELS[-16]) from None
-        if abs(now - stamp) > self.timestamp_tolerance:
+        # Timestamp: ASCII digits only. int() alone would also read "1_700_000_000",
+        # "+1700000000" and "١٧٠٠٠٠٠٠٠٠". Past 19 significant digits it is far outside
+        # any window (and int() of thousands of digits is slow, past 4300 refused).
+        digits = timestamp.lstrip("0")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(digits) <= 19):
+            raise Reject(-16, STATUS_LABELS[-16])
+        if abs(now - int(digits or "0")) > self.timestamp_tolerance:
             raise Reject(-16, STATUS_LABELS[-16])
 
     # -- helpers -------------------------------------------------------------------

@@ -80,7 +80,7 @@ async def test_errors_map_to_http_answers(
         run_uvicorn(_app(client_factory, seeded)) as url,
         httpx.AsyncClient(base_url=url) as http,
     ):
-        invalid = await http.post("/otp/send", json={"phone": "+44 7700 900123"})
+        invalid = await http.post("/otp/send", json={"phone": "+44 7700 900123 x"})
         assert invalid.status_code == 400
         assert invalid.json()["error"] == "invalid_request"
         assert "7700 900123" not in invalid.text  # the number is masked in the message

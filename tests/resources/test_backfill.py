@@ -105,7 +105,8 @@ async def test_report_error_statuses(client: AsyncItnio, router: respx.Router, s
         ({"app_id": "x" * 33}, "app_id"),
         ({"verification_id": ""}, "verification_id"),
         ({"verification_id": "  "}, "verification_id"),
-        ({"number": "+91856321412"}, "number"),
+        ({"number": "+91 856321412x"}, "number"),
+        ({"number": "91+856321412"}, "number"),
         ({"number": "123456789"}, "number"),
     ],
 )

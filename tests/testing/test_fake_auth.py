@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -68,6 +69,82 @@ async def test_timestamp_window(raw: Raw, timestamp: str, status: str) -> None:
     response = await raw("GET", "/flow/list", timestamp=timestamp)
     assert response.json()["status"] == status
     assert parsedate_to_datetime(response.headers["date"]).timestamp() == T0
+
+
+async def _signed_bytes(fake: FakeItnio, timestamp: str, sign: str | None = None) -> str:
+    """GET /flow/list with UTF-8 header bytes (httpx refuses non-ASCII str); the status."""
+    headers = {
+        "Api-Key": KEY,
+        "Timestamp": timestamp.encode(),
+        "Sign": (sign if sign is not None else make_sign(KEY, SECRET, timestamp)).encode(),
+    }
+    async with httpx.AsyncClient(transport=fake.transport) as http:
+        response = await http.get("http://api.example.test/otp/flow/list", headers=headers)
+    status: str = response.json()["status"]
+    return status
+
+
+T0_TEXT = str(int(T0))
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "1_654_411_385",
+        "+" + T0_TEXT,
+        T0_TEXT.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+        T0_TEXT.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+        T0_TEXT[:-1] + "٥",
+        T0_TEXT + ".0",
+        T0_TEXT + "\u00a0",
+        "\u3000" + T0_TEXT,
+        T0_TEXT + "\x0b",
+        "-" + T0_TEXT,
+        "1654411385e0",
+        "9" * 20,
+        "1" * 5000,
+        "",
+    ],
+)
+async def test_timestamp_takes_ascii_digits_only(fake: FakeItnio, timestamp: str) -> None:
+    """A correctly signed Timestamp that int() would stretch to T0 is still -16, not accepted."""
+    assert await _signed_bytes(fake, timestamp) == "-16"
+    assert fake.requests[-1].status == "-16"
+
+
+async def test_ascii_timestamp_with_leading_zero_is_read(fake: FakeItnio) -> None:
+    """ASCII digits are read as the number they spell, leading zeros included."""
+    assert await _signed_bytes(fake, "0" + T0_TEXT) == "0"
+    assert await _signed_bytes(fake, "0" * 5000 + T0_TEXT) == "0"
+    assert await _signed_bytes(fake, T0_TEXT) == "0"
+
+
+@pytest.mark.parametrize(
+    "decorate",
+    [
+        lambda s: s + "\u00a0",
+        lambda s: "\u3000" + s,
+        lambda s: s + "\x0b",
+        lambda s: s[:-1],
+        lambda s: s + "0",
+        lambda s: s[:-1] + "ａ",
+        lambda s: s[:-1] + "g",
+    ],
+)
+async def test_sign_takes_32_ascii_hex_digits_only(fake: FakeItnio, decorate: Any) -> None:
+    """A Sign with non-HTTP whitespace, a wrong length or a non-hex digit is -1."""
+    good = make_sign(KEY, SECRET, T0_TEXT)
+    assert await _signed_bytes(fake, T0_TEXT, good) == "0"
+    assert await _signed_bytes(fake, T0_TEXT, decorate(good)) == "-1"
+
+
+async def test_http_whitespace_around_sign_and_timestamp_is_ignored(fake: FakeItnio) -> None:
+    """Spaces and tabs around a header value are HTTP's, not part of the value."""
+    sign = make_sign(KEY, SECRET, T0_TEXT)
+    headers = {"Api-Key": KEY, "Timestamp": f"{T0_TEXT}\t", "Sign": f" {sign.upper()} "}
+    async with httpx.AsyncClient(transport=fake.transport) as http:
+        response = await http.get("http://api.example.test/otp/flow/list", headers=headers)
+    assert response.json()["status"] == "0"
 
 
 async def test_sdk_learns_clock_offset_from_date_on_minus_16(fake: FakeItnio) -> None:

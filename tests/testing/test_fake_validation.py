@@ -18,6 +18,7 @@ APP = "abcd1234"
 LIMIT = {"enabled": True, "unit": 1, "period": 1, "limit": 1}
 NODE = {"waitingTime": 30, "status": 1, "channel": "sms", "channelCut": 0}
 SEND = {"appId": APP, "templateId": 455, "to": "8613512345678"}
+RATE = {"appId": APP, "mcc": "460", "backfillNow": "10", "callbackTime": "2023-01-29T09:59:58Z"}
 
 
 def _with(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -109,6 +110,12 @@ INVALID: list[tuple[str, str, Any]] = [
     ("POST", "/verification/send", _with(SEND, channel="SMS")),
     ("POST", "/verification/send", _with(SEND, templateId=...)),
     ("POST", "/verification/send", _with(SEND, templateId="abc")),
+    ("POST", "/verification/send", _with(SEND, templateId=2**63)),
+    ("POST", "/verification/send", _with(SEND, templateId=str(2**63))),
+    ("POST", "/verification/send", _with(SEND, templateId="9" * 5000)),
+    ("POST", "/verification/send", _with(SEND, templateId=-1)),
+    ("POST", "/verification/send", _with(SEND, templateId="١٢")),
+    ("POST", "/verification/send", _with(SEND, flowId=10**30)),
     ("POST", "/verification/send", _with(SEND, appId="abc")),
     ("POST", "/verification/send", _with(SEND, code="1234")),
     ("POST", "/verification/sendRule", _with(SEND, code="")),
@@ -158,6 +165,20 @@ INVALID: list[tuple[str, str, Any]] = [
         {"appId": APP, "mcc": "abc", "backfillNow": "10", "callbackTime": "2023-01-29T09:59:58Z"},
     ),
     ("POST", "/backfillRate", {"appId": APP, "mcc": "460", "backfillNow": "10"}),
+    *(
+        ("POST", "/backfillRate", {**RATE, field: number})
+        for field, number in [
+            ("backfillNow", "1_0"),
+            ("backfillNow", "١٠"),
+            ("backfillNow", " 10"),
+            ("backfillNow", "+10"),
+            ("backfillNow", "1e1"),
+            ("backfillNow", "10."),
+            ("mcc", "4_60"),
+            ("backfillNumber", "1E+2"),
+            ("backfillCardinalNumber", "-0"),
+        ]
+    ),
     ("GET", "/template/details/abc", None),
 ]
 
@@ -217,3 +238,24 @@ async def test_boundaries_are_accepted(raw: Raw) -> None:
     assert (await raw("POST", "/verification/send", send)).json()["status"] == "0"
     rule = {"appId": app_id, "code": "1", "to": "12345678901234", "flowId": None, "orderId": None}
     assert (await raw("POST", "/verification/sendRule", rule)).json()["status"] == "0"
+
+
+async def test_largest_signed_64_bit_id_is_an_id(raw: Raw) -> None:
+    """templateId 2**63-1 (int or digits) is a valid id: unknown (-24), not malformed (-22)."""
+    app_id = (await raw("POST", "/app/add", {"name": "abcd"})).json()["data"]["appId"]
+    for template_id in (2**63 - 1, str(2**63 - 1), "0" * 40 + "7"):
+        send = {"appId": app_id, "templateId": template_id, "to": "8613512345678"}
+        assert (await raw("POST", "/verification/send", send)).json()["status"] == "-24"
+
+
+@pytest.mark.parametrize(
+    ("field", "number"),
+    [("backfillNow", "10.50"), ("backfillNow", 10.5), ("mcc", 460), ("backfillNumber", "007")],
+)
+async def test_plain_numbers_and_json_numbers_are_accepted(
+    raw: Raw, field: str, number: Any
+) -> None:
+    """Plain ASCII decimal strings, and JSON numbers (the docs' mcc example), pass."""
+    app_id = (await raw("POST", "/app/add", {"name": "abcd"})).json()["data"]["appId"]
+    body = {**RATE, "appId": app_id, field: number}
+    assert (await raw("POST", "/backfillRate", body)).json()["status"] == "0"
