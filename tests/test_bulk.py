@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import pickle
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -16,7 +17,10 @@ from itnio_async import (
     AsyncItnio,
     HTTPStatusError,
     ItnioError,
+    LookupFailed,
     NotFoundError,
+    Record,
+    RecordFound,
     RecordLookup,
     TransportError,
     ValidationError,
@@ -575,3 +579,16 @@ async def test_concurrency_is_capped_at_the_sdk_pool_size(backend: str) -> None:
     assert server.peak <= 100
     assert [r.order_id for r in results] == ids
     assert all(r.ok for r in results)
+
+
+def test_record_lookup_is_a_union_discriminated_by_ok() -> None:
+    """RecordFound and LookupFailed are the two RecordLookups; ok and the other field are fixed."""
+    found = RecordFound(order_id="a", record=Record(order_id="a"))
+    failed = LookupFailed(order_id="b", error=NotFoundError(-24, "not found"))
+    assert isinstance(found, RecordLookup)
+    assert isinstance(failed, RecordLookup)
+    assert (found.ok, found.error) == (True, None)
+    assert (failed.ok, failed.record) == (False, None)
+    with pytest.raises(TypeError):
+        RecordFound(order_id="a", record=Record(), ok=False)  # type: ignore[call-arg]
+    assert pickle.loads(pickle.dumps(found)) == found  # noqa: S301

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterable,
-    AsyncIterator,
-    Iterable,
-)
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import Any
 
 from .. import _validation as v
 from .._bulk import run_bulk
 from .._client import DEFAULT_MAX_CONNECTIONS, NOT_GIVEN
 from .._exceptions import ItnioError, ValidationError
-from .._models import Record, RecordLookup
+from .._models import LookupFailed, Record, RecordFound, RecordLookup
 from .._retry import CallKind
 from ._base import Resource, compact
 
@@ -72,16 +67,17 @@ class Records(Resource):
         app_id: str | None = None,
         concurrency: int = 16,
         max_per_second: float | None = None,
-    ) -> AsyncIterator[RecordLookup]:
+    ) -> AsyncGenerator[RecordLookup, None]:
         """Look up many order ids concurrently, yielding results as they complete.
 
         ``order_ids`` is read lazily: an id is taken from it only when a request slot
         is free, and no more than ``concurrency`` ids are ever taken but not yet
         yielded, so a generator of millions of ids runs in constant memory, and a
         consumer that stops reading stops the lookups. Every id yields exactly one
-        :class:`RecordLookup` (duplicates each get their own): ``record`` on success,
-        ``error`` on failure — a :class:`ValidationError` for a malformed id, an
-        :class:`APIError`, :class:`HTTPStatusError`, :class:`TransportError` or
+        :class:`RecordLookup` (duplicates each get their own): a :class:`RecordFound`
+        (``ok`` true, ``record`` set) on success, a :class:`LookupFailed` (``ok``
+        false, ``error`` set) on failure — a :class:`ValidationError` for a malformed
+        id, an :class:`APIError`, :class:`HTTPStatusError`, :class:`TransportError` or
         :class:`DecodeError` otherwise. One failing id never stops the others; each
         lookup has the client's retries and deadline.
 
@@ -175,8 +171,8 @@ class Records(Resource):
             try:
                 record = await self._lookup(order_id, app_id, bulk=True)
             except ItnioError as exc:
-                return RecordLookup(order_id=_as_text(order_id), error=exc)
-            return RecordLookup(order_id=_as_text(order_id), record=record)
+                return LookupFailed(order_id=_as_text(order_id), error=exc)
+            return RecordFound(order_id=_as_text(order_id), record=record)
 
         async with contextlib.aclosing(
             run_bulk(order_ids, lookup_one, concurrency=concurrency, max_per_second=max_per_second)
