@@ -6,10 +6,12 @@ import asyncio
 import json
 import os
 import pty
+import re
 import signal
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from itnio_async import AsyncItnio, AuthenticationError
@@ -289,6 +291,58 @@ def test_sandbox_serve_answers_signed_calls_and_stops_cleanly(signum: signal.Sig
         if process.poll() is None:
             process.kill()
             process.communicate()
+    assert process.returncode == 0
+    assert out.rstrip().endswith("itnio sandbox stopped")
+    assert "Traceback" not in err
+
+
+def test_sandbox_serve_shows_each_delivery_with_a_fixed_code() -> None:
+    """`serve --fixed-code` prints each delivery and serves it at /_sandbox/deliveries."""
+    process = subprocess.Popen(
+        [str(ITNIO), "sandbox", "serve", "--port", "0", "--fixed-code", "246810"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = []
+        while not banner or banner[-1] != "Press Ctrl-C to stop.":
+            banner.append(process.stdout.readline().rstrip("\n"))
+        base_url = banner[0].split()[-1]
+        seeded = re.search(r"appId: (\w+); templateIds: (\d+)", "\n".join(banner))
+        assert seeded is not None
+        assert f"  deliveries: GET {base_url[: -len('/otp')]}/_sandbox/deliveries" in banner
+        assert "  every send delivers the code 246810" in banner
+
+        async def send_and_verify() -> tuple[str, bool]:
+            async with AsyncItnio("test-key", "test-secret", base_url=base_url) as client:
+                sent = await client.verifications.send(
+                    app_id=seeded.group(1), template_id=int(seeded.group(2)), to="8613900000123"
+                )
+                result = await client.verifications.verify(sent.verification_id, "246810")
+            return sent.verification_id, result.ok
+
+        verification_id, verified = asyncio.run(send_and_verify())
+        printed = process.stdout.readline().rstrip("\n")
+        page = httpx.get(
+            base_url.removesuffix("/otp") + "/_sandbox/deliveries",
+            params={"to": "8613900000123"},
+            timeout=TIMEOUT,
+        )
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert verified
+    assert printed == (
+        f"delivered: to 8613900000123 code 246810 verificationId {verification_id} (sms, send)"
+    )
+    assert page.status_code == 200
+    assert [(d["code"], d["verificationId"]) for d in page.json()] == [("246810", verification_id)]
     assert process.returncode == 0
     assert out.rstrip().endswith("itnio sandbox stopped")
     assert "Traceback" not in err
