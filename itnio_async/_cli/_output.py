@@ -56,17 +56,17 @@ EXIT_INTERRUPTED: Final = 130
 
 EXIT_CODES_HELP: Final = """\b
 Exit codes:
-  0  success
-  1  any other failure (for example missing credentials)
-  2  usage error, or an argument the SDK rejects (ValidationError)
-  3  the API answered with an error status (APIError and subclasses);
-     records lookup: at least one lookup failed
-  4  transport failure: network, timeout, non-2xx HTTP answer, or an
-     answer that is not the documented JSON (TransportError,
-     HTTPStatusError, DecodeError)
-  5  records lookup stopped early: an error about the account
-     (AuthenticationError, IPNotAllowedError, InsufficientBalanceError)
-     or the API unreachable (10 transport failures in a row)
+  0    success
+  1    any other failure (for example missing credentials)
+  2    usage error, or an argument the SDK rejects (ValidationError)
+  3    the API answered with an error status (APIError and subclasses);
+       records lookup: at least one lookup failed
+  4    transport failure: network, timeout, non-2xx HTTP answer, or an
+       answer that is not the documented JSON (TransportError,
+       HTTPStatusError, DecodeError)
+  5    records lookup stopped early: an error about the account
+       (AuthenticationError, IPNotAllowedError, InsufficientBalanceError)
+       or the API unreachable (10 transport failures in a row)
   130  records lookup interrupted (Ctrl-C or SIGTERM)"""
 
 
