@@ -272,10 +272,12 @@ def test_root_help_documents_exit_codes(invoke: Invoke) -> None:
     result = invoke("--help")
     assert result.exit_code == 0
     for line in (
-        "0  success",
-        "1  any other failure",
-        "2  usage error",
-        "3  the API",
-        "4  transport",
+        "0    success",
+        "1    any other failure",
+        "2    usage error",
+        "3    the API",
+        "4    transport",
+        "5    records lookup stopped early",
+        "130  records lookup interrupted",
     ):
         assert line in result.stdout
