@@ -6,6 +6,7 @@ installed package (its ``py.typed`` marker included).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,9 +82,12 @@ def _check(tool: list[str], tmp_path: Path, *sources: str) -> subprocess.Complet
         path = tmp_path / f"snippet{number}.py"
         path.write_text(source, encoding="utf-8")
         paths.append(str(path))
+    # The pyright package would otherwise ask PyPI whether a newer pyright exists.
+    env = {**os.environ, "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}
     return subprocess.run(
         [*tool, *paths],
         cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
