@@ -42,6 +42,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 import click
 
+from .._bulk import ACCOUNT_STATUSES
 from .._exceptions import APIError, HTTPStatusError, ItnioError, ValidationError
 from .._models import LookupFailed, RecordLookup
 from ._output import (
@@ -81,7 +82,7 @@ UNANSWERED_TYPES: Final = frozenset(
 )
 #: API statuses that say nothing about the id either: the account (-1, -2, -10),
 #: the clock (-16) or the server (-18). ``--resume`` redoes them.
-UNANSWERED_STATUSES: Final = frozenset({-1, -2, -10, -16, -18})
+UNANSWERED_STATUSES: Final = ACCOUNT_STATUSES | {-16, -18}
 
 #: What an id source yields: an id to look up, or a line that already failed.
 IdItem = str | LookupFailed
