@@ -1,14 +1,26 @@
-"""Bulk machinery: a lazy id source, a start-rate limiter, and a pool of workers.
+"""Bulk machinery: a lazy id source, a start-rate limiter, a pool of workers, and
+the rule that ends a run early.
 
 ``run_bulk`` knows nothing of HTTP or of the API: it pulls ids lazily, runs at most
 ``concurrency`` lookups at once through the function it is given, and yields
-``(input index, result)`` pairs as they complete. ``records.iter_by_order_ids``
-and ``get_many_by_order_ids`` are built on it.
+``(input index, result)`` pairs as they complete; a ``stop`` function may end the
+run at any completed result. ``records.iter_by_order_ids`` and
+``get_many_by_order_ids`` are built on it, with :class:`StopRule` as ``stop``:
+
+* an error about the account, not the id (status -1, -2 or -10), ends the run at once;
+* :data:`MAX_TRANSPORT_FAILURES` lookups in a row that end in a ``TransportError``
+  (each after its own retries), with no answer from the server in between, end it too.
+
+Then no new id is taken, the lookups in flight are cancelled (and not reported),
+the results completed before are delivered, and the stopping error is raised:
+as itself by :func:`in_completion_order`, inside a ``BulkAbortedError`` that
+carries the completed results by :func:`in_input_order`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -18,13 +30,40 @@ from collections.abc import (
     Iterable,
     Iterator,
 )
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
-from ._exceptions import ValidationError
+from ._exceptions import (
+    APIError,
+    BulkAbortedError,
+    DecodeError,
+    HTTPStatusError,
+    ItnioError,
+    TransportError,
+    ValidationError,
+)
+from ._models import RecordLookup
 
-__all__ = ["RateLimiter", "run_bulk"]
+__all__ = [
+    "ACCOUNT_STATUSES",
+    "MAX_TRANSPORT_FAILURES",
+    "RateLimiter",
+    "RunStoppedError",
+    "StopRule",
+    "in_completion_order",
+    "in_input_order",
+    "run_bulk",
+]
 
 R = TypeVar("R")
+
+#: API statuses that concern the account, not one id: -1 (``AuthenticationError``),
+#: -2 (``IPNotAllowedError``) and -10 (``InsufficientBalanceError``). The first lookup
+#: that gets one ends the run: every other id would get it too.
+ACCOUNT_STATUSES: Final = frozenset({-1, -2, -10})
+#: Lookups in a row (in completion order) that end in a ``TransportError``, each after
+#: its own retries, with no answer from the server in between, after which a run
+#: ends: the API is unreachable.
+MAX_TRANSPORT_FAILURES: Final = 10
 
 _DONE = object()
 
@@ -114,12 +153,94 @@ class RateLimiter:
             await self._sleep(slot - now)
 
 
+class RunStoppedError(Exception):
+    """Raised by :func:`run_bulk` when its ``stop`` function ended the run (internal)."""
+
+    def __init__(self, error: ItnioError) -> None:
+        self.error = error
+        super().__init__(f"bulk run stopped by {type(error).__name__}")
+
+
+class StopRule:
+    """Decides, result by result in completion order, whether a bulk run must end.
+
+    Call it with each completed lookup: it returns the error that ends the run, or
+    ``None``. An error carrying an :data:`ACCOUNT_STATUSES` status (an ``APIError``,
+    or an ``HTTPStatusError`` whose body had that envelope status) ends it at once.
+    A ``TransportError`` ends it when it is the ``max_transport_failures``-th in a row;
+    a record or any other answer from the server resets the count (a
+    ``ValidationError``, which sent nothing, neither counts nor resets).
+    """
+
+    __slots__ = ("_failures", "_max")
+
+    def __init__(self, max_transport_failures: int = MAX_TRANSPORT_FAILURES) -> None:
+        self._max = max_transport_failures
+        self._failures = 0
+
+    def __call__(self, lookup: RecordLookup) -> ItnioError | None:
+        """The error that ends the run with this result, or ``None``."""
+        error = lookup.error
+        if error is None:
+            self._failures = 0
+            return None
+        if isinstance(error, (APIError, HTTPStatusError)) and error.status in ACCOUNT_STATUSES:
+            return error
+        if isinstance(error, TransportError):
+            self._failures += 1
+            return error if self._failures >= self._max else None
+        if isinstance(error, (APIError, HTTPStatusError, DecodeError)):
+            self._failures = 0
+        return None
+
+
+async def in_completion_order(
+    indexed: AsyncGenerator[tuple[int, R], None],
+) -> AsyncGenerator[R, None]:
+    """Yield the results of ``indexed`` (:func:`run_bulk`'s output) without their index.
+
+    When the run was stopped, the error that stopped it is raised itself, after every
+    result that completed before it. Closing this generator closes ``indexed``.
+    """
+    async with contextlib.aclosing(indexed):
+        try:
+            async for _, result in indexed:
+                yield result
+        except RunStoppedError as stopped:
+            error = stopped.error
+        else:
+            return
+    raise error
+
+
+async def in_input_order(
+    indexed: AsyncGenerator[tuple[int, RecordLookup], None],
+) -> list[RecordLookup]:
+    """Every result of ``indexed`` (:func:`run_bulk`'s output), in input order.
+
+    Raises:
+        BulkAbortedError: the run was stopped; it carries the stopping error and
+            the results that completed, in input order.
+    """
+    results: dict[int, RecordLookup] = {}
+    async with contextlib.aclosing(indexed):
+        try:
+            async for index, result in indexed:
+                results[index] = result
+        except RunStoppedError as stopped:
+            error = stopped.error
+        else:
+            return [results[i] for i in range(len(results))]
+    raise BulkAbortedError(error, [results[i] for i in sorted(results)]) from error
+
+
 async def run_bulk(
     order_ids: Iterable[Any] | AsyncIterable[Any],
     lookup_one: Callable[[Any], Awaitable[R]],
     *,
     concurrency: int,
     max_per_second: float | None,
+    stop: Callable[[R], ItnioError | None] | None = None,
 ) -> AsyncGenerator[tuple[int, R], None]:
     """Yield ``(input index, lookup_one(id))`` as lookups complete, from a pool of workers.
 
@@ -128,6 +249,12 @@ async def run_bulk(
     requests in flight and how far the input is read ahead of the consumer.
     Workers are started on demand, so a short input starts few tasks. Closing the
     generator (or cancelling its consumer) cancels the workers and waits for them.
+
+    ``stop(result)``, called as each lookup completes, may return an error to end
+    the run: the other workers are cancelled at once (their lookups are not
+    reported), the results that completed before are still yielded, then
+    :class:`RunStoppedError` carrying the error is raised. The stopping result
+    itself is not yielded.
     """
     source = _IdSource(order_ids)
     limiter = RateLimiter(max_per_second) if max_per_second is not None else None
@@ -150,13 +277,26 @@ async def run_bulk(
                     workers.append(loop.create_task(worker()))
                 if limiter is not None:
                     await limiter.wait()
-                done.put_nowait((item[0], await lookup_one(item[1])))
+                result = await lookup_one(item[1])
+                error = None if stop is None else stop(result)
+                if error is not None:
+                    halt(error)
+                    return
+                done.put_nowait((item[0], result))
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, who raises it
             done.put_nowait(exc)
         else:
             done.put_nowait(None)
+
+    def halt(error: ItnioError) -> None:
+        # Synchronous: no other worker runs, so nothing completes after the stop.
+        this = asyncio.current_task()
+        for task in workers:
+            if task is not this:
+                task.cancel()
+        done.put_nowait(RunStoppedError(error))
 
     workers.append(loop.create_task(worker()))
     finished = 0

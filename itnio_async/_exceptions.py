@@ -4,6 +4,7 @@ The tree::
 
     ItnioError
     ├── ValidationError (also ValueError)      bad argument, raised before sending
+    ├── BulkAbortedError                       a bulk lookup stopped early (.error, .completed)
     ├── TransportError                         request could not be completed
     │   └── RequestTimeoutError (also TimeoutError)
     ├── HTTPStatusError                        non-2xx HTTP answer
@@ -39,6 +40,7 @@ are masked.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._redact import mask_digits
@@ -46,10 +48,13 @@ from ._redact import mask_digits
 if TYPE_CHECKING:
     import httpx
 
+    from ._models import RecordLookup
+
 __all__ = [
     "APIError",
     "AlreadyExistsError",
     "AuthenticationError",
+    "BulkAbortedError",
     "DecodeError",
     "HTTPStatusError",
     "IPNotAllowedError",
@@ -308,3 +313,33 @@ class OutcomeUnknownError(ItnioError):
         self.method = method
         self.path = path
         super().__init__(message)
+
+
+class BulkAbortedError(ItnioError):
+    """``records.get_many_by_order_ids`` stopped before every id was looked up.
+
+    Raised when an error concerned the account rather than one id
+    (:class:`AuthenticationError`, :class:`IPNotAllowedError`,
+    :class:`InsufficientBalanceError`), or when the API was unreachable (a run of
+    consecutive :class:`TransportError` failures). New lookups stop at once and the
+    ones in flight are cancelled; the lookups that had completed are kept.
+
+    Attributes:
+        error: the error that stopped the run (also this exception's ``__cause__``).
+        completed: the :class:`~itnio_async.RecordLookup` results that had
+            completed, in input order (ids that were never looked up, or whose
+            lookup was cancelled, are absent).
+    """
+
+    def __init__(self, error: ItnioError, completed: Iterable[RecordLookup]) -> None:
+        self.error = error
+        self.completed = list(completed)
+        self.__cause__ = error
+        super().__init__(
+            f"bulk lookup stopped by {type(error).__name__} ({error}) "
+            f"after {len(self.completed)} completed lookups"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt through __init__ so that __cause__ (never pickled) is set again.
+        return (type(self), (self.error, self.completed), self.__dict__)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
 
@@ -31,9 +31,11 @@ __all__ = [
     "Flow",
     "FlowStep",
     "FlowTrigger",
+    "LookupFailed",
     "MatchStatus",
     "PeriodUnit",
     "Record",
+    "RecordFound",
     "RecordLookup",
     "SendLimit",
     "SendResult",
@@ -307,14 +309,35 @@ class Record:
 
 
 @attrs.frozen(kw_only=True)
-class RecordLookup:
-    """One result of a bulk lookup: ``record`` on success, ``error`` on failure."""
+class RecordFound:
+    """A bulk lookup that returned a record (one arm of :data:`RecordLookup`).
+
+    ``ok`` is always ``True`` and ``error`` always ``None``; neither is an argument.
+    """
 
     order_id: str
-    record: Record | None = None
-    error: ItnioError | None = None
+    record: Record
+    ok: Literal[True] = attrs.field(default=True, init=False)
+    error: None = attrs.field(default=None, init=False)
 
-    @property
-    def ok(self) -> bool:
-        """True when the lookup returned a record."""
-        return self.error is None and self.record is not None
+
+@attrs.frozen(kw_only=True)
+class LookupFailed:
+    """A bulk lookup that failed (one arm of :data:`RecordLookup`).
+
+    ``ok`` is always ``False`` and ``record`` always ``None``; neither is an argument.
+    """
+
+    order_id: str
+    error: ItnioError
+    ok: Literal[False] = attrs.field(default=False, init=False)
+    record: None = attrs.field(default=None, init=False)
+
+
+#: One result of a bulk lookup: a :class:`RecordFound` (``ok`` true, ``record`` set)
+#: or a :class:`LookupFailed` (``ok`` false, ``error`` set). Both have ``order_id``,
+#: ``ok``, ``record`` and ``error``; ``isinstance(x, RecordLookup)`` works. ``ok``
+#: discriminates the two for type checkers: after ``if lookup.ok:`` mypy knows
+#: ``lookup.record`` is a :class:`Record` (pyright narrows on ``lookup.ok is True``,
+#: ``isinstance(lookup, RecordFound)`` or ``match``, not on a bare truth test).
+RecordLookup: TypeAlias = RecordFound | LookupFailed

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
+import pickle
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -13,15 +15,29 @@ import httpx
 import pytest
 
 from itnio_async import (
+    APIError,
     AsyncItnio,
+    AuthenticationError,
+    BulkAbortedError,
     HTTPStatusError,
+    InsufficientBalanceError,
+    IPNotAllowedError,
     ItnioError,
+    LookupFailed,
     NotFoundError,
+    Record,
+    RecordFound,
     RecordLookup,
     TransportError,
     ValidationError,
 )
-from itnio_async._bulk import RateLimiter
+from itnio_async._bulk import (
+    MAX_TRANSPORT_FAILURES,
+    RateLimiter,
+    RunStoppedError,
+    StopRule,
+    run_bulk,
+)
 
 from .conftest import API_KEY, FIXED_SIGN, envelope
 from .test_sdk_over_sockets import RECORD, Reply, Seen, record_reply, serve_loopback
@@ -572,3 +588,251 @@ async def test_concurrency_is_capped_at_the_sdk_pool_size() -> None:
     assert server.peak <= 100
     assert [r.order_id for r in results] == ids
     assert all(r.ok for r in results)
+
+
+# -- runs that stop early ---------------------------------------------------------------
+
+
+def denied(request: httpx.Request) -> httpx.Response:
+    """The envelope the API answers a wrong key or Sign with."""
+    return httpx.Response(200, json=envelope(status="-1", reason="Authentication error"))
+
+
+async def test_run_bulk_stop_yields_completed_results_then_raises() -> None:
+    """A stop yields what completed before it, cancels the lookups in flight, reads no more ids."""
+    gates = {name: asyncio.Event() for name in ("stopper", "late")}
+    returned: dict[str, asyncio.Event] = {name: asyncio.Event() for name in ("b", "stopper")}
+    cancelled: list[str] = []
+    stop_error = AuthenticationError(-1, "Authentication error")
+
+    async def lookup_one(order_id: str) -> str:
+        if order_id in gates:
+            try:
+                await gates[order_id].wait()
+            except asyncio.CancelledError:
+                cancelled.append(order_id)
+                raise
+        if order_id in returned:
+            returned[order_id].set()
+        return order_id
+
+    ids = CountingIds(0)
+
+    def source() -> Iterator[str]:
+        for order_id in ("a", "b", "stopper", "late", "e", "never"):
+            ids.pulled += 1
+            yield order_id
+
+    results = run_bulk(
+        source(),
+        lookup_one,
+        concurrency=4,
+        max_per_second=None,
+        stop=lambda result: stop_error if result == "stopper" else None,
+    )
+    assert await anext(results) == (0, "a")
+    await returned["b"].wait()  # "b" completed while the consumer was away
+    gates["stopper"].set()
+    await returned["stopper"].wait()
+    drained: list[tuple[int, str]] = []
+
+    async def drain() -> None:
+        async for item in results:
+            drained.append(item)
+
+    with pytest.raises(RunStoppedError) as info:
+        await drain()
+    # "e" took the slot "a" freed; then all four slots were busy until the stop.
+    assert drained == [(1, "b"), (4, "e")]
+    assert info.value.error is stop_error
+    assert cancelled == ["late"]
+    assert ids.pulled == 5
+    await settle()
+    assert other_tasks() == set()
+
+
+async def test_auth_error_ends_the_iterator_after_the_completed_results(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """An AuthenticationError is raised itself, after the results that completed first."""
+    sent: list[str] = []
+    gate = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        order_id = order_id_of(request)
+        sent.append(order_id)
+        if order_id == "denied":
+            await gate.wait()
+            return denied(request)
+        if order_id.startswith("slow"):
+            await asyncio.Event().wait()
+        return echo(request)
+
+    seen: list[str] = []
+    ids = ["ok-1", "ok-2", "denied", *(f"slow-{i}" for i in range(500))]
+
+    async def consume(client: AsyncItnio) -> None:
+        async for lookup in client.records.iter_by_order_ids(ids, concurrency=4):
+            seen.append(lookup.order_id)
+            if len(seen) == 2:
+                gate.set()
+
+    async with make_client(handler) as client:
+        with pytest.raises(AuthenticationError) as info:
+            await consume(client)
+        await settle()
+        assert other_tasks() == set()
+    assert sorted(seen) == ["ok-1", "ok-2"]
+    assert info.value.status == -1
+    assert len(sent) <= 4 + 2  # concurrency, plus the ids the two consumed results freed
+
+
+async def test_get_many_raises_bulk_aborted_with_the_completed_lookups(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """get_many raises BulkAbortedError carrying the error and the completed lookups in order."""
+    # "later-1" is taken only once "found" and "missing" were consumed and freed
+    # their slots; then "broke" answers -10 and the run stops.
+    consumed_two = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        order_id = order_id_of(request)
+        if order_id == "broke":
+            await consumed_two.wait()
+            return httpx.Response(200, json=envelope(status="-10", reason="balance"))
+        if order_id == "missing":
+            return httpx.Response(200, json=envelope(status="-24", reason="not found"))
+        if order_id == "later-1":
+            consumed_two.set()
+        if order_id != "found":
+            await asyncio.Event().wait()
+        return echo(request)
+
+    ids = ["found", "broke", "hang", "missing", *(f"later-{i}" for i in range(100))]
+    async with make_client(handler, max_retries=0) as client:
+        with pytest.raises(BulkAbortedError) as info:
+            await client.records.get_many_by_order_ids(ids, concurrency=4)
+    error = info.value
+    assert isinstance(error.error, InsufficientBalanceError)
+    assert error.__cause__ is error.error
+    assert [lookup.order_id for lookup in error.completed] == ["found", "missing"]
+    assert isinstance(error.completed[0], RecordFound)
+    assert isinstance(error.completed[1].error, NotFoundError)
+    assert str(error).startswith("bulk lookup stopped by InsufficientBalanceError (API status -10")
+    assert str(error).endswith("after 2 completed lookups")
+    assert isinstance(error, ItnioError)
+
+
+@pytest.mark.parametrize(
+    ("answer", "raised"),
+    [
+        (httpx.Response(200, json=envelope(status="-1", reason="auth")), AuthenticationError),
+        (httpx.Response(200, json=envelope(status="-2", reason="ip")), IPNotAllowedError),
+        (httpx.Response(200, json=envelope(status="-10", reason="$")), InsufficientBalanceError),
+        (httpx.Response(403, json=envelope(status="-2", reason="ip")), HTTPStatusError),
+    ],
+    ids=["-1", "-2", "-10", "HTTP 403 with -2"],
+)
+async def test_each_account_error_stops_the_run(
+    make_client: Callable[..., AsyncItnio], answer: httpx.Response, raised: type[ItnioError]
+) -> None:
+    """-1, -2 and -10 (also inside a non-2xx answer) stop the run at the first lookup."""
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(order_id_of(request))
+        return answer
+
+    async with make_client(handler, max_retries=0) as client:
+        with pytest.raises(BulkAbortedError) as info:
+            await client.records.get_many_by_order_ids(CountingIds(1000), concurrency=1)
+    assert type(info.value.error) is raised
+    assert info.value.completed == []
+    assert sent == ["id0"]
+
+
+async def test_consecutive_transport_failures_end_the_run(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """After MAX_TRANSPORT_FAILURES transport failures in a row the run stops with the last one."""
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(order_id_of(request))
+        raise httpx.ConnectError("refused", request=request)
+
+    seen: list[RecordLookup] = []
+
+    async def consume(client: AsyncItnio) -> None:
+        async for lookup in client.records.iter_by_order_ids(CountingIds(1000), concurrency=1):
+            seen.append(lookup)
+
+    async with make_client(handler, max_retries=0) as client:
+        with pytest.raises(TransportError) as info:
+            await consume(client)
+    assert MAX_TRANSPORT_FAILURES == 10
+    assert len(sent) == MAX_TRANSPORT_FAILURES
+    assert [lookup.order_id for lookup in seen] == [f"id{i}" for i in range(9)]
+    assert all(isinstance(lookup.error, TransportError) for lookup in seen)
+    assert info.value not in [lookup.error for lookup in seen]
+
+
+async def test_an_answer_between_transport_failures_keeps_the_run_going(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """Any answer from the server (a record or an API error) resets the failure count."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        number = int(order_id_of(request)[2:])
+        if number % 10 == 9:
+            return httpx.Response(200, json=envelope(status="-24", reason="not found"))
+        if number % 10 == 4:
+            return echo(request)
+        raise httpx.ReadError("reset", request=request)
+
+    async with make_client(handler, max_retries=0) as client:
+        results = await client.records.get_many_by_order_ids(CountingIds(100), concurrency=1)
+    assert len(results) == 100
+    assert sum(isinstance(r.error, TransportError) for r in results) == 80
+
+
+def test_stop_rule_counts_transport_failures_in_a_row() -> None:
+    """Only transport failures count; server answers reset; validation errors do neither."""
+    record = RecordFound(order_id="r", record=Record())
+    transport = LookupFailed(order_id="t", error=TransportError("down"))
+    invalid = LookupFailed(order_id="v", error=ValidationError("order_id", "1-64", "''"))
+    answered = LookupFailed(order_id="a", error=APIError(-24, "not found"))
+    rule = StopRule(max_transport_failures=3)
+    assert [rule(x) for x in (transport, invalid, transport, record)] == [None] * 4
+    assert [rule(x) for x in (transport, transport, answered, transport, invalid)] == [None] * 5
+    assert rule(transport) is None
+    assert rule(transport) is transport.error
+    assert StopRule()(LookupFailed(order_id="x", error=APIError(-22, "bad"))) is None
+
+
+def test_bulk_aborted_error_survives_copy_and_pickle() -> None:
+    """BulkAbortedError keeps its message, error, completed lookups and cause when pickled."""
+    error = BulkAbortedError(
+        AuthenticationError(-1, "Authentication error", method="POST", path=PATH),
+        [RecordFound(order_id="a", record=Record(order_id="a"))],
+    )
+    for clone in (copy.copy(error), pickle.loads(pickle.dumps(error))):  # noqa: S301
+        assert type(clone) is BulkAbortedError
+        assert str(clone) == str(error)
+        assert type(clone.error) is AuthenticationError
+        assert str(clone.error) == str(error.error)
+        assert clone.completed == error.completed
+        assert clone.__cause__ is clone.error
+
+
+def test_record_lookup_is_a_union_discriminated_by_ok() -> None:
+    """RecordFound and LookupFailed are the two RecordLookups; ok and the other field are fixed."""
+    found = RecordFound(order_id="a", record=Record(order_id="a"))
+    failed = LookupFailed(order_id="b", error=NotFoundError(-24, "not found"))
+    assert isinstance(found, RecordLookup)
+    assert isinstance(failed, RecordLookup)
+    assert (found.ok, found.error) == (True, None)
+    assert (failed.ok, failed.record) == (False, None)
+    with pytest.raises(TypeError):
+        RecordFound(order_id="a", record=Record(), ok=False)  # type: ignore[call-arg]
+    assert pickle.loads(pickle.dumps(found)) == found  # noqa: S301

@@ -45,10 +45,12 @@ from itnio_async import (
     Flow,
     FlowStep,
     FlowTrigger,
+    ItnioError,
+    LookupFailed,
     MatchStatus,
     PeriodUnit,
     Record,
-    RecordLookup,
+    RecordFound,
     SendLimit,
     SendResult,
     SmsAttempt,
@@ -844,7 +846,8 @@ MODEL_INSTANCES: list[Any] = [
     SmsAttempt(),
     CallAttempt(),
     SnaAttempt(),
-    RecordLookup(order_id="1"),
+    RecordFound(order_id="1", record=Record()),
+    LookupFailed(order_id="2", error=ItnioError("failed")),
 ]
 
 

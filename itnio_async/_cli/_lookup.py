@@ -1,28 +1,61 @@
 """``itnio records lookup``: reconcile many order ids, one JSON line per id.
 
 Ids come from the arguments, from ``--file PATH`` (``-`` for stdin; one id per line,
-blank lines skipped, whitespace stripped), or both, and are read lazily. Results
-are written as they complete; a rich progress bar (rate, ETA) goes to stderr only
-when stderr is a terminal; a one-line summary always ends the run on stderr.
+blank lines skipped, whitespace stripped), or both, and are read lazily. Each line
+is decoded on its own: a line that is not UTF-8 becomes a failed result naming its
+line number, and the run goes on. Results are written as they complete; a rich
+progress bar (rate, ETA) goes to stderr only when stderr is a terminal; a summary
+always ends the run on stderr.
+
+A run ends early in two ways, always after writing every line that completed:
+
+* the SDK stops it (an error about the account, or the API unreachable): the error
+  and the summary go to stderr, exit code :data:`EXIT_STOPPED`;
+* SIGINT (Ctrl-C) or SIGTERM: the lookups in flight are cancelled, the summary says
+  how to resume, exit code :data:`EXIT_INTERRUPTED`.
+
+``--resume FILE`` skips the ids that already have an *answered* result line in FILE
+(an earlier run's output), see :func:`is_answered`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
+import json
 import os
+import signal
 import stat
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Set,
+)
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import click
 
-from .._exceptions import APIError, HTTPStatusError, ItnioError
-from .._models import RecordLookup
-from ._output import EXIT_API, EXIT_FAILURE, EXIT_OK, is_terminal, to_json, to_jsonable
+from .._bulk import ACCOUNT_STATUSES
+from .._exceptions import APIError, HTTPStatusError, ItnioError, ValidationError
+from .._models import LookupFailed, RecordLookup
+from ._output import (
+    EXIT_API,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_STOPPED,
+    error_line,
+    is_terminal,
+    to_json,
+    to_jsonable,
+)
 from ._runtime import api_command, fail, open_client, run_async, state_of
 
 if TYPE_CHECKING:
@@ -30,12 +63,34 @@ if TYPE_CHECKING:
 
     from .._client import AsyncItnio
 
-__all__ = ["LookupStats", "lookup_line", "records_lookup", "run_lookups"]
+__all__ = [
+    "IdLines",
+    "InterruptedRunError",
+    "LookupStats",
+    "RunStoppedError",
+    "answered_ids",
+    "is_answered",
+    "lookup_line",
+    "records_lookup",
+    "run_lookups",
+]
+
+#: Error types of result lines that say nothing about the id itself: the request
+#: did not get through, or the answer was not understood. ``--resume`` redoes them.
+UNANSWERED_TYPES: Final = frozenset(
+    {"TransportError", "RequestTimeoutError", "HTTPStatusError", "DecodeError"}
+)
+#: API statuses that say nothing about the id either: the account (-1, -2, -10),
+#: the clock (-16) or the server (-18). ``--resume`` redoes them.
+UNANSWERED_STATUSES: Final = ACCOUNT_STATUSES | {-16, -18}
+
+#: What an id source yields: an id to look up, or a line that already failed.
+IdItem = str | LookupFailed
 
 
 def lookup_line(lookup: RecordLookup) -> dict[str, Any]:
     """The JSON object written for one looked-up order id."""
-    if lookup.error is None:
+    if lookup.ok:
         return {"orderId": lookup.order_id, "ok": True, "record": to_jsonable(lookup.record)}
     error = lookup.error
     status: int | None = None
@@ -52,14 +107,104 @@ def lookup_line(lookup: RecordLookup) -> dict[str, Any]:
     }
 
 
-def _clean(lines: Iterable[str]) -> Iterator[str]:
-    for line in lines:
-        text = line.strip()
-        if text:
-            yield text
+def is_answered(line: object) -> bool:
+    """Whether a result line (parsed JSON) answers its id, so ``--resume`` skips the id.
+
+    Answered: a record (``"ok": true``); a ``ValidationError`` (the id itself is
+    malformed, and stays so); an API status about the id, such as -24 (no such
+    order id) or -22. Not answered: transport failures, non-2xx HTTP answers,
+    undecodable answers (:data:`UNANSWERED_TYPES`) and the statuses of
+    :data:`UNANSWERED_STATUSES`.
+    """
+    if not isinstance(line, dict):
+        return False
+    if line.get("ok") is True:
+        return True
+    error = line.get("error")
+    if not isinstance(error, dict):
+        return False
+    kind, status = error.get("type"), error.get("status")
+    if kind == "ValidationError":
+        return True
+    if kind in UNANSWERED_TYPES:
+        return False
+    return type(status) is int and status not in UNANSWERED_STATUSES
 
 
-def _is_regular(stream: IO[str]) -> bool:
+def answered_ids(path: str) -> set[str]:
+    """The order ids that have an answered result line in the JSON Lines file ``path``.
+
+    Lines that are not JSON (such as a line cut off by a killed run) are ignored.
+    """
+    answered: set[str] = set()
+    with open(path, "rb") as stream:
+        for raw in stream:
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            if is_answered(line) and isinstance(line.get("orderId"), str):
+                answered.add(line["orderId"])
+    return answered
+
+
+class IdLines:
+    """Turns the raw lines of an id source into ids.
+
+    Whitespace is stripped, blank lines are skipped, and so are ids in ``answered``
+    (counted in :attr:`skipped`). A line that is not UTF-8 becomes a
+    :class:`LookupFailed` with a ``ValidationError`` naming ``source`` and the line
+    number (its ``order_id`` is the line with the bad bytes replaced by U+FFFD); the
+    lines after it are read as usual.
+    """
+
+    def __init__(self, source: str, answered: Set[str] = frozenset()) -> None:
+        self.source = source
+        self.answered = answered
+        self.skipped = 0
+
+    def take(self, number: int, raw: bytes) -> IdItem | None:
+        """The id (or failed line) that line ``number`` (1-based) gives, or ``None``."""
+        if number == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            shown = raw.decode("utf-8", "replace").strip()
+            if shown in self.answered:
+                self.skipped += 1
+                return None
+            error = ValidationError(
+                f"{self.source} line {number}",
+                "UTF-8 text",
+                f"byte 0x{raw[exc.start]:02x} at position {exc.start + 1}",
+            )
+            return LookupFailed(order_id=shown, error=error)
+        if not text:
+            return None
+        if text in self.answered:
+            self.skipped += 1
+            return None
+        return text
+
+    def ids(self, lines: Iterable[bytes]) -> Iterator[IdItem]:
+        """The ids of ``lines``, lazily."""
+        for number, raw in enumerate(lines, start=1):
+            item = self.take(number, raw)
+            if item is not None:
+                yield item
+
+    async def aids(self, lines: AsyncIterable[bytes]) -> AsyncIterator[IdItem]:
+        """The ids of ``lines`` (read by another thread), lazily."""
+        number = 0
+        async for raw in lines:
+            number += 1
+            item = self.take(number, raw)
+            if item is not None:
+                yield item
+
+
+def _is_regular(stream: IO[bytes]) -> bool:
     """True for a regular file (safe to read on the event loop; can be counted ahead)."""
     try:
         return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
@@ -67,23 +212,39 @@ def _is_regular(stream: IO[str]) -> bool:
         return True  # an in-memory stream (tests): reading it never blocks
 
 
-async def _read_in_thread(stream: IO[str]) -> AsyncIterator[str]:
+async def _read_in_thread(stream: IO[bytes]) -> AsyncIterator[bytes]:
     """Lines of a pipe or terminal, read by a daemon thread so a slow producer never
-    blocks the event loop (and an abandoned read never blocks the exit)."""
+    blocks the event loop (and an abandoned read never blocks the exit).
+
+    The thread reads the file descriptor with ``os.read``, never the buffered
+    ``stream`` itself: a daemon thread blocked inside a buffered read holds its lock,
+    and the interpreter aborts when it cannot take that lock at exit.
+    """
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
     room = threading.Semaphore(4096)  # backpressure: at most this many unread lines
     stop = threading.Event()
+    fd = stream.fileno()
+
+    def hand_over(line: bytes) -> bool:
+        while not room.acquire(timeout=0.5):
+            if stop.is_set():
+                return False
+        if stop.is_set():
+            return False
+        loop.call_soon_threadsafe(queue.put_nowait, line)
+        return True
 
     def reader() -> None:
+        pending = b""
         try:
-            for line in stream:
-                while not room.acquire(timeout=0.5):
-                    if stop.is_set():
+            while chunk := os.read(fd, 65536):
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    if not hand_over(line + b"\n"):
                         return
-                if stop.is_set():
-                    return
-                loop.call_soon_threadsafe(queue.put_nowait, line)
+            if pending and not hand_over(pending):
+                return
             loop.call_soon_threadsafe(queue.put_nowait, None)
         except RuntimeError:  # the loop closed under us: nobody is listening any more
             return
@@ -100,9 +261,7 @@ async def _read_in_thread(stream: IO[str]) -> AsyncIterator[str]:
             if isinstance(item, BaseException):
                 raise item
             room.release()
-            text = item.strip()
-            if text:
-                yield text
+            yield item
     finally:
         stop.set()
 
@@ -113,6 +272,8 @@ class LookupStats:
     def __init__(self) -> None:
         self.ok = 0
         self.failed = 0
+        self.skipped = 0
+        self.resumed_from: str | None = None
         self.started = time.monotonic()
 
     @property
@@ -120,14 +281,40 @@ class LookupStats:
         """Ids looked up so far."""
         return self.ok + self.failed
 
-    def summary(self) -> str:
-        """``records lookup: 298 ok, 3 failed (301 order ids) in 0.52s, 579/s``."""
+    def summary(self, outcome: str = "") -> str:
+        """``records lookup: 298 ok, 3 failed (301 order ids) in 0.52s, 579/s``.
+
+        ``outcome`` (such as ``"interrupted by SIGINT"``) comes first; ids skipped
+        by ``--resume`` are counted after the total.
+        """
         elapsed = time.monotonic() - self.started
         rate = self.total / elapsed if elapsed > 0 else 0.0
-        return (
-            f"records lookup: {self.ok} ok, {self.failed} failed "
-            f"({self.total} order ids) in {elapsed:.2f}s, {rate:.0f}/s"
+        head = f"records lookup: {outcome}: " if outcome else "records lookup: "
+        skipped = (
+            f", {self.skipped} skipped as answered in {self.resumed_from}"
+            if self.resumed_from is not None
+            else ""
         )
+        return (
+            f"{head}{self.ok} ok, {self.failed} failed "
+            f"({self.total} order ids){skipped} in {elapsed:.2f}s, {rate:.0f}/s"
+        )
+
+
+class RunStoppedError(Exception):
+    """The SDK ended the bulk run early; ``error`` is why (see ``iter_by_order_ids``)."""
+
+    def __init__(self, error: ItnioError) -> None:
+        self.error = error
+        super().__init__(str(error))
+
+
+class InterruptedRunError(Exception):
+    """SIGINT or SIGTERM ended the run; ``signum`` is the signal."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
 
 
 def make_progress(total: int | None) -> Progress:
@@ -176,7 +363,7 @@ def _same_terminal() -> bool:
 
 async def run_lookups(
     client: AsyncItnio,
-    order_ids: Iterable[str] | AsyncIterator[str],
+    order_ids: Iterable[IdItem] | AsyncIterator[IdItem],
     *,
     app_id: str | None,
     concurrency: int,
@@ -184,13 +371,21 @@ async def run_lookups(
     total: int | None,
     show_progress: bool,
     on_result: Callable[[RecordLookup], None] | None = None,
+    stats: LookupStats | None = None,
 ) -> LookupStats:
     """Look up every id and count the outcomes; by default write one JSON line per id.
 
-    ``on_result(lookup)`` replaces the writing when given; the progress bar is shown
-    only when ``show_progress`` is true.
+    ``order_ids`` may also yield :class:`LookupFailed` items (lines that could not be
+    read): they are reported like results, without a request. ``on_result(lookup)``
+    replaces the writing when given; the progress bar is shown only when
+    ``show_progress`` is true. ``stats`` (default: a new one) is updated as results
+    arrive, so it holds the counts also when the run ends with an exception.
+
+    Raises:
+        RunStoppedError: the SDK stopped the run (an error about the account, or the
+            API unreachable); every result that completed was reported first.
     """
-    stats = LookupStats()
+    stats = stats if stats is not None else LookupStats()
     progress = make_progress(total) if show_progress else None
     if on_result is None:
         out = sys.stdout
@@ -203,25 +398,137 @@ async def run_lookups(
             else:
                 out.write(line + "\n")
 
+    write = on_result
     task_id = progress.add_task("lookup", total=total) if progress is not None else None
+
+    def report(lookup: RecordLookup) -> None:
+        if lookup.ok:
+            stats.ok += 1
+        else:
+            stats.failed += 1
+        write(lookup)
+        if progress is not None and task_id is not None:
+            progress.advance(task_id)
+
+    ids: Iterable[str] | AsyncIterator[str]
+    if isinstance(order_ids, AsyncIterator):
+        ids = _aids_only(order_ids, report)
+    else:
+        ids = _ids_only(order_ids, report)
     with progress if progress is not None else contextlib.nullcontext():
-        # Typed as an AsyncIterator; it is an async generator, closed here on the way out.
-        lookups: Any = client.records.iter_by_order_ids(
-            order_ids,
-            app_id=app_id,
-            concurrency=concurrency,
-            max_per_second=max_per_second,
+        lookups = client.records.iter_by_order_ids(
+            ids, app_id=app_id, concurrency=concurrency, max_per_second=max_per_second
         )
         async with contextlib.aclosing(lookups):
-            async for lookup in lookups:
-                if lookup.ok:
-                    stats.ok += 1
-                else:
-                    stats.failed += 1
-                on_result(lookup)
-                if progress is not None and task_id is not None:
-                    progress.advance(task_id)
+            try:
+                async for lookup in lookups:
+                    report(lookup)
+            except ValidationError:
+                raise  # the options, not the run
+            except ItnioError as exc:
+                raise RunStoppedError(exc) from exc
     return stats
+
+
+def _ids_only(items: Iterable[IdItem], report: Callable[[RecordLookup], None]) -> Iterator[str]:
+    """The ids of ``items``; the failed lines among them are reported as they are read."""
+    for item in items:
+        if isinstance(item, str):
+            yield item
+        else:
+            report(item)
+
+
+async def _aids_only(
+    items: AsyncIterator[IdItem], report: Callable[[RecordLookup], None]
+) -> AsyncIterator[str]:
+    """As :func:`_ids_only`, for an async source."""
+    async for item in items:
+        if isinstance(item, str):
+            yield item
+        else:
+            report(item)
+
+
+@contextlib.contextmanager
+def _signals_cancel(task: asyncio.Task[Any]) -> Iterator[list[int]]:
+    """While active, SIGINT and SIGTERM cancel ``task``; yields the signals received.
+
+    Handled by the event loop, so a signal never lands in the middle of writing a
+    line. Later signals, while the run winds down, are ignored.
+    """
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        if not received:
+            received.append(signum)
+            task.cancel()
+
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+            continue
+        installed.append(signum)
+    try:
+        yield received
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+def _output_name() -> str | None:
+    """The path stdout writes to when it is a regular file (for the resume hint)."""
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.path.relpath(os.readlink(f"/proc/self/fd/{fd}"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _resume_hint() -> str:
+    """How to continue a run that ended early."""
+    name = _output_name()
+    if name is not None:
+        target = click.format_filename(name)
+        return (
+            f"records lookup: to resume, run the same command with "
+            f"--resume {target} >> {target} (ids answered there are skipped)"
+        )
+    return (
+        "records lookup: to resume, run the same command with --resume OUT >> OUT, "
+        "OUT being the file this run's output went to (ids answered there are skipped)"
+    )
+
+
+def _check_appending(path: str) -> None:
+    """Refuse ``--resume FILE > FILE``: the shell emptied FILE before the run started."""
+    try:
+        import fcntl
+
+        fd = sys.stdout.fileno()
+        out, resumed = os.fstat(fd), os.stat(path)
+        appending = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND
+    except (AttributeError, ImportError, OSError, ValueError):
+        return
+    if (out.st_dev, out.st_ino) == (resumed.st_dev, resumed.st_ino) and not appending:
+        raise click.UsageError(
+            f"stdout is {click.format_filename(path)} itself, opened with '>', which empties "
+            f"it: continue it with '>> {click.format_filename(path)}'"
+        )
+
+
+def _quiet_stdout() -> None:
+    """stdout was closed by its reader (``| head``): point it at /dev/null so nothing
+    complains when Python flushes it on the way out."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 @api_command("lookup")
@@ -248,6 +555,13 @@ async def run_lookups(
     metavar="RATE",
     help="Start at most RATE lookups per second.",
 )
+@click.option(
+    "--resume",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="FILE",
+    help="Skip the ids that already have an answered result line in FILE (an earlier "
+    "run's output; append to it with >> FILE).",
+)
 @click.pass_context
 def records_lookup(
     ctx: click.Context,
@@ -256,6 +570,7 @@ def records_lookup(
     app_id: str | None,
     concurrency: int,
     max_per_second: float | None,
+    resume: str | None,
 ) -> None:
     """Look up many order ids in bulk (JSON Lines out).
 
@@ -263,80 +578,139 @@ def records_lookup(
     arguments, --file PATH ('-' for stdin, one id per line), or both. Writes one JSON
     line per id as results arrive: {"orderId": ..., "ok": true, "record": {...}} or
     {"orderId": ..., "ok": false, "error": {"type": ..., "status": ..., "message":
-    ...}}. A progress bar is shown on stderr when it is a terminal; a summary line ends
-    the run. Exit code 0 when every lookup succeeded, 3 when some failed.
+    ...}}; a line of the file that is not UTF-8 gets such an error line naming its
+    line number. A progress bar is shown on stderr when it is a terminal; a summary
+    line ends the run.
+
+    \b
+    Exit codes:
+      0    every lookup found a record
+      3    some lookups failed (each has its error line)
+      5    stopped early: an error about the account (AuthenticationError,
+           IPNotAllowedError, InsufficientBalanceError) or the API unreachable
+           (10 transport failures in a row); what completed was written
+      130  interrupted by Ctrl-C (SIGINT) or SIGTERM; what completed was written
+
+    A run that ended early continues with --resume OUT >> OUT: ids with an answered
+    line in OUT are skipped (a record, a -24 not found or another API status about
+    the id, an invalid id); ids that failed in transport, with a non-2xx answer, an
+    undecodable answer, or status -1, -2, -10, -16 or -18 are looked up again.
 
     \b
     Examples:
       itnio records lookup --app-id mRELxtHc order-1 order-2
       itnio records lookup --sandbox --file ids.txt > out.jsonl
+      itnio records lookup --sandbox --file ids.txt --resume out.jsonl >> out.jsonl
       cut -d, -f1 orders.csv | itnio records lookup --file - -c 32 > out.jsonl
     """
     if not order_ids and file_ is None:
         raise click.UsageError("give order ids as arguments, or --file PATH ('-' for stdin)")
     state = state_of(ctx)
     show_progress = is_terminal(sys.stderr)
+    stats = LookupStats()
+    answered: Set[str] = frozenset()
+    if resume is not None:
+        _check_appending(resume)
+        try:
+            answered = answered_ids(resume)
+        except OSError as exc:
+            raise click.BadParameter(str(exc), param_hint="--resume") from exc
+        stats.resumed_from = click.format_filename(resume)
+    given = [text for text in order_ids if text not in answered]
+    source = IdLines("stdin" if file_ == "-" else click.format_filename(file_ or ""), answered)
 
-    async def main(stream: IO[str] | None) -> LookupStats:
-        ids: Any = list(order_ids)
-        total: int | None = len(order_ids)
+    async def main(stream: IO[bytes] | None) -> LookupStats:
+        ids: Any = list(given)
+        total: int | None = len(given)
         if stream is not None:
             if _is_regular(stream):
-                if show_progress and stream is not sys.stdin:
-                    total = len(order_ids) + _count_ids(file_)
+                if show_progress and stream is not sys.stdin.buffer:
+                    total = len(given) + _count_ids(file_, answered)
                 elif show_progress:
                     total = None
-                ids = _chain(order_ids, _clean(stream))
+                ids = _chain(given, source.ids(stream))
             else:
                 total = None
-                ids = _achain(order_ids, _read_in_thread(stream))
-        async with open_client(state) as client:
-            return await run_lookups(
-                client,
-                ids,
-                app_id=app_id,
-                concurrency=concurrency,
-                max_per_second=max_per_second,
-                total=total,
-                show_progress=show_progress,
-            )
+                ids = _achain(given, source.aids(_read_in_thread(stream)))
+        task = asyncio.current_task()
+        assert task is not None
+        with _signals_cancel(task) as received:
+            try:
+                async with open_client(state) as client:
+                    return await run_lookups(
+                        client,
+                        ids,
+                        app_id=app_id,
+                        concurrency=concurrency,
+                        max_per_second=max_per_second,
+                        total=total,
+                        show_progress=show_progress,
+                        stats=stats,
+                    )
+            except asyncio.CancelledError:
+                if not received:
+                    raise
+                task.uncancel()
+                raise InterruptedRunError(received[0]) from None
 
+    stop: RunStoppedError | None = None
+    interrupted: InterruptedRunError | None = None
     try:
         if file_ is None:
-            stats = run_async(main(None))
+            run_async(main(None))
         elif file_ == "-":
-            stats = run_async(main(sys.stdin))
+            run_async(main(sys.stdin.buffer))
         else:
-            with open(file_, encoding="utf-8") as stream:
-                stats = run_async(main(stream))
+            with open(file_, "rb") as stream:
+                run_async(main(stream))
+    except BrokenPipeError:
+        _quiet_stdout()  # stdout was closed (`| head`): exit quietly
+        ctx.exit(EXIT_FAILURE)
+    except RunStoppedError as exc:
+        stop = exc
+    except InterruptedRunError as exc:
+        interrupted = exc
     except ItnioError as exc:
         sys.stdout.flush()
         fail(ctx, exc)
         return
-    except BrokenPipeError:
-        raise  # stdout was closed (`| head`): click exits quietly
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         click.echo(f"error: cannot read order ids: {type(exc).__name__}: {exc}", err=True)
         ctx.exit(EXIT_FAILURE)
-    sys.stdout.flush()
+    stats.skipped = len(order_ids) - len(given) + source.skipped
+    try:
+        sys.stdout.flush()  # every line is whole before the summary
+    except BrokenPipeError:
+        _quiet_stdout()
+        ctx.exit(EXIT_FAILURE)
+    if stop is not None:
+        click.echo(error_line(stop.error, secrets=(state.api_secret,)), err=True)
+        click.echo(stats.summary(f"stopped by {type(stop.error).__name__}"), err=True)
+        click.echo(_resume_hint(), err=True)
+        ctx.exit(EXIT_STOPPED)
+    if interrupted is not None:
+        click.echo(stats.summary(f"interrupted by {interrupted}"), err=True)
+        click.echo(_resume_hint(), err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     click.echo(stats.summary(), err=True)
     ctx.exit(EXIT_OK if stats.failed == 0 else EXIT_API)
 
 
-def _count_ids(path: str | None) -> int:
+def _count_ids(path: str | None, answered: Set[str]) -> int:
+    """Result lines a file will give (ids and unreadable lines), for the progress bar."""
     if path is None:
         return 0
-    with open(path, encoding="utf-8") as stream:
-        return sum(1 for _ in _clean(stream))
+    with open(path, "rb") as stream:
+        return sum(1 for _ in IdLines(path, answered).ids(stream))
 
 
-def _chain(first: Iterable[str], rest: Iterable[str]) -> Iterator[str]:
+def _chain(first: Iterable[str], rest: Iterable[IdItem]) -> Iterator[IdItem]:
     yield from first
     yield from rest
 
 
-async def _achain(first: Iterable[str], rest: AsyncIterator[str]) -> AsyncIterator[str]:
-    for item in first:
-        yield item
+async def _achain(first: Iterable[str], rest: AsyncIterator[IdItem]) -> AsyncIterator[IdItem]:
+    for order_id in first:
+        yield order_id
     async for item in rest:
         yield item

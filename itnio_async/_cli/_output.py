@@ -26,7 +26,9 @@ from .._exceptions import (
 __all__ = [
     "EXIT_API",
     "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_STOPPED",
     "EXIT_TRANSPORT",
     "EXIT_USAGE",
     "error_line",
@@ -46,17 +48,26 @@ EXIT_USAGE: Final = 2
 EXIT_API: Final = 3
 #: ``TransportError``, ``HTTPStatusError``, ``DecodeError``.
 EXIT_TRANSPORT: Final = 4
+#: ``records lookup`` stopped early by the SDK: an error about the account, or the
+#: API unreachable (what completed was written).
+EXIT_STOPPED: Final = 5
+#: ``records lookup`` interrupted by SIGINT (Ctrl-C) or SIGTERM (128 + SIGINT, as shells do).
+EXIT_INTERRUPTED: Final = 130
 
 EXIT_CODES_HELP: Final = """\b
 Exit codes:
-  0  success
-  1  any other failure (for example missing credentials)
-  2  usage error, or an argument the SDK rejects (ValidationError)
-  3  the API answered with an error status (APIError and subclasses);
-     records lookup: at least one lookup failed
-  4  transport failure: network, timeout, non-2xx HTTP answer, or an
-     answer that is not the documented JSON (TransportError,
-     HTTPStatusError, DecodeError)"""
+  0    success
+  1    any other failure (for example missing credentials)
+  2    usage error, or an argument the SDK rejects (ValidationError)
+  3    the API answered with an error status (APIError and subclasses);
+       records lookup: at least one lookup failed
+  4    transport failure: network, timeout, non-2xx HTTP answer, or an
+       answer that is not the documented JSON (TransportError,
+       HTTPStatusError, DecodeError)
+  5    records lookup stopped early: an error about the account
+       (AuthenticationError, IPNotAllowedError, InsufficientBalanceError)
+       or the API unreachable (10 transport failures in a row)
+  130  records lookup interrupted (Ctrl-C or SIGTERM)"""
 
 
 def is_terminal(stream: IO[Any] | None) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -209,14 +210,21 @@ async def open_client(state: State) -> AsyncIterator[AsyncItnio]:
             **options,
         )
     except ItnioError as exc:
-        if state.api_key is not None and state.api_secret is not None:
-            raise
-        raise ItnioError(
-            f"{exc} (on the command line: --api-key / --api-secret, "
-            "or --sandbox to try it without credentials)"
-        ) from exc
+        raise ItnioError(f"{exc} ({_hint_for(state)})") from exc
     async with client:
         yield client
+
+
+def _hint_for(state: State) -> str:
+    """Where the setting that made the client fail comes from on the command line."""
+    key = state.api_key or os.environ.get("ITNIO_API_KEY")
+    secret = state.api_secret or os.environ.get("ITNIO_API_SECRET")
+    if not key or not secret:
+        return (
+            "on the command line: --api-key / --api-secret, "
+            "or --sandbox to try it without credentials"
+        )
+    return "on the command line: --base-url URL, or the ITNIO_BASE_URL environment variable"
 
 
 def run_async(coro: Awaitable[T]) -> T:

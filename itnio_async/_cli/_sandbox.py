@@ -1,7 +1,10 @@
 """The sandbox: ``--sandbox`` (an in-process fake) and ``itnio sandbox serve`` (over HTTP).
 
 Both run :class:`itnio_async.testing.FakeItnio`, seeded with a small realistic data
-set (an app, templates, a flow and a few verifications with records and order ids).
+set (an app, templates, a flow and a few verifications with records, order ids and
+codes). The sandbox is a developer's tool: unlike the SDK, it shows the codes it
+delivers and the full numbers they went to (``sandbox ids``, the ``serve`` console,
+``GET /_sandbox/deliveries``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from ._runtime import CONTEXT_SETTINGS, State, run_async
 
 if TYPE_CHECKING:
     from .._client import AsyncItnio
-    from ..testing import FakeItnio
+    from ..testing import Delivery, FakeItnio
 
 __all__ = ["describe_ids", "make_fake", "open_sandbox_client", "sandbox"]
 
@@ -47,16 +50,18 @@ def make_fake(
     *,
     seed: bool = True,
     pinned: bool = True,
+    fixed_code: str | None = None,
 ) -> tuple[FakeItnio, dict[str, Any] | None]:
     """A fresh fake, seeded unless ``seed`` is false; returns it and the seeded ids.
 
     ``pinned`` starts its clock at :data:`SANDBOX_EPOCH` with a fixed random seed so the
-    seeded ids are the same on every run (in-process clients sign with the fake's
-    clock); a served fake keeps the real clock, which outside clients sign with.
+    seeded ids (and codes) are the same on every run (in-process clients sign with the
+    fake's clock); a served fake keeps the real clock, which outside clients sign with.
+    ``fixed_code`` makes every code the fake generates that value.
     """
     from ..testing import FakeItnio
 
-    kwargs: dict[str, Any] = {"random_seed": SANDBOX_RANDOM_SEED}
+    kwargs: dict[str, Any] = {"random_seed": SANDBOX_RANDOM_SEED, "fixed_code": fixed_code}
     if api_key is not None:
         kwargs["api_key"] = api_key
     if api_secret is not None:
@@ -130,13 +135,32 @@ def sandbox() -> None:
 
 @sandbox.command("ids", context_settings=CONTEXT_SETTINGS)
 def sandbox_ids() -> None:
-    """Print the seeded ids (use them with --sandbox).
+    """Print the seeded ids and codes (use them with --sandbox).
 
     Every --sandbox run starts from the same seeded data; this prints its ids as JSON.
+    codes[i] is the code delivered for verificationIds[i]: it verifies with
+    `itnio --sandbox verifications verify VERIFICATION_ID CODE` (the first one was
+    already used by the seed, so it answers ALREADY_USED).
     """
 
     _, ids = make_fake()
     print_json(ids)
+
+
+def _check_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not (4 <= len(value) <= 10 and value.isascii() and value.isalnum()):
+        raise click.BadParameter("a code is 4 to 10 letters or digits")
+    return value
+
+
+def _print_delivery(delivery: Delivery) -> None:
+    """One console line per delivery: the sandbox shows what a phone would receive."""
+    with contextlib.suppress(OSError):  # a closed console must not fail the API call
+        click.echo(
+            f"delivered: to {delivery.to} code {delivery.code} "
+            f"verificationId {delivery.verification_id} ({delivery.channel}, {delivery.kind})"
+        )
+        sys.stdout.flush()
 
 
 @sandbox.command("serve", context_settings=CONTEXT_SETTINGS)
@@ -155,7 +179,15 @@ def sandbox_ids() -> None:
 @click.option(
     "--seed/--no-seed", default=True, show_default=True, help="Start with the sample data set."
 )
-def sandbox_serve(host: str, port: int, api_key: str, api_secret: str, seed: bool) -> None:
+@click.option(
+    "--fixed-code",
+    metavar="CODE",
+    callback=_check_code,
+    help="Deliver this code (4-10 letters or digits) for every send instead of a random one.",
+)
+def sandbox_serve(
+    host: str, port: int, api_key: str, api_secret: str, seed: bool, fixed_code: str | None
+) -> None:
     """Serve the sandbox over HTTP until Ctrl-C.
 
     Listens at http://HOST:PORT/otp until Ctrl-C or SIGTERM. Requests are signed
@@ -165,10 +197,15 @@ def sandbox_serve(host: str, port: int, api_key: str, api_secret: str, seed: boo
       export ITNIO_BASE_URL=http://127.0.0.1:8080/otp
       export ITNIO_API_KEY=test-key ITNIO_API_SECRET=test-secret
       itnio templates list
+
+    Nothing reaches a phone: each code it delivers is printed here as it happens
+    (number, code, verificationId), and GET http://HOST:PORT/_sandbox/deliveries
+    (optionally ?to=NUMBER) answers them all as JSON. With --fixed-code every send
+    delivers CODE (a send-code call delivers the code its caller chose).
     """
 
     async def main() -> None:
-        fake, ids = make_fake(api_key, api_secret, seed=seed, pinned=False)
+        fake, ids = make_fake(api_key, api_secret, seed=seed, pinned=False, fixed_code=fixed_code)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -187,8 +224,12 @@ def sandbox_serve(host: str, port: int, api_key: str, api_secret: str, seed: boo
             click.echo(f"  export ITNIO_API_SECRET={api_secret}")
             if ids:
                 click.echo(f"  {describe_ids(ids)}")
+            click.echo(f"  deliveries: GET {base_url.removesuffix('/otp')}/_sandbox/deliveries")
+            if fixed_code is not None:
+                click.echo(f"  every send delivers the code {fixed_code}")
             click.echo("Press Ctrl-C to stop.")
             sys.stdout.flush()
+            fake.on_delivery = _print_delivery
             await stop.wait()
         finally:
             await served.__aexit__(None, None, None)

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterable,
-    AsyncIterator,
-    Iterable,
-)
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import Any
 
 from .. import _validation as v
 from .._base_client import Call, raw_method
-from .._bulk import run_bulk
+from .._bulk import StopRule, in_completion_order, in_input_order, run_bulk
 from .._exceptions import ItnioError, MismatchedAnswerError, ValidationError
-from .._models import Record, RecordLookup
+from .._models import LookupFailed, Record, RecordFound, RecordLookup
 from .._redact import scrub_traceback
 from .._retry import CallKind
 from ._base import Resource, compact
@@ -109,18 +104,30 @@ class Records(Resource):
         app_id: str | None = None,
         concurrency: int = 16,
         max_per_second: float | None = None,
-    ) -> AsyncIterator[RecordLookup]:
+    ) -> AsyncGenerator[RecordLookup, None]:
         """Look up many order ids concurrently, yielding results as they complete.
 
         ``order_ids`` is read lazily: an id is taken from it only when a request slot
         is free, and no more than ``concurrency`` ids are ever taken but not yet
         yielded, so a generator of millions of ids runs in constant memory, and a
         consumer that stops reading stops the lookups. Every id yields exactly one
-        :class:`RecordLookup` (duplicates each get their own): ``record`` on success,
-        ``error`` on failure — a :class:`ValidationError` for a malformed id, an
-        :class:`APIError`, :class:`HTTPStatusError`, :class:`TransportError` or
+        :class:`RecordLookup` (duplicates each get their own): a :class:`RecordFound`
+        (``ok`` true, ``record`` set) on success, a :class:`LookupFailed` (``ok``
+        false, ``error`` set) on failure — a :class:`ValidationError` for a malformed
+        id, an :class:`APIError`, :class:`HTTPStatusError`, :class:`TransportError` or
         :class:`DecodeError` otherwise. One failing id never stops the others; each
         lookup has the client's retries and deadline.
+
+        Two kinds of error end the run instead, because every other id would fail
+        the same way: an error about the account, not the id
+        (:class:`AuthenticationError` -1, :class:`IPNotAllowedError` -2,
+        :class:`InsufficientBalanceError` -10, or an :class:`HTTPStatusError` whose
+        body carried one of those statuses), and an unreachable API: 10 lookups in a
+        row (in completion order) that ended in a :class:`TransportError`, each after
+        its own retries, with no answer from the server in between. Then no new id is
+        read, the lookups in flight are cancelled (they yield nothing), the lookups
+        that completed before are yielded, and the stopping error itself is raised
+        (``except AuthenticationError:`` works). The lookup that got it is not yielded.
 
         At most ``concurrency`` requests are in flight, and never more than the
         connection pool holds: with the pool the SDK creates (100 connections), a
@@ -150,12 +157,14 @@ class Records(Resource):
             ValidationError: ``concurrency``, ``max_per_second``, ``app_id`` or the
                 type of ``order_ids`` is invalid (before any request is sent).
             ItnioError: the client is closed.
+            AuthenticationError: (or ``IPNotAllowedError``, ``InsufficientBalanceError``,
+                ``HTTPStatusError``, ``TransportError``) the run was stopped, see above.
         """
         # aclosing: closing this generator must close the inner one now, not at its GC.
         async with contextlib.aclosing(
-            self._iter_indexed(order_ids, app_id, concurrency, max_per_second)
-        ) as indexed:
-            async for _, lookup in indexed:
+            in_completion_order(self._iter_indexed(order_ids, app_id, concurrency, max_per_second))
+        ) as lookups:
+            async for lookup in lookups:
                 yield lookup
 
     async def get_many_by_order_ids(
@@ -173,14 +182,17 @@ class Records(Resource):
 
         Returns:
             One :class:`RecordLookup` per input id (duplicates included), in input order.
+
+        Raises:
+            BulkAbortedError: the run was stopped by an error about the account or by
+                an unreachable API (see :meth:`iter_by_order_ids`); its ``error`` is
+                the stopping error (also its ``__cause__``), its ``completed`` the
+                lookups that completed, in input order.
+            ValidationError: as for :meth:`iter_by_order_ids`.
         """
-        results: dict[int, RecordLookup] = {}
-        async with contextlib.aclosing(
+        return await in_input_order(
             self._iter_indexed(order_ids, app_id, concurrency, max_per_second)
-        ) as indexed:
-            async for index, lookup in indexed:
-                results[index] = lookup
-        return [results[i] for i in range(len(results))]
+        )
 
     async def _iter_indexed(
         self,
@@ -213,11 +225,17 @@ class Records(Resource):
                 record = await self._lookup(order_id, app_id, bulk=True)
             except ItnioError as exc:
                 scrub_traceback(exc)
-                return RecordLookup(order_id=_as_text(order_id), error=exc)
-            return RecordLookup(order_id=_as_text(order_id), record=record)
+                return LookupFailed(order_id=_as_text(order_id), error=exc)
+            return RecordFound(order_id=_as_text(order_id), record=record)
 
         async with contextlib.aclosing(
-            run_bulk(order_ids, lookup_one, concurrency=concurrency, max_per_second=max_per_second)
+            run_bulk(
+                order_ids,
+                lookup_one,
+                concurrency=concurrency,
+                max_per_second=max_per_second,
+                stop=StopRule(),
+            )
         ) as results:
             async for item in results:
                 yield item

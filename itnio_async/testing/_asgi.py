@@ -31,7 +31,8 @@ class FakeASGIApp:
     """Serves a :class:`FakeItnio` to any ASGI server.
 
     Requests are answered under ``/otp/...`` (below the scope's ``root_path`` when
-    mounted; when mounted *at* ``.../otp`` the paths below it are answered).
+    mounted; when mounted *at* ``.../otp`` the paths below it are answered), and
+    ``GET /_sandbox/deliveries`` beside it (see :class:`FakeItnio`).
     Lifespan events are acknowledged; websockets are refused.
     """
 
@@ -68,6 +69,12 @@ class FakeASGIApp:
         root: str = scope.get("root_path", "") or ""
         if root and path.startswith(root):
             path = path[len(root) :] or "/"
+        page = self._fake._sandbox_answer(
+            scope["method"], path, scope.get("query_string", b"").decode("latin-1")
+        )
+        if page is not None:
+            await _respond(send, page)
+            return
         if not path.startswith("/otp/") and root.rstrip("/").endswith("/otp"):
             path = "/otp" + path
         outcome = await self._fake.exchange(scope["method"], path, headers, body)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -25,7 +27,7 @@ import attrs
 
 from .._retry import RetryPolicy
 from ._records import FAULT_KINDS, Delivery, Fault, FaultKind, RequestLog, matches_path
-from ._service import JSON_TYPE, STATUS_LABELS, Response, Service
+from ._service import JSON_TYPE, STATUS_LABELS, Response, Service, iso
 
 if TYPE_CHECKING:
     from .._client import AsyncItnio
@@ -37,6 +39,8 @@ __all__ = ["FAKE_BASE_URL", "FakeItnio"]
 
 #: The base URL of clients made by :meth:`FakeItnio.client` (any host works).
 FAKE_BASE_URL: Final = "http://itnio.fake/otp"
+#: A code the fake's ``verify`` accepts: 4 to 10 characters (letters or digits here).
+_CODE: Final = re.compile(r"[A-Za-z0-9]{4,10}")
 #: What a ``"malformed"`` fault answers by default: a proxy's HTML page with HTTP 200.
 DEFAULT_MALFORMED_BODY: Final = (
     b"<html><head><title>502 Bad Gateway</title></head>"
@@ -99,6 +103,16 @@ class FakeItnio:
         timestamp_tolerance: seconds a ``Timestamp`` may differ from the fake's clock
             before ``-16`` (default 300).
         random_seed: seed for ids and codes, for reproducible runs (default: random).
+        fixed_code: deliver this code (4–10 letters or digits) for every ``send``
+            instead of a random one of the template's type and length; ``sendRule``
+            still delivers the code its caller chose.
+        on_delivery: called with each :class:`Delivery` as it happens (see
+            :attr:`on_delivery`).
+
+    Besides the API under ``/otp/``, the ASGI app and the transport answer
+    ``GET /_sandbox/deliveries`` (optionally ``?to=NUMBER``): every delivery so far as
+    a JSON array, oldest first, codes and full numbers included (a developer's view
+    of the phones; the SDK itself never shows either).
     """
 
     def __init__(
@@ -109,7 +123,11 @@ class FakeItnio:
         clock: Callable[[], float] | None = None,
         timestamp_tolerance: float = 300.0,
         random_seed: int | None = None,
+        fixed_code: str | None = None,
+        on_delivery: Callable[[Delivery], object] | None = None,
     ) -> None:
+        if fixed_code is not None and not _CODE.fullmatch(fixed_code):
+            raise ValueError("fixed_code must be 4 to 10 ASCII letters or digits")
         self.api_key = api_key
         self._secret = api_secret
         self._base_clock = clock or time.time
@@ -120,7 +138,9 @@ class FakeItnio:
             self.now,
             timestamp_tolerance=timestamp_tolerance,
             rng=random.Random(random_seed),  # noqa: S311 - fake ids and codes
+            fixed_code=fixed_code,
         )
+        self._service.on_delivery = on_delivery
         self._faults: list[Fault] = []
         self._latency = 0.0
         self._path_latency: dict[str, float] = {}
@@ -256,6 +276,67 @@ class FakeItnio:
             LookupError: nothing was delivered to ``to``.
         """
         return self._service.last_code(to)
+
+    @property
+    def fixed_code(self) -> str | None:
+        """The code every ``send`` delivers, or ``None`` for random codes."""
+        return self._service.fixed_code
+
+    @property
+    def on_delivery(self) -> Callable[[Delivery], object] | None:
+        """Called with each :class:`Delivery` as it is made (settable; ``None``: nobody).
+
+        It runs inside the request that caused the delivery (or, for a task-flow
+        step, inside the request or :meth:`advance` that found it due), so keep it
+        quick; an exception from it fails that request.
+        """
+        return self._service.on_delivery
+
+    @on_delivery.setter
+    def on_delivery(self, callback: Callable[[Delivery], object] | None) -> None:
+        self._service.on_delivery = callback
+
+    def _deliveries_json(self, to: str | None = None) -> list[dict[str, Any]]:
+        """:attr:`deliveries` (only those to ``to`` when given) as JSON-ready dicts.
+
+        What ``GET /_sandbox/deliveries`` answers: ``to``, ``code``, ``channel``,
+        ``verificationId``, ``appId``, ``templateId``, ``kind`` and ``time`` (ISO 8601,
+        +08:00 like the API), oldest first.
+        """
+        return [
+            {
+                "to": d.to,
+                "code": d.code,
+                "channel": d.channel,
+                "verificationId": d.verification_id,
+                "appId": d.app_id,
+                "templateId": d.template_id,
+                "kind": d.kind,
+                "time": iso(d.time),
+            }
+            for d in self.deliveries
+            if to is None or d.to == to
+        ]
+
+    def _sandbox_answer(self, method: str, path: str, query: str = "") -> Response | None:
+        """The answer to a request for the sandbox's own pages, or ``None`` for other paths.
+
+        ``path`` is the URL path (``/_sandbox/deliveries``), ``query`` the raw query
+        string. Only ``GET /_sandbox/deliveries[?to=NUMBER]`` exists; other paths
+        below ``/_sandbox/`` answer 404, other methods 405.
+        """
+        if path != "/_sandbox" and not path.startswith("/_sandbox/"):
+            return None
+        headers = self._service.headers(JSON_TYPE)
+        if path.rstrip("/") != "/_sandbox/deliveries":
+            body = {"error": "Not Found", "message": f"No sandbox page {path}"}
+            return Response(404, headers, json.dumps(body).encode())
+        if method.upper() != "GET":
+            body = {"error": "Method Not Allowed", "message": "GET /_sandbox/deliveries only"}
+            return Response(405, [*headers, ("allow", "GET")], json.dumps(body).encode())
+        to = urllib.parse.parse_qs(query).get("to", [None])[-1]
+        payload = json.dumps(self._deliveries_json(to), ensure_ascii=False)
+        return Response(200, headers, payload.encode())
 
     @property
     def backfills(self) -> list[dict[str, Any]]:

@@ -16,8 +16,8 @@ __all__ = ["SeedData", "seed"]
 class SeedData:
     """The ids :func:`seed` created.
 
-    ``verification_ids[i]``, ``order_ids[i]`` and ``numbers[i]`` describe the same
-    verification.
+    ``verification_ids[i]``, ``order_ids[i]``, ``numbers[i]`` and ``codes[i]`` describe
+    the same verification.
 
     Attributes:
         app_id: the app ``demo-shop``.
@@ -26,6 +26,8 @@ class SeedData:
         verification_ids: one per verification, in creation order.
         order_ids: the orderId of each verification.
         numbers: the receiving number of each verification.
+        codes: the code delivered for each verification (the first one was already
+            matched: verifying it again answers ``ALREADY_USED``; the others verify).
         verified_ids: the verifications whose code was matched.
     """
 
@@ -35,6 +37,7 @@ class SeedData:
     verification_ids: tuple[str, ...]
     order_ids: tuple[str, ...]
     numbers: tuple[str, ...]
+    codes: tuple[str, ...]
     verified_ids: tuple[str, ...]
 
     @property
@@ -165,5 +168,6 @@ def seed(fake: FakeItnio) -> SeedData:
         verification_ids=tuple(ids),
         order_ids=tuple(orders),
         numbers=tuple(to for _, to, _ in sends),
+        codes=tuple(fake.last_code(to) for _, to, _ in sends),
         verified_ids=(ids[0],),
     )

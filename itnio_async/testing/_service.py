@@ -16,6 +16,9 @@ Behaviour beyond the reference (documented choices of the fake):
   app → ``-24``; ``verify`` with an unknown id answers ``matched: 3``;
 * a resend re-delivers the same code under a new verificationId; all ids of one
   code share its outcome (once matched, every id answers ``4``, already used);
+* with a fixed code (``FakeItnio(fixed_code=...)``) every ``send`` delivers that
+  code whatever the template's type and length; ``sendRule`` delivers the code
+  its caller chose;
 * a code expires ``codeExpiry`` minutes after its (re)send → ``matched: 5``;
 * a record's ``matched`` is ``-1`` (not verified), ``2`` after a wrong code, ``0`` once
   matched; records by id carry ``sms``/``call`` as an object when there is one
@@ -224,12 +227,17 @@ class Service:
         *,
         timestamp_tolerance: float = 300.0,
         rng: random.Random | None = None,
+        fixed_code: str | None = None,
     ) -> None:
         self.api_key = api_key
         self._secret = api_secret
         self.now = clock
         self.timestamp_tolerance = timestamp_tolerance
         self._rng = rng or random.Random()  # noqa: S311 - fake codes, not security
+        #: Delivered instead of a random code by ``send`` (``sendRule`` delivers its own).
+        self.fixed_code = fixed_code
+        #: Called with every :class:`Delivery` as it is recorded.
+        self.on_delivery: Callable[[Delivery], object] | None = None
         self.apps: dict[str, _App] = {}
         self.templates: dict[int, _Template] = {}
         self.flows: dict[int, _Flow] = {}
@@ -437,19 +445,20 @@ class Service:
     def _deliver(self, verification: _Verification, channel: str, kind: str, at: float) -> None:
         verification.channel = channel
         self._attempt(verification, channel, at)
-        self.deliveries.append(
-            Delivery(
-                to=verification.code.to,
-                code=verification.code.code,
-                channel=channel,
-                text=verification.text.replace("##code##", verification.code.code),
-                verification_id=verification.verification_id,
-                app_id=verification.app_id,
-                template_id=verification.template_id,
-                kind=kind,
-                time=at,
-            )
+        delivery = Delivery(
+            to=verification.code.to,
+            code=verification.code.code,
+            channel=channel,
+            text=verification.text.replace("##code##", verification.code.code),
+            verification_id=verification.verification_id,
+            app_id=verification.app_id,
+            template_id=verification.template_id,
+            kind=kind,
+            time=at,
         )
+        self.deliveries.append(delivery)
+        if self.on_delivery is not None:
+            self.on_delivery(delivery)
 
     def _start(
         self,
@@ -705,7 +714,9 @@ class Service:
             raise Reject(-20, "Data existing: orderId already used")
         if code is None:
             assert template is not None
-            code = self.new_code(template.fields["codeType"], template.fields["codeLength"])
+            code = self.fixed_code or self.new_code(
+                template.fields["codeType"], template.fields["codeLength"]
+            )
         return self._start(
             app=app,
             template=template,

@@ -15,7 +15,7 @@ __all__ = ["FakeTransport"]
 
 
 class FakeTransport(httpx.AsyncBaseTransport):
-    """Answers requests under ``/otp/`` on any host from a :class:`FakeItnio`.
+    """Answers requests under ``/otp/`` (and ``/_sandbox/``) on any host from a :class:`FakeItnio`.
 
     Injected faults surface as httpx would report them from a real server: a
     dropped connection raises ``httpx.RemoteProtocolError``, a timeout fault raises
@@ -33,6 +33,13 @@ class FakeTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` to the fake and return its answer."""
         body = await request.aread()
+        page = self._fake._sandbox_answer(
+            request.method, request.url.path, request.url.query.decode("ascii")
+        )
+        if page is not None:
+            return httpx.Response(
+                page.status_code, headers=page.headers, content=page.body, request=request
+            )
         headers = {name.lower(): value for name, value in request.headers.items()}
         timeouts = request.extensions.get("timeout") or {}
         read_timeout = timeouts.get("read") if isinstance(timeouts, dict) else None

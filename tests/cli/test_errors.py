@@ -143,6 +143,33 @@ def test_missing_credentials_exit_1_with_a_hint(invoke: Invoke, router: respx.Ro
     assert not router.calls
 
 
+@pytest.mark.parametrize(
+    "where",
+    [("--base-url", "ftp://example.invalid/otp"), ("ITNIO_BASE_URL", "not a url")],
+    ids=["option", "environment"],
+)
+def test_bad_base_url_names_the_base_url_not_the_key(
+    router: respx.Router, where: tuple[str, str]
+) -> None:
+    """With credentials from the environment, a bad base URL points at --base-url, not --api-key."""
+    from click.testing import CliRunner
+
+    name, value = where
+    env = {"ITNIO_API_KEY": "envKey01", "ITNIO_API_SECRET": "envSecret"}
+    args = ["flows", "list"]
+    if name == "--base-url":
+        args += [name, value]
+    else:
+        env[name] = value
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 1
+    line = result.stderr.strip()
+    assert line.startswith(f"error: ItnioError: base_url {value!r} ")
+    assert "--base-url URL, or the ITNIO_BASE_URL environment variable" in line
+    assert "--api-key" not in line
+    assert not router.calls
+
+
 def test_secret_never_printed(invoke: Invoke, router: respx.Router) -> None:
     """Neither the secret nor the Sign appears in the output, even if the server echoes them."""
     route = router.get("/flow/list").mock(
@@ -247,10 +274,12 @@ def test_root_help_documents_exit_codes(invoke: Invoke) -> None:
     result = invoke("--help")
     assert result.exit_code == 0
     for line in (
-        "0  success",
-        "1  any other failure",
-        "2  usage error",
-        "3  the API",
-        "4  transport",
+        "0    success",
+        "1    any other failure",
+        "2    usage error",
+        "3    the API",
+        "4    transport",
+        "5    records lookup stopped early",
+        "130  records lookup interrupted",
     ):
         assert line in result.stdout

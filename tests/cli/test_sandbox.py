@@ -36,6 +36,23 @@ def test_sandbox_ids_are_the_same_on_every_run(seeded: dict[str, object]) -> Non
     assert again == seeded
 
 
+def test_seeded_codes_verify_under_the_sandbox(seeded: dict[str, object]) -> None:
+    """`sandbox ids` lists each verification's code; they verify (the first was already used)."""
+    codes = seeded["codes"]
+    verification_ids = seeded["verificationIds"]
+    assert isinstance(codes, list)
+    assert isinstance(verification_ids, list)
+    assert len(codes) == len(verification_ids) == 4
+    outcomes = []
+    for verification_id, code in zip(verification_ids, codes, strict=True):
+        result = run("--sandbox", "verifications", "verify", verification_id, code)
+        assert result.exit_code == 0, result.stderr
+        outcomes.append(json.loads(result.stdout)["matched"])
+    assert outcomes == [4, 0, 0, 0]  # ALREADY_USED, then MATCHED
+    wrong = run("--sandbox", "verifications", "verify", verification_ids[1], "999999999")
+    assert json.loads(wrong.stdout)["matched"] == 2
+
+
 def test_read_commands_return_seeded_data(seeded: dict[str, object]) -> None:
     """With --sandbox and no credentials, reads return the seeded objects."""
     app = run("--sandbox", "apps", "get", str(seeded["appId"]))
@@ -123,3 +140,11 @@ async def test_demo_reports_the_failing_step(capsys: pytest.CaptureFixture[str])
     assert passed == 4
     assert "FAILED 5/18 create a template: unexpected SensitiveContentError" in out
     assert "ok 6/18" not in out
+
+
+@pytest.mark.parametrize("code", ["123", "12345678901", "12-34"])
+def test_sandbox_serve_refuses_a_code_verify_would_refuse(code: str) -> None:
+    """`sandbox serve --fixed-code` takes 4-10 letters or digits only (exit 2, nothing served)."""
+    result = run("sandbox", "serve", "--port", "0", "--fixed-code", code)
+    assert result.exit_code == 2
+    assert "a code is 4 to 10 letters or digits" in result.stderr

@@ -6,14 +6,17 @@ import asyncio
 import json
 import os
 import pty
+import re
 import signal
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from itnio_async import AsyncItnio, AuthenticationError
 
+from .._sandbox import ThreadedSandbox
 from .conftest import ITNIO, lines_of
 
 pytestmark = pytest.mark.skipif(
@@ -87,7 +90,125 @@ def test_lookup_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
     assert process.wait(timeout=TIMEOUT) == 1
     assert json.loads(first)["ok"] is False
     assert b"Traceback" not in err
+    assert b"Exception ignored" not in err
     assert b"error:" not in err
+
+
+def test_lookup_with_a_wrong_secret_stops_after_a_few_requests(tmp_path: Path) -> None:
+    """A wrong secret against the TCP sandbox stops the run at once: exit 5, few requests."""
+    ids = tmp_path / "ids.txt"
+    ids.write_text("".join(f"order-{i}\n" for i in range(500)), encoding="utf-8")
+    with ThreadedSandbox() as box:
+        result = itnio(
+            "records",
+            "lookup",
+            "--base-url",
+            box.url,
+            "--api-key",
+            box.fake.api_key,
+            "--api-secret",
+            "wrong-secret",
+            "--concurrency",
+            "4",
+            "--file",
+            str(ids),
+        )
+        sent = len(box.fake.requests_to("/verification/orderId/record"))
+    assert result.returncode == 5, result.stderr
+    assert result.stdout == ""
+    error, summary, hint = result.stderr.splitlines()
+    assert error.startswith("error: AuthenticationError (status -1): Authentication error")
+    assert summary.startswith("records lookup: stopped by AuthenticationError: 0 ok, 0 failed")
+    assert "--resume" in hint
+    assert "wrong-secret" not in result.stderr
+    assert 1 <= sent <= 4 + 2
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_lookup_writes_whole_lines_and_resumes(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    """SIGINT/SIGTERM mid-run: complete lines, a resume hint, exit 130; --resume finishes it."""
+    ids = [f"order-{1001 + i}" for i in range(4)] + [f"nope-{i}" for i in range(60)]
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(ids) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    with ThreadedSandbox() as box:
+        box.fake.latency = 0.01  # slow enough that lookups are in flight at the signal
+        env = {
+            **os.environ,
+            "ITNIO_BASE_URL": box.url,
+            "ITNIO_API_KEY": box.fake.api_key,
+            "ITNIO_API_SECRET": box.fake.api_secret,
+        }
+        # Ids arrive on stdin, which stays open: the run cannot end before the signal.
+        process = subprocess.Popen(
+            [str(ITNIO), "records", "lookup", "--file", "-", "-c", "4"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        process.stdin.write("".join(f"{i}\n" for i in ids).encode())
+        process.stdin.flush()
+        first = [process.stdout.readline() for _ in range(5)]
+        process.send_signal(signum)
+        # Read on through the same buffered reader (communicate() would skip what it holds).
+        rest = process.stdout.read()
+        err = process.stderr.read()  # type: ignore[union-attr]
+        assert process.wait(timeout=TIMEOUT) == 130, err
+        process.stdin.close()
+        process.stdout.close()
+        process.stderr.close()  # type: ignore[union-attr]
+        out.write_bytes(b"".join(first) + rest)
+        written = out.read_text(encoding="utf-8")
+        assert written.endswith("\n")
+        done = [line["orderId"] for line in lines_of(written)]  # every line is whole JSON
+        assert len(done) >= 5
+        text = err.decode()
+        summary, hint = text.splitlines()
+        assert summary.startswith(f"records lookup: interrupted by {signum.name}: ")
+        assert f"({len(done)} order ids)" in summary
+        assert hint.startswith("records lookup: to resume, run the same command with --resume ")
+        assert "Aborted!" not in text
+        assert "Traceback" not in text
+
+        before = len(box.fake.requests)
+        with out.open("ab") as append:
+            resumed = subprocess.run(
+                [str(ITNIO), "records", "lookup", "--file", str(ids_file), "--resume", str(out)],
+                stdout=append,
+                stderr=subprocess.PIPE,
+                env=env,
+                timeout=TIMEOUT,
+                check=False,
+            )
+        asked = [r.body["orderId"] for r in box.fake.requests[before:]]
+    assert resumed.returncode == 3, resumed.stderr  # the nope-* ids are not found
+    assert sorted(asked) == sorted(set(ids) - set(done))
+    assert sorted(line["orderId"] for line in lines_of(out.read_text("utf-8"))) == sorted(ids)
+    assert f"{len(done)} skipped as answered in {out}" in resumed.stderr.decode()
+
+
+def test_resume_refuses_to_overwrite_its_file(tmp_path: Path) -> None:
+    """`--resume out.jsonl > out.jsonl` (not >>) is refused with exit 2 and a hint."""
+    out = tmp_path / "out.jsonl"
+    out.write_text("", encoding="utf-8")
+    command = [str(ITNIO), "records", "lookup", "--sandbox", "order-1001", "--resume", str(out)]
+    with out.open("wb") as truncating:
+        refused = subprocess.run(
+            command, stdout=truncating, stderr=subprocess.PIPE, timeout=TIMEOUT, check=False
+        )
+    assert refused.returncode == 2
+    assert f"continue it with '>> {out}'" in refused.stderr.decode()
+    with out.open("ab") as appending:
+        done = subprocess.run(
+            command, stdout=appending, stderr=subprocess.PIPE, timeout=TIMEOUT, check=False
+        )
+    assert done.returncode == 0, done.stderr
+    assert [line["orderId"] for line in lines_of(out.read_text("utf-8"))] == ["order-1001"]
 
 
 def test_lookup_shows_a_progress_bar_when_stderr_is_a_terminal(tmp_path: Path) -> None:
@@ -170,6 +291,58 @@ def test_sandbox_serve_answers_signed_calls_and_stops_cleanly(signum: signal.Sig
         if process.poll() is None:
             process.kill()
             process.communicate()
+    assert process.returncode == 0
+    assert out.rstrip().endswith("itnio sandbox stopped")
+    assert "Traceback" not in err
+
+
+def test_sandbox_serve_shows_each_delivery_with_a_fixed_code() -> None:
+    """`serve --fixed-code` prints each delivery and serves it at /_sandbox/deliveries."""
+    process = subprocess.Popen(
+        [str(ITNIO), "sandbox", "serve", "--port", "0", "--fixed-code", "246810"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = []
+        while not banner or banner[-1] != "Press Ctrl-C to stop.":
+            banner.append(process.stdout.readline().rstrip("\n"))
+        base_url = banner[0].split()[-1]
+        seeded = re.search(r"appId: (\w+); templateIds: (\d+)", "\n".join(banner))
+        assert seeded is not None
+        assert f"  deliveries: GET {base_url[: -len('/otp')]}/_sandbox/deliveries" in banner
+        assert "  every send delivers the code 246810" in banner
+
+        async def send_and_verify() -> tuple[str, bool]:
+            async with AsyncItnio("test-key", "test-secret", base_url=base_url) as client:
+                sent = await client.verifications.send(
+                    app_id=seeded.group(1), template_id=int(seeded.group(2)), to="8613900000123"
+                )
+                result = await client.verifications.verify(sent.verification_id, "246810")
+            return sent.verification_id, result.ok
+
+        verification_id, verified = asyncio.run(send_and_verify())
+        printed = process.stdout.readline().rstrip("\n")
+        page = httpx.get(
+            base_url.removesuffix("/otp") + "/_sandbox/deliveries",
+            params={"to": "8613900000123"},
+            timeout=TIMEOUT,
+        )
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert verified
+    assert printed == (
+        f"delivered: to 8613900000123 code 246810 verificationId {verification_id} (sms, send)"
+    )
+    assert page.status_code == 200
+    assert [(d["code"], d["verificationId"]) for d in page.json()] == [("246810", verification_id)]
     assert process.returncode == 0
     assert out.rstrip().endswith("itnio sandbox stopped")
     assert "Traceback" not in err

@@ -46,6 +46,8 @@ async def test_seed_creates_a_consistent_data_set(fake: FakeItnio, api: AsyncItn
         assert record.verifications.ori_receiver == number
         assert record.flow_id == flow_id
     assert fake.last_code(ids.numbers[2]) == "482913"
+    assert ids.codes == tuple(fake.last_code(number) for number in ids.numbers)
+    assert ids.codes[2] == "482913"
     pending = ids.verification_ids[1]
     result = await api.verifications.verify(pending, fake.last_code(ids.numbers[1]))
     assert result.ok
@@ -66,6 +68,7 @@ def test_seed_function_and_as_dict() -> None:
         "verification_ids",
         "order_ids",
         "numbers",
+        "codes",
         "verified_ids",
     }
     with pytest.raises(RuntimeError, match="-20"):

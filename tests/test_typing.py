@@ -1,0 +1,111 @@
+"""Bulk-lookup results type-check the way the README uses them, under mypy and pyright.
+
+Each snippet is checked by running the real tool on it in a subprocess, against the
+installed package (its ``py.typed`` marker included).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+#: The README's pattern: results through ``contextlib.aclosing`` (it needs an async
+#: generator type, not an ``AsyncIterator``), and a result narrowed by ``lookup.ok``.
+TRUTHINESS = """\
+from __future__ import annotations
+
+import contextlib
+
+from itnio_async import AsyncItnio, ItnioError, Record, VerificationSummary
+
+
+async def reconcile(client: AsyncItnio) -> None:
+    async with contextlib.aclosing(
+        client.records.iter_by_order_ids(["order-1001"], concurrency=4)
+    ) as lookups:
+        async for lookup in lookups:
+            if lookup.ok:
+                record: Record = lookup.record
+                summary: VerificationSummary | None = lookup.record.verifications
+                print(record.order_id, summary)
+            else:
+                error: ItnioError = lookup.error
+                print(lookup.order_id, type(error).__name__)
+"""
+
+#: The forms both checkers narrow on (pyright narrows a union on ``is`` / ``==`` of a
+#: literal field, ``isinstance`` and ``match``, but by design not on a bare truth test).
+EXPLICIT = """\
+from __future__ import annotations
+
+import contextlib
+
+from itnio_async import (
+    AsyncItnio,
+    ItnioError,
+    LookupFailed,
+    Record,
+    RecordFound,
+    RecordLookup,
+)
+
+
+async def reconcile(client: AsyncItnio) -> None:
+    async with contextlib.aclosing(
+        client.records.iter_by_order_ids(["order-1001"], concurrency=4)
+    ) as lookups:
+        async for lookup in lookups:
+            if lookup.ok is True:
+                record: Record = lookup.record
+                print(record.order_id)
+            else:
+                error: ItnioError = lookup.error
+                print(error)
+            if isinstance(lookup, RecordFound):
+                print(lookup.record.sms)
+            match lookup:
+                case RecordFound(record=found):
+                    print(found.call)
+                case LookupFailed(error=failed):
+                    print(failed.args)
+    results: list[RecordLookup] = await client.records.get_many_by_order_ids(["a"])
+    print([r.error for r in results if not r.ok])
+"""
+
+
+def _check(tool: list[str], tmp_path: Path, *sources: str) -> subprocess.CompletedProcess[str]:
+    """Run a type checker on ``sources``, each written to a file in ``tmp_path``."""
+    paths = []
+    for number, source in enumerate(sources):
+        path = tmp_path / f"snippet{number}.py"
+        path.write_text(source, encoding="utf-8")
+        paths.append(str(path))
+    # The pyright package would otherwise ask PyPI whether a newer pyright exists.
+    env = {**os.environ, "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}
+    return subprocess.run(
+        [*tool, *paths],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+MYPY = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
+PYRIGHT = [sys.executable, "-m", "pyright", "--pythonpath", sys.executable]
+
+
+def test_mypy_strict_accepts_both_patterns(tmp_path: Path) -> None:
+    """mypy --strict accepts `if lookup.ok: lookup.record...` in `aclosing`, and explicit forms."""
+    result = _check(MYPY, tmp_path, TRUTHINESS, EXPLICIT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pyright_accepts_aclosing_and_explicit_narrowing(tmp_path: Path) -> None:
+    """pyright accepts `aclosing(iter_by_order_ids(...))` and `ok is True` / isinstance / match."""
+    result = _check(PYRIGHT, tmp_path, EXPLICIT)
+    assert result.returncode == 0, result.stdout + result.stderr
