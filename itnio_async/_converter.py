@@ -54,6 +54,8 @@ _ENUMS: tuple[type[enum.Enum], ...] = (
     m.PeriodUnit,
 )
 _LIST_FIELDS = (m.SmsAttempt, m.CallAttempt, m.SnaAttempt)
+#: Models a ``null`` decodes into as an empty instance (``Record.verifications``).
+_EMPTY_WHEN_NULL: tuple[type, ...] = (m.VerificationSummary,)
 _MODELS: tuple[type, ...] = (
     m.SendLimit,
     m.App,
@@ -207,7 +209,11 @@ def _enum_value(member: enum.Enum) -> Any:
 def _object_only(cls: type, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     # The generated hooks test keys with ``in``, so a string or list would otherwise
     # decode silently into a model whose optional fields are all None.
+    empty_for_null = cls in _EMPTY_WHEN_NULL
+
     def structure(value: Any, type_: Any) -> Any:
+        if value is None and empty_for_null:
+            return cls()
         if not isinstance(value, dict):
             raise TypeError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
         return fn(value, type_)

@@ -296,13 +296,15 @@ class SnaAttempt:
 class Record:
     """Delivery and verification record of one verification.
 
-    ``sms``, ``call`` and ``sna`` are always lists (the API sends objects or arrays).
+    ``sms``, ``call`` and ``sna`` are always lists (the API sends objects or arrays);
+    ``verifications`` is always a summary (all ``None`` when the API sends none), so
+    ``record.verifications.matched`` needs no ``None`` check.
     """
 
     verification_id: str | None = None
     order_id: str | None = None
     flow_id: int | None = None
-    verifications: VerificationSummary | None = None
+    verifications: VerificationSummary = attrs.Factory(VerificationSummary)
     sms: list[SmsAttempt] = attrs.Factory(list)
     call: list[CallAttempt] = attrs.Factory(list)
     sna: list[SnaAttempt] = attrs.Factory(list)

@@ -28,8 +28,8 @@ async def reconcile(client: AsyncItnio) -> None:
         async for lookup in lookups:
             if lookup.ok:
                 record: Record = lookup.record
-                summary: VerificationSummary | None = lookup.record.verifications
-                print(record.order_id, summary)
+                summary: VerificationSummary = lookup.record.verifications
+                print(record.order_id, summary, lookup.record.verifications.matched)
             else:
                 error: ItnioError = lookup.error
                 print(lookup.order_id, type(error).__name__)

@@ -267,7 +267,7 @@ class _VerifyResolver:
         (verifying again is then safe); :class:`OutcomeUnknownError` in between."""
         logger.info("verify: %s, resolving the outcome from the record", type(error).__name__)
         summary = await self._summary(error, state)
-        if summary is None or summary.matched != MatchStatus.MATCHED:
+        if summary.matched != MatchStatus.MATCHED:
             return None
         when = self._when(summary, state)
         if when == "after":
@@ -283,7 +283,7 @@ class _VerifyResolver:
         if result.matched != MatchStatus.ALREADY_USED or state.unknown is None:
             return result
         summary = await self._summary(state.unknown, state)
-        if summary is not None and summary.matched == MatchStatus.MATCHED:
+        if summary.matched == MatchStatus.MATCHED:
             when = self._when(summary, state)
             if when == "after":
                 return self._matched(summary)
@@ -291,7 +291,7 @@ class _VerifyResolver:
                 return result
         raise _unknown(state.unknown, self._vid)
 
-    async def _summary(self, error: ItnioError, state: CallState) -> VerificationSummary | None:
+    async def _summary(self, error: ItnioError, state: CallState) -> VerificationSummary:
         """The record's verification summary; raises ``error`` when it cannot be read."""
         try:
             raw = await self._port.request(
