@@ -24,6 +24,7 @@ import asyncio
 import functools
 import inspect
 import logging
+import math
 import urllib.request
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import (
@@ -370,6 +371,21 @@ class _Options:
     deadline: float | None
     request_hooks: tuple[EventHook, ...]
     response_hooks: tuple[EventHook, ...]
+    #: ``timeout`` as the dict a request carries (and without a pool timeout, for bulk
+    #: lookups), each with the longest timeout in it that a deadline must cap: a
+    #: deadline further away than that leaves the dict as it is.
+    plain: tuple[dict[str, float | None], float] = attrs.field(init=False)
+    queued: tuple[dict[str, float | None], float] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        timeouts = self.timeout.as_dict()
+        longest = max(math.inf if v is None else v for v in timeouts.values())
+        queued_longest = max(
+            (math.inf if v is None else v for k, v in timeouts.items() if k != "pool"),
+            default=0.0,
+        )
+        object.__setattr__(self, "plain", (timeouts, longest))
+        object.__setattr__(self, "queued", ({**timeouts, "pool": None}, queued_longest))
 
 
 def make_options(
@@ -435,6 +451,8 @@ class _Shared:
     ssl_context: ssl.SSLContext | None
     max_response_size: int
     engine: _Engine | None = None
+    #: The fixed headers of every request (the client's defaults and ``Host``).
+    head: tuple[tuple[bytes, bytes], ...] = ()
     urls: dict[str, httpx.URL] = attrs.field(factory=dict)
     closed: bool = False
     #: The latest ``Date`` header seen and the loop time it arrived.
@@ -455,6 +473,10 @@ class BaseClient:
 
     def _setup(self, shared: _Shared, options: _Options, *, derived: bool) -> None:
         """Initialise a client or a ``with_options`` copy (the one path for both)."""
+        if not shared.head:
+            host = httpx.URL(shared.base_url).netloc
+            defaults = [(k.encode(), v.encode()) for k, v in self._default_headers]
+            shared.head = (*defaults, (b"Host", host))
         self._shared = shared
         self._options = options
         self._derived = derived
@@ -594,27 +616,41 @@ class BaseClient:
             url = urls[path] = httpx.URL(self._shared.base_url + path)
         return url
 
-    def _build(self, engine: _Engine, call: Call[Any], timeout: dict[str, float | None]) -> Any:
-        """A signed request for one attempt."""
-        headers = [*self._default_headers, *self._shared.auth.headers().items()]
-        if engine.transport is None and engine.http is self._shared.user_http:
+    def _build(
+        self, engine: _Engine, call: Call[Any], timeout: dict[str, float | None]
+    ) -> httpx.Request:
+        """A request for one attempt, signed afresh (its ``Sign`` joins the call's secrets)."""
+        shared = self._shared
+        auth = shared.auth.headers()
+        call.secrets.add(auth["Sign"])
+        if engine.transport is None and engine.http is shared.user_http:
             # A user's client brings its own defaults (a proxy's or tracing headers,
             # cookies), as it would for its own requests; ours win where both set one.
-            request = engine.http.build_request(
+            return engine.http.build_request(
                 call.method,
                 self._url(call.path),
-                headers=headers,
+                headers=[*self._default_headers, *auth.items()],
                 content=call.content,
                 extensions={"timeout": timeout},
             )
-        else:
-            request = httpx.Request(
-                call.method,
-                self._url(call.path),
-                headers=headers,
-                content=call.content,
-                extensions={"timeout": timeout},
-            )
+        # Every header given, so httpx adds none and merges nothing: the cheap way in.
+        content = call.content or b""
+        headers = [
+            *shared.head,
+            (b"Api-Key", auth["Api-Key"].encode()),
+            (b"Timestamp", auth["Timestamp"].encode()),
+            (b"Sign", auth["Sign"].encode()),
+        ]
+        if call.content is not None:
+            headers.append((b"Content-Length", str(len(content)).encode()))
+        request = httpx.Request(
+            call.method,
+            self._url(call.path),
+            headers=headers,
+            stream=httpx.ByteStream(content),
+            extensions={"timeout": timeout},
+        )
+        request.read()  # .content for hooks and transports, as with content=
         return request
 
     async def _exchange(self, engine: _Engine, request: httpx.Request) -> httpx.Response:
@@ -659,9 +695,8 @@ class BaseClient:
             mine = started + options.deadline
             deadline_at = mine if deadline_at is None else min(deadline_at, mine)
         state = CallState(started, deadline_at)
-        base_timeout = options.timeout.as_dict()
-        if call.queue:
-            base_timeout["pool"] = None  # bulk lookups queue for a connection by design
+        # Bulk lookups queue for a connection by design: no pool timeout for them.
+        base_timeout, longest = options.queued if call.queue else options.plain
         sent = False  # whether any attempt so far may have reached the server
         recovered = False
         debug = logger.isEnabledFor(logging.DEBUG)
@@ -671,16 +706,17 @@ class BaseClient:
                 remaining = deadline_at - loop.time()
                 if remaining <= 0:
                     raise _deadline_error(call, state.retries, sent=sent)
-                # httpx timeouts apply per operation; capping them keeps each one inside
-                # the deadline, and timeout_at bounds the attempt as a whole.
-                timeout = {
-                    k: remaining if v is None else min(v, remaining) for k, v in timeout.items()
-                }
+                if remaining < longest:
+                    # httpx timeouts apply per operation; capping them keeps each one
+                    # inside the deadline, and timeout_at bounds the attempt as a whole.
+                    timeout = {
+                        k: remaining if v is None else min(v, remaining) for k, v in timeout.items()
+                    }
+
             request: httpx.Request | None = None
             response: httpx.Response | None = None
             try:
                 request = self._build(engine, call, timeout)
-                call.secrets.add(request.headers.get("Sign"))
                 scope = asyncio.timeout_at(deadline_at)
                 try:
                     async with scope:

@@ -78,7 +78,7 @@ def camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def parse_datetime(value: object) -> datetime | None:
+def parse_datetime(value: object, _: object = None) -> datetime | None:
     """Parse a wire time into an aware ``datetime`` (``""`` → ``None``)."""
     if isinstance(value, datetime):
         parsed = value
@@ -171,7 +171,7 @@ def _parse_enum(value: object, cls: type[enum.Enum]) -> enum.Enum:
 def get_converter(*, strict: bool = False) -> cattrs.Converter:
     """The converter for all models; ``strict=True`` forbids unknown keys (used by tests)."""
     conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=strict)
-    conv.register_structure_hook(datetime, lambda v, _: parse_datetime(v))
+    conv.register_structure_hook(datetime, parse_datetime)
     conv.register_unstructure_hook(datetime, lambda v: v.isoformat())
     conv.register_structure_hook(Decimal, _parse_decimal)
     conv.register_unstructure_hook(Decimal, str)
@@ -187,6 +187,11 @@ def get_converter(*, strict: bool = False) -> cattrs.Converter:
             functools.partial(operator.eq, list[item]),  # type: ignore[valid-type]
             _list_hook_for(conv, item),
         )
+    # ``X | None`` fields (most of them) get a direct hook: cattrs' generic handling
+    # of optionals dispatches on every value and was half of a record's decode time.
+    # Registered before the models' hooks are generated, which capture them.
+    for base in (int, str, bool, datetime, Decimal, *_ENUMS):
+        _register_optional(conv, base)
     for cls in _MODELS:
         overrides: dict[str, Any] = {
             a.name: override(rename=_RENAMES.get((cls, a.name), camel(a.name)))
@@ -199,7 +204,17 @@ def get_converter(*, strict: bool = False) -> cattrs.Converter:
             ),
         )
         conv.register_unstructure_hook(cls, _make_unstructure(cls, conv, **overrides))
+        _register_optional(conv, cls)  # models are listed before the models that nest them
     return conv
+
+
+def _register_optional(conv: cattrs.Converter, base: type) -> None:
+    hook = conv.get_structure_hook(base)
+
+    def structure(value: Any, _: Any) -> Any:
+        return None if value is None else hook(value, base)
+
+    conv.register_structure_hook(base | None, structure)
 
 
 def _enum_value(member: enum.Enum) -> Any:
