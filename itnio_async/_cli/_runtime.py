@@ -21,6 +21,7 @@ import click
 
 from .._client import AsyncItnio
 from .._exceptions import ItnioError, NotFoundError
+from .._logging import logger, setup_logging_from_env
 from ._output import error_line, exit_code_for, print_json
 
 if TYPE_CHECKING:
@@ -227,13 +228,32 @@ def _hint_for(state: State) -> str:
     return "on the command line: --base-url URL, or the ITNIO_BASE_URL environment variable"
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when it is installed (the ``cli`` extra brings it), else asyncio's.
+
+    ``ITNIO_EVENT_LOOP=asyncio`` keeps asyncio's loop. Only the command line chooses
+    a loop: the library never sets an event-loop policy.
+    """
+    if os.environ.get("ITNIO_EVENT_LOOP", "").strip().lower() == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
 def run_async(coro: Awaitable[T]) -> T:
-    """Run a coroutine to completion on a fresh event loop."""
+    """Run a coroutine to completion on a fresh event loop (uvloop when installed)."""
 
     async def wrapper() -> T:
+        setup_logging_from_env()
+        logger.debug("event loop: %s", type(asyncio.get_running_loop()).__module__)
         return await coro
 
-    return asyncio.run(wrapper())
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        return runner.run(wrapper())
 
 
 def fail(ctx: click.Context, exc: BaseException) -> None:
