@@ -29,7 +29,7 @@ def _loop_line(**env: str) -> str:
 
 @pytest.mark.skipif(not ITNIO.exists(), reason="the itnio console script is not installed")
 def test_cli_runs_on_uvloop_unless_asked_not_to() -> None:
-    """With uvloop installed the CLI's loop is uvloop's; ITNIO_EVENT_LOOP=asyncio keeps asyncio's."""
+    """With uvloop installed the CLI runs on it; ITNIO_EVENT_LOOP=asyncio keeps asyncio's loop."""
     assert _loop_line().endswith("event loop: uvloop")
     assert _loop_line(ITNIO_EVENT_LOOP="asyncio").endswith("event loop: asyncio.unix_events")
 
