@@ -30,13 +30,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import (
     TYPE_CHECKING,
     Any,
+    Concatenate,
     Final,
     Generic,
     Literal,
     ParamSpec,
     Protocol,
     TypeVar,
-    cast,
     overload,
 )
 
@@ -65,9 +65,11 @@ __all__ = [
     "ClientPort",
     "EventHook",
     "NotGiven",
+    "RawMethod",
     "RawResponse",
     "Resolver",
     "public",
+    "raw_of",
 ]
 
 T = TypeVar("T")
@@ -120,9 +122,11 @@ class Resolver(Protocol[T]):
     async def unknown(self, error: ItnioError, state: CallState) -> T | None:
         """The call's result if the server is known to have acted on it, ``None`` if it
         provably did not (another attempt is then safe); raise when it cannot tell."""
+        ...
 
     async def answered(self, result: T, state: CallState) -> T:
         """The result to return for an answer that came after an unknown outcome."""
+        ...
 
 
 @attrs.define(slots=True, eq=False, repr=False)
@@ -224,18 +228,23 @@ class ClientPort(Protocol):
         self, call: Call[T], *, raw: bool = False, deadline_at: float | None = None
     ) -> Awaitable[T | RawResponse[T]]:
         """Send ``call`` through the one request path (retries, deadline, decoding)."""
+        ...
 
     def check_open(self) -> None:
         """Raise ``ItnioError`` if the client is closed."""
+        ...
 
     def pool_size(self) -> int | None:
         """Requests the SDK's own pool serves at once; ``None`` on a pool you supplied."""
+        ...
 
     def server_time(self, at: float) -> float:
         """The server's clock (epoch seconds) at event-loop time ``at``."""
+        ...
 
     def raw(self) -> ClientPort:
         """A port whose requests return :class:`RawResponse`."""
+        ...
 
 
 def public(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -701,7 +710,7 @@ class BaseClient:
         recovered = False
         debug = logger.isEnabledFor(logging.DEBUG)
         while True:
-            timeout = base_timeout
+            timeout: dict[str, float | None] = base_timeout
             if deadline_at is not None:
                 remaining = deadline_at - loop.time()
                 if remaining <= 0:
@@ -822,9 +831,17 @@ class _Port:
     def __repr__(self) -> str:
         return repr(self._client)
 
+    @overload
+    def request(
+        self, call: Call[T], *, raw: Literal[False] = ..., deadline_at: float | None = ...
+    ) -> Awaitable[T]: ...
+    @overload
+    def request(
+        self, call: Call[T], *, raw: Literal[True], deadline_at: float | None = ...
+    ) -> Awaitable[RawResponse[T]]: ...
     def request(
         self, call: Call[T], *, raw: bool = False, deadline_at: float | None = None
-    ) -> Awaitable[Any]:
+    ) -> Awaitable[T | RawResponse[T]]:
         # Returns the coroutine itself: no extra frame on the hot path.
         request: Callable[..., Awaitable[Any]] = self._client._request
         return request(call, raw=raw or self._raw, deadline_at=deadline_at)
@@ -930,6 +947,39 @@ def _proxy_from_environment(base_url: str) -> bool:
     return bool(proxies.get(httpx.URL(base_url).scheme) or proxies.get("all"))
 
 
-def raw_method(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[RawResponse[T]]]:
-    """Type a method of a raw-port namespace as returning :class:`RawResponse`."""
-    return cast("Callable[P, Awaitable[RawResponse[T]]]", method)
+class RawMethod(Generic[P, T]):
+    """A namespace method on its ``with_raw_response`` view: same arguments, a RawResponse.
+
+    Made by :func:`raw_of`; looked up on a view (which holds the namespace bound to a
+    raw port as ``_namespace``) it is that namespace's method.
+    """
+
+    __slots__ = ("_method",)
+
+    def __init__(self, method: Callable[Concatenate[Any, P], Awaitable[T]]) -> None:
+        self._method = method
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> RawMethod[P, T]: ...
+    @overload
+    def __get__(
+        self, instance: object, owner: type[Any]
+    ) -> Callable[P, Awaitable[RawResponse[T]]]: ...
+    def __get__(self, instance: object, owner: type[Any]) -> Any:
+        if instance is None:
+            return self
+        return functools.partial(self._method, instance._namespace)  # type: ignore[attr-defined]
+
+
+def raw_of(
+    method: Callable[Concatenate[Any, P], Awaitable[T]],
+) -> Callable[[Callable[..., None]], RawMethod[P, T]]:
+    """Declare a method of a ``with_raw_response`` view: ``method``'s arguments, typed.
+
+    The decorated function is a stub that carries the docstring.
+    """
+
+    def declare(stub: Callable[..., None]) -> RawMethod[P, T]:
+        return RawMethod(method)
+
+    return declare

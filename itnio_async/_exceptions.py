@@ -331,6 +331,10 @@ class BulkAbortedError(ItnioError):
             lookup was cancelled, are absent).
     """
 
+    error: ItnioError
+    completed: list[RecordLookup]
+    __cause__: BaseException | None
+
     def __init__(self, error: ItnioError, completed: Iterable[RecordLookup]) -> None:
         self.error = error
         self.completed = list(completed)

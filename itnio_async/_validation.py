@@ -527,7 +527,7 @@ def check_base_url(url: object, *, allow_insecure_http: bool) -> str:
         parts = urlsplit(text)
         port = parts.port  # reading it checks the port: digits, at most 65535
     except ValueError:
-        port = 0
+        raise ItnioError(f"base_url {shown} is not a valid URL") from None
     if port == 0:
         raise ItnioError(f"base_url {shown} is not a valid URL")
     scheme = parts.scheme.lower()

@@ -365,3 +365,19 @@ async def test_close_leaves_no_unclosed_session(loopback: LoopbackServer) -> Non
         loop.set_exception_handler(previous)
     assert [str(w.message) for w in caught if "nclosed" in str(w.message)] == []
     assert errors == []
+
+
+def test_calls_and_bulk_lookups_on_uvloop() -> None:
+    """On a uvloop event loop the SDK's own engine serves single calls and a bulk run."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> None:
+        async with serve_loopback() as server, make_real_client(server.base_url) as client:
+            record = await client.records.get_by_order_id("1234566")
+            assert record.order_id == "1234566"
+            ids = [f"u{i}" for i in range(50)]
+            lookups = await client.records.get_many_by_order_ids(ids, concurrency=8)
+            assert [lookup.order_id for lookup in lookups if lookup.ok] == ids
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())

@@ -58,7 +58,7 @@ def _options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 
 
 #: ``--app-id`` where the API requires it (every use makes its own click.Option).
-_APP_ID: Callable[[F], F] = click.option("--app-id", required=True, help="Application id.")
+_APP_ID = click.option("--app-id", required=True, help="Application id.")
 _CODE_TYPE_HELP = "Code characters: 1|numeric 2|alpha 3|alphanumeric 4|hex."
 
 

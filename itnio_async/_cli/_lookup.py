@@ -391,12 +391,14 @@ async def run_lookups(
         out = sys.stdout
         console = progress.console if progress is not None and _same_terminal() else None
 
-        def on_result(lookup: RecordLookup) -> None:
+        def write_line(lookup: RecordLookup) -> None:
             line = to_json(lookup_line(lookup))
             if console is not None:
                 console.out(line, highlight=False)
             else:
                 out.write(line + "\n")
+
+        on_result = write_line
 
     write = on_result
     task_id = progress.add_task("lookup", total=total) if progress is not None else None

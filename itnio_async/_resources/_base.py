@@ -19,7 +19,7 @@ from .._redact import Secrets
 if TYPE_CHECKING:
     from .._retry import CallKind
 
-__all__ = ["Resource", "compact"]
+__all__ = ["RawView", "Resource", "compact"]
 
 
 class Resource:
@@ -81,6 +81,21 @@ class Resource:
             check,
             resolver,
         )
+
+
+class RawView:
+    """A namespace's ``with_raw_response``: its methods, each returning ``RawResponse``.
+
+    Subclasses declare each method with :func:`~itnio_async._base_client.raw_of`.
+    """
+
+    __slots__ = ("_namespace",)
+
+    def __init__(self, namespace: Resource) -> None:
+        self._namespace = namespace
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._namespace!r}>"
 
 
 def compact(**fields: Any) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _validation as v
-from .._base_client import raw_method
+from .._base_client import raw_of
 from .._models import App, SendLimit
 from .._retry import CallKind
-from ._base import Resource
+from ._base import RawView, Resource
 
 __all__ = ["Apps", "AppsWithRawResponse"]
 
@@ -131,10 +131,19 @@ class Apps(Resource):
         return AppsWithRawResponse(Apps(self._port.raw()))
 
 
-class AppsWithRawResponse:
+class AppsWithRawResponse(RawView):
     """``client.apps`` methods that return :class:`RawResponse`."""
 
-    def __init__(self, apps: Apps) -> None:
-        self.create = raw_method(apps.create)
-        self.update = raw_method(apps.update)
-        self.get = raw_method(apps.get)
+    __slots__ = ()
+
+    @raw_of(Apps.create)
+    def create(self) -> None:
+        """:meth:`Apps.create`, returning :class:`RawResponse`."""
+
+    @raw_of(Apps.update)
+    def update(self) -> None:
+        """:meth:`Apps.update`, returning :class:`RawResponse`."""
+
+    @raw_of(Apps.get)
+    def get(self) -> None:
+        """:meth:`Apps.get`, returning :class:`RawResponse`."""

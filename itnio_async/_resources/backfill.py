@@ -9,10 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from .. import _validation as v
-from .._base_client import raw_method
+from .._base_client import raw_of
 from .._redact import Secrets
 from .._retry import CallKind
-from ._base import Resource, compact
+from ._base import RawView, Resource, compact
 
 __all__ = ["Backfill", "BackfillWithRawResponse"]
 
@@ -101,9 +101,15 @@ class Backfill(Resource):
         return BackfillWithRawResponse(Backfill(self._port.raw()))
 
 
-class BackfillWithRawResponse:
+class BackfillWithRawResponse(RawView):
     """``client.backfill`` methods that return :class:`RawResponse`."""
 
-    def __init__(self, backfill: Backfill) -> None:
-        self.report = raw_method(backfill.report)
-        self.report_rate = raw_method(backfill.report_rate)
+    __slots__ = ()
+
+    @raw_of(Backfill.report)
+    def report(self) -> None:
+        """:meth:`Backfill.report`, returning :class:`RawResponse`."""
+
+    @raw_of(Backfill.report_rate)
+    def report_rate(self) -> None:
+        """:meth:`Backfill.report_rate`, returning :class:`RawResponse`."""

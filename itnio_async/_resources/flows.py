@@ -6,10 +6,10 @@ import builtins
 from collections.abc import Sequence
 
 from .. import _validation as v
-from .._base_client import raw_method
+from .._base_client import raw_of
 from .._models import Flow, FlowStep
 from .._retry import CallKind
-from ._base import Resource
+from ._base import RawView, Resource
 
 __all__ = ["Flows", "FlowsWithRawResponse"]
 
@@ -74,11 +74,23 @@ class Flows(Resource):
         return FlowsWithRawResponse(Flows(self._port.raw()))
 
 
-class FlowsWithRawResponse:
+class FlowsWithRawResponse(RawView):
     """``client.flows`` methods that return :class:`RawResponse`."""
 
-    def __init__(self, flows: Flows) -> None:
-        self.create = raw_method(flows.create)
-        self.update = raw_method(flows.update)
-        self.get = raw_method(flows.get)
-        self.list = raw_method(flows.list)
+    __slots__ = ()
+
+    @raw_of(Flows.create)
+    def create(self) -> None:
+        """:meth:`Flows.create`, returning :class:`RawResponse`."""
+
+    @raw_of(Flows.update)
+    def update(self) -> None:
+        """:meth:`Flows.update`, returning :class:`RawResponse`."""
+
+    @raw_of(Flows.get)
+    def get(self) -> None:
+        """:meth:`Flows.get`, returning :class:`RawResponse`."""
+
+    @raw_of(Flows.list)
+    def list(self) -> None:
+        """:meth:`Flows.list`, returning :class:`RawResponse`."""

@@ -8,13 +8,13 @@ from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import Any
 
 from .. import _validation as v
-from .._base_client import Call, raw_method
+from .._base_client import Call, raw_of
 from .._bulk import StopRule, in_completion_order, in_input_order, run_bulk
 from .._exceptions import ItnioError, MismatchedAnswerError, ValidationError
 from .._models import LookupFailed, Record, RecordFound, RecordLookup
 from .._redact import scrub_traceback
 from .._retry import CallKind
-from ._base import Resource, compact
+from ._base import RawView, Resource, compact
 
 __all__ = ["Records", "RecordsWithRawResponse", "record_call"]
 
@@ -241,12 +241,18 @@ class Records(Resource):
                 yield item
 
 
-class RecordsWithRawResponse:
-    """``client.records`` methods that return :class:`RawResponse` (bulk helpers excepted)."""
+class RecordsWithRawResponse(RawView):
+    """``client.records`` methods that return :class:`RawResponse`."""
 
-    def __init__(self, records: Records) -> None:
-        self.get = raw_method(records.get)
-        self.get_by_order_id = raw_method(records.get_by_order_id)
+    __slots__ = ()
+
+    @raw_of(Records.get)
+    def get(self) -> None:
+        """:meth:`Records.get`, returning :class:`RawResponse`."""
+
+    @raw_of(Records.get_by_order_id)
+    def get_by_order_id(self) -> None:
+        """:meth:`Records.get_by_order_id`, returning :class:`RawResponse`."""
 
 
 def _as_text(order_id: object) -> str:

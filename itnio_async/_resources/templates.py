@@ -6,10 +6,10 @@ import builtins
 from typing import Any
 
 from .. import _validation as v
-from .._base_client import raw_method
+from .._base_client import raw_of
 from .._models import CodeType, Template
 from .._retry import CallKind
-from ._base import Resource
+from ._base import RawView, Resource
 
 __all__ = ["Templates", "TemplatesWithRawResponse"]
 
@@ -173,11 +173,23 @@ class Templates(Resource):
         return TemplatesWithRawResponse(Templates(self._port.raw()))
 
 
-class TemplatesWithRawResponse:
+class TemplatesWithRawResponse(RawView):
     """``client.templates`` methods that return :class:`RawResponse`."""
 
-    def __init__(self, templates: Templates) -> None:
-        self.create = raw_method(templates.create)
-        self.update = raw_method(templates.update)
-        self.get = raw_method(templates.get)
-        self.list = raw_method(templates.list)
+    __slots__ = ()
+
+    @raw_of(Templates.create)
+    def create(self) -> None:
+        """:meth:`Templates.create`, returning :class:`RawResponse`."""
+
+    @raw_of(Templates.update)
+    def update(self) -> None:
+        """:meth:`Templates.update`, returning :class:`RawResponse`."""
+
+    @raw_of(Templates.get)
+    def get(self) -> None:
+        """:meth:`Templates.get`, returning :class:`RawResponse`."""
+
+    @raw_of(Templates.list)
+    def list(self) -> None:
+        """:meth:`Templates.list`, returning :class:`RawResponse`."""

@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _validation as v
-from .._base_client import CallState, ClientPort, raw_method
+from .._base_client import CallState, ClientPort, raw_of
 from .._exceptions import DecodeError, ItnioError, OutcomeUnknownError
 from .._logging import logger
 from .._models import Channel, MatchStatus, SendResult, VerificationSummary, VerifyResult
 from .._redact import Secrets
 from .._retry import CallKind
-from ._base import Resource, compact
+from ._base import RawView, Resource, compact
 from .records import record_call
 
 __all__ = ["Verifications", "VerificationsWithRawResponse"]
@@ -233,14 +233,26 @@ class Verifications(Resource):
         return VerificationsWithRawResponse(Verifications(self._port.raw()))
 
 
-class VerificationsWithRawResponse:
+class VerificationsWithRawResponse(RawView):
     """``client.verifications`` methods that return :class:`RawResponse`."""
 
-    def __init__(self, verifications: Verifications) -> None:
-        self.send = raw_method(verifications.send)
-        self.send_code = raw_method(verifications.send_code)
-        self.resend = raw_method(verifications.resend)
-        self.verify = raw_method(verifications.verify)
+    __slots__ = ()
+
+    @raw_of(Verifications.send)
+    def send(self) -> None:
+        """:meth:`Verifications.send`, returning :class:`RawResponse`."""
+
+    @raw_of(Verifications.send_code)
+    def send_code(self) -> None:
+        """:meth:`Verifications.send_code`, returning :class:`RawResponse`."""
+
+    @raw_of(Verifications.resend)
+    def resend(self) -> None:
+        """:meth:`Verifications.resend`, returning :class:`RawResponse`."""
+
+    @raw_of(Verifications.verify)
+    def verify(self) -> None:
+        """:meth:`Verifications.verify`, returning :class:`RawResponse`."""
 
 
 def _has_match_status(result: VerifyResult) -> None:

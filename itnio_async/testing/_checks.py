@@ -123,9 +123,9 @@ class Body:
             digits = value.lstrip("0")
             # Length first: int() of thousands of digits is slow, and refused past 4300.
             value = INT64_MAX + 1 if len(digits) > 19 else int(digits or "0")
-        if not is_int(value) or not 0 <= value <= INT64_MAX:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= INT64_MAX:
             raise invalid(f"{name} must be an integer id")
-        return int(value)
+        return value
 
     def choice(
         self, name: str, allowed: Iterable[str], *, default: str | None = None
