@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 from itnio_async.testing import FakeItnio, SeedData
 
@@ -15,8 +16,8 @@ class ThreadedSandbox:
     cannot live in the test's loop: ``with ThreadedSandbox() as box: ... box.url``.
     """
 
-    def __init__(self) -> None:
-        self.fake = FakeItnio()
+    def __init__(self, **fake_options: Any) -> None:
+        self.fake = FakeItnio(**fake_options)
         self.ids: SeedData = self.fake.seed()
         self.url = ""
         self._ready = threading.Event()

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from itnio_async import AsyncItnio
+from itnio_async._cli._sandbox import SANDBOX_RANDOM_SEED
 from itnio_async.testing import FakeItnio
 
 from ._sandbox import ThreadedSandbox
@@ -42,8 +43,9 @@ BLOCKS = _blocks()
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[ThreadedSandbox]:
-    """One TCP sandbox for all README blocks."""
-    with ThreadedSandbox() as box:
+    """One TCP sandbox for all README blocks: the one `itnio sandbox serve --fixed-code 482913`
+    serves (the same seeded ids, every code 482913), as the Quickstart runs it."""
+    with ThreadedSandbox(random_seed=SANDBOX_RANDOM_SEED, fixed_code="482913") as box:
         yield box
 
 
