@@ -22,7 +22,7 @@ import sys
 
 from _common import FIXTURE_ORDER_ID, RECORD_FIXTURE
 
-_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: "
+_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\n"
 
 
 def _parts() -> tuple[bytes, bytes, bytes]:
@@ -33,11 +33,11 @@ def _parts() -> tuple[bytes, bytes, bytes]:
 _A, _B, _C = _parts()
 
 
-def render(order_id: str) -> bytes:
-    """One full HTTP response for ``order_id``."""
+def render(order_id: str, extra_headers: bytes = b"") -> bytes:
+    """One full HTTP response for ``order_id`` (``extra_headers``: CRLF-terminated lines)."""
     quoted = json.dumps(order_id).encode()
     body = b"".join((_A, quoted, _B, quoted, _C))
-    return b"%s%d\r\n\r\n%s" % (_HEAD, len(body), body)
+    return b"%s%sContent-Length: %d\r\n\r\n%s" % (_HEAD, extra_headers, len(body), body)
 
 
 def order_id_of(body: bytes) -> str:
