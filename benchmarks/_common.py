@@ -110,7 +110,8 @@ def median(values: Sequence[float]) -> float:
 
 
 def summary(values: Sequence[float], fmt: str = "{:,.0f}") -> str:
-    """``median (min–max)`` of a list of measurements."""
+    """``median (min–max)`` of a list of measurements (``nan`` ones left out)."""
+    values = [v for v in values if v == v]
     if not values:
         return "–"
     med = fmt.format(statistics.median(values))
