@@ -1,74 +1,70 @@
-"""Shared pieces of the benchmarks: the record response, the server process, statistics."""
+"""Shared pieces of the benchmarks: the record answer, pinning, the server process, statistics.
+
+Nothing here imports ``itnio_async``: the benchmarks use the package only through its
+public API, inside the scripts that measure it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+#: The documented answer of ``POST /verification/orderId/record`` (seed 003), 1,497 bytes.
+RECORD_FIXTURE = ROOT / "tests" / "fixtures" / "record_by_order_id.json"
+#: The ``orderId`` the documented answer carries (twice); replaced by the one asked for.
+FIXTURE_ORDER_ID = b'"1234566"'
+RECORD_PATH = "/verification/orderId/record"
+
 API_KEY = "bDqJFiq9"
 API_SECRET = "7bz1lzh9"
+APP_ID = "ad454212"
 #: CPU the server process is pinned to; the client pins itself to the other one.
 SERVER_CPU = 1
 CLIENT_CPU = 0
 
-#: ``data`` of the seed-003 example response of ``POST /verification/orderId/record``.
-RECORD_DATA: dict[str, object] = {
-    "orderId": "1234566",
-    "flowId": 1,
-    "verifications": {
-        "matched": 0,
-        "verifiedDate": "2022-07-12T13:39:47+08:00",
-        "oriReceiver": "91856321412",
-        "channel": "call",
-        "orderId": "1234566",
-    },
-    "sms": [
-        {
-            "submitTm": "2022-07-12T13:39:45+08:00",
-            "sendTm": "2022-07-12T13:39:45+08:00",
-            "doneTm": "2022-07-12T13:39:49+08:00",
-            "mcc": 460,
-            "mnc": 10,
-            "sender": "",
-            "chargeCnt": 1,
-            "pay": "0.000002",
-            "status": 0,
-            "reason": "successR",
-        }
-    ],
-    "call": [
-        {
-            "terminationCode": 100005,
-            "terminationReason": "Temporarily Unavailable",
-            "submitTime": "2022-07-12T13:59:55+08:00",
-            "callTime": "2022-07-12T13:59:56+08:00",
-            "ringingTime": "2022-07-12T13:59:56+08:00",
-            "answerTime": "2022-07-12T13:59:56+08:00",
-            "hangupTime": "2022-07-12T13:59:56+08:00",
-            "callDuration": 0,
-            "chargedDuration": 0,
-            "displayNum": None,
-            "billPeriodstring": "20+20",
-            "code": "661",
-            "rate": "0.138",
-            "cost": "0",
-        }
-    ],
-}
+
+def record_body(order_id: str) -> bytes:
+    """The documented record answer, with ``order_id`` wherever the example has its own."""
+    template = RECORD_FIXTURE.read_bytes()
+    assert template.count(FIXTURE_ORDER_ID) == 2
+    return template.replace(FIXTURE_ORDER_ID, json.dumps(order_id).encode())
+
+
+def lookup_body(order_id: str) -> bytes:
+    """The request body the SDK sends for a lookup (compact JSON, same key order)."""
+    return json.dumps({"appId": APP_ID, "orderId": order_id}, separators=(",", ":")).encode()
+
+
+def signed_headers() -> dict[str, str]:
+    """The headers of a signed call, as the vendor's sample builds them (md5 per call)."""
+    ts = str(int(time.time()))
+    sign = hashlib.md5((API_KEY + API_SECRET + ts).encode(), usedforsecurity=False).hexdigest()
+    return {
+        "Content-Type": "application/json;charset=UTF-8",
+        "Sign": sign,
+        "Timestamp": ts,
+        "Api-Key": API_KEY,
+    }
 
 
 def pin(cpu: int) -> bool:
-    """Pin this process to ``cpu`` if the machine has it; True when pinned."""
+    """Pin this process to ``cpu`` if the machine has two CPUs or more; True when pinned."""
     if not hasattr(os, "sched_setaffinity"):
         return False
     try:
-        if cpu not in os.sched_getaffinity(0) or (os.cpu_count() or 1) < 2:
+        if (os.cpu_count() or 1) < 2 or cpu not in os.sched_getaffinity(0):
             return False
         os.sched_setaffinity(0, {cpu})
     except OSError:
@@ -77,14 +73,14 @@ def pin(cpu: int) -> bool:
 
 
 @contextlib.contextmanager
-def server_process(cpu: int = SERVER_CPU, delay_ms: float = 0.0) -> Iterator[str]:
-    """Run ``_server.py`` in its own process (pinned to ``cpu``); yield its base URL."""
+def server_process(script: str = "_server.py", *args: str, cpu: int = SERVER_CPU) -> Iterator[Any]:
+    """Run a server script in its own process (pinned to ``cpu``); yield a handle.
+
+    The script prints ``READY <port>`` once it listens. The handle has ``url`` (the
+    API base URL, ``http://127.0.0.1:<port>/otp``), ``port`` and ``proc``.
+    """
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(HERE / "_server.py"),
-            *("--port", "0", "--cpu", str(cpu), "--delay-ms", str(delay_ms)),
-        ],
+        [sys.executable, str(HERE / script), "--cpu", str(cpu), *args],
         stdout=subprocess.PIPE,
         text=True,
         cwd=HERE,
@@ -93,17 +89,31 @@ def server_process(cpu: int = SERVER_CPU, delay_ms: float = 0.0) -> Iterator[str
         assert proc.stdout is not None
         line = proc.stdout.readline().split()
         if not line or line[0] != "READY":
-            raise RuntimeError("benchmark server did not start")
-        yield f"http://127.0.0.1:{line[1]}/otp"
+            raise RuntimeError(f"{script} did not start")
+        yield _Server(proc, int(line[1]))
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(timeout=10)
 
 
+class _Server:
+    def __init__(self, proc: subprocess.Popen[str], port: int) -> None:
+        self.proc = proc
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/otp"
+
+
+def median(values: Sequence[float]) -> float:
+    """The median, ``nan`` for no values."""
+    return statistics.median(values) if values else float("nan")
+
+
 def summary(values: Sequence[float], fmt: str = "{:,.0f}") -> str:
-    """``median (min–max)`` of a list of measurements."""
+    """``median (min–max)`` of a list of measurements (``nan`` ones left out)."""
+    values = [v for v in values if v == v]
     if not values:
-        return "-"
+        return "–"
     med = fmt.format(statistics.median(values))
     if len(values) == 1:
         return med
@@ -116,3 +126,66 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
         return float("nan")
     index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
     return sorted_values[index]
+
+
+def rotated(items: Sequence[Any], by: int) -> list[Any]:
+    """``items`` rotated left by ``by`` (round ``r`` of an interleaved run starts elsewhere)."""
+    if not items:
+        return []
+    k = by % len(items)
+    return [*items[k:], *items[:k]]
+
+
+def cpu_probe(rounds: int = 5) -> list[float]:
+    """Milliseconds of CPU for a fixed pure-Python loop, ``rounds`` times (machine noise)."""
+    out = []
+    for _ in range(rounds):
+        start = time.process_time()
+        total = 0
+        for i in range(1_000_000):
+            total += i % 7
+        out.append((time.process_time() - start) * 1000)
+    return out
+
+
+def machine() -> dict[str, str]:
+    """What the numbers were measured on."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    versions = {}
+    for name in ("itnio-async", "httpx", "httptools", "aiohttp", "uvloop", "cattrs", "attrs"):
+        try:
+            from importlib.metadata import version
+
+            versions[name] = version(name)
+        except Exception:
+            versions[name] = "-"
+    php = "-"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        php = (
+            subprocess.run(
+                ["php", "-r", "echo PHP_VERSION, ' curl ', curl_version()['version'];"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or "-"
+        )
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return {
+        "cpu": f"{os.cpu_count()} × {model}",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "system": f"{platform.system()} {platform.release()}",
+        "versions": ", ".join(f"{k} {v}" for k, v in versions.items()) + f", PHP {php}",
+        "load": "{:.2f} {:.2f} {:.2f}".format(*load),
+    }
+
+
+def write_json(path: Path | None, payload: dict[str, Any]) -> None:
+    """Write a script's results (``--json``) for ``run_all.py`` to collect."""
+    if path is not None:
+        path.write_text(json.dumps(payload, indent=1, default=str) + "\n")

@@ -1,15 +1,15 @@
-"""A minimal asyncio HTTP/1.1 server answering the documented record response.
+"""A minimal HTTP/1.1 server answering record lookups, fast enough never to be the limit.
 
-It answers every request with the seed-003 example of ``POST
-/verification/orderId/record`` (the ``orderId`` of the request echoed back in both
-places the example has it), keeps connections alive and handles pipelining, so
-that the client, not the server, is what a benchmark measures.
+Every request gets the documented answer of ``POST /verification/orderId/record``
+(``tests/fixtures/record_by_order_id.json``, 1,497 bytes) with the ``orderId`` of the
+request echoed in both places the example has it: the SDK rejects a record of
+another order id. Connections are kept alive; pipelined requests are answered in
+order. It runs on uvloop when that is installed (``--loop``), in its own process,
+pinned to its own CPU::
 
-Run it on its own core in a separate process::
+    python benchmarks/_server.py --port 8765 --cpu 1
 
-    python benchmarks/_server.py --port 8765 --cpu 1 [--delay-ms 20]
-
-It prints ``READY <port>`` once it listens.
+It prints ``READY <port>`` once it listens. ``bench_server.py`` measures its ceiling.
 """
 
 from __future__ import annotations
@@ -20,82 +20,86 @@ import json
 import os
 import sys
 
-from _common import RECORD_DATA
+from _common import FIXTURE_ORDER_ID, RECORD_FIXTURE
 
-_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: "
-_MARK = "\x00ORDER\x00"
-
-
-def _body_parts() -> tuple[bytes, bytes, bytes]:
-    data = json.loads(json.dumps(RECORD_DATA))
-    data["orderId"] = _MARK
-    data["verifications"]["orderId"] = _MARK
-    text = json.dumps({"status": "0", "reason": "success", "data": data}, indent=4)
-    first, second, third = text.split(json.dumps(_MARK))
-    return first.encode(), second.encode(), third.encode()
+_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\n"
 
 
-_A, _B, _C = _body_parts()
+def _parts() -> tuple[bytes, bytes, bytes]:
+    first, second, third = RECORD_FIXTURE.read_bytes().split(FIXTURE_ORDER_ID)
+    return first, second, third
 
 
-def render(order_id: str) -> bytes:
-    """One full HTTP response for ``order_id``."""
+_A, _B, _C = _parts()
+
+
+def render(order_id: str, extra_headers: bytes = b"") -> bytes:
+    """One full HTTP response for ``order_id`` (``extra_headers``: CRLF-terminated lines)."""
     quoted = json.dumps(order_id).encode()
     body = b"".join((_A, quoted, _B, quoted, _C))
-    return b"%s%d\r\n\r\n%s" % (_HEAD, len(body), body)
+    return b"%s%sContent-Length: %d\r\n\r\n%s" % (_HEAD, extra_headers, len(body), body)
 
 
-class _Protocol(asyncio.Protocol):
-    __slots__ = ("_buffer", "_transport")
+def order_id_of(body: bytes) -> str:
+    """The ``orderId`` of a lookup body (empty when there is none)."""
+    try:
+        return str(json.loads(body)["orderId"]) if body else ""
+    except (ValueError, KeyError, TypeError):
+        return ""
 
-    #: Seconds to hold every answer back (simulated network/server latency).
-    delay = 0.0
+
+def split_requests(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """Complete requests' bodies in ``buffer`` (framed by Content-Length) and the rest."""
+    bodies = []
+    while True:
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            break
+        lower = buffer[:end].lower()
+        length = 0
+        at = lower.find(b"\r\ncontent-length:")
+        if at >= 0:
+            stop = lower.find(b"\r\n", at + 2)
+            length = int(lower[at + 17 : stop if stop >= 0 else end])
+        total = end + 4 + length
+        if len(buffer) < total:
+            break
+        bodies.append(buffer[end + 4 : total])
+        buffer = buffer[total:]
+    return bodies, buffer
+
+
+class RecordProtocol(asyncio.Protocol):
+    """Answers each complete request with the record of its ``orderId``."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport: asyncio.Transport = transport  # type: ignore[assignment]
-        self._buffer = b""
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.buffer = b""
 
     def data_received(self, data: bytes) -> None:
-        buffer = self._buffer + data
-        out = []
-        while True:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                break
-            head = buffer[:end]
-            length = 0
-            lower = head.lower()
-            at = lower.find(b"\r\ncontent-length:")
-            if at >= 0:
-                stop = lower.find(b"\r\n", at + 2)
-                length = int(head[at + 17 : stop if stop >= 0 else None])
-            total = end + 4 + length
-            if len(buffer) < total:
-                break
-            body = buffer[end + 4 : total]
-            buffer = buffer[total:]
-            try:
-                order_id = str(json.loads(body)["orderId"]) if body else ""
-            except (ValueError, KeyError, TypeError):
-                order_id = ""
-            out.append(render(order_id))
-        self._buffer = buffer
-        if out and self.delay:
-            asyncio.get_running_loop().call_later(self.delay, self._write, b"".join(out))
-        elif out:
-            self._transport.write(b"".join(out))
+        bodies, self.buffer = split_requests(self.buffer + data)
+        if bodies:
+            self.transport.write(b"".join(render(order_id_of(b)) for b in bodies))
 
-    def _write(self, data: bytes) -> None:
-        if not self._transport.is_closing():
-            self._transport.write(data)
+
+def new_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """An event loop of ``kind``: ``uvloop``, ``asyncio``, or ``auto`` (uvloop if installed)."""
+    if kind in ("auto", "uvloop"):
+        try:
+            import uvloop
+        except ImportError:
+            if kind == "uvloop":
+                raise
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 async def serve(host: str, port: int) -> None:
     """Serve forever; print ``READY <port>`` once listening."""
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(_Protocol, host, port, backlog=1024, reuse_address=True)
-    bound = server.sockets[0].getsockname()[1]
-    print(f"READY {bound}", flush=True)
+    server = await loop.create_server(RecordProtocol, host, port, backlog=4096, reuse_address=True)
+    print(f"READY {server.sockets[0].getsockname()[1]}", flush=True)
     async with server:
         await server.serve_forever()
 
@@ -105,13 +109,13 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--cpu", type=int, default=None, help="pin to this CPU")
-    parser.add_argument("--delay-ms", type=float, default=0.0, help="hold every answer back")
+    parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
     args = parser.parse_args()
-    _Protocol.delay = args.delay_ms / 1000
-    if args.cpu is not None and hasattr(os, "sched_setaffinity"):
+    if args.cpu is not None and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
         os.sched_setaffinity(0, {args.cpu})
     try:
-        asyncio.run(serve(args.host, args.port))
+        with asyncio.Runner(loop_factory=lambda: new_loop(args.loop)) as runner:
+            runner.run(serve(args.host, args.port))
     except KeyboardInterrupt:
         sys.exit(0)
 

@@ -1,173 +1,241 @@
-"""Client CPU per call, in-process (``httpx.MockTransport``, no sockets).
+"""Client CPU per call, in-process: the SDK against bare httpx on the same ``httpx.MockTransport``.
 
-Compares, per call, in µs of process CPU:
+µs of process CPU (``time.process_time``) per call, no sockets:
 
-* ``sdk``            ``client.records.get_by_order_id`` — validate, sign, send,
-  envelope, decode into ``Record``
-* ``httpx-post``     bare ``httpx.AsyncClient``: signed ``post`` + ``json()``
-  (the target: ``sdk`` ≤ 1.1× this)
-* ``httpx-send``     bare ``AsyncClient.send(prebuilt Request)`` + ``json()``
-* ``transport``      ``transport.handle_async_request`` + ``aread`` + ``json.loads``
+* ``sdk transport=``      ``records.get_by_order_id`` on ``AsyncItnio(transport=mock)``
+* ``sdk http_client=``    the same on ``AsyncItnio(http_client=httpx.AsyncClient(transport=mock))``
+* ``httpx post+json``     bare ``httpx.AsyncClient(transport=mock)``: md5-signed ``post`` +
+  ``.json()`` — the baseline of both ratios
+* ``sdk transport= + hooks``  one no-op request hook and one no-op response hook set
+  (against ``sdk transport=``: what hooks cost, and that none set costs nothing)
+* ``sdk own share, call`` ``get_by_order_id`` on a transport that returns prebuilt
+  responses: the SDK's own work per call, from the method call to the decoded model
+* ``sdk own share, bulk c50``  the same per lookup of ``iter_by_order_ids(..., concurrency=50)``
+  (target ≤ 100 µs); against the line above: what the bulk helper adds
+* ``prebuilt transport``  that transport called directly with a prebuilt request: the
+  part of the two lines above that is not the SDK's (a dict look-up in a coroutine)
 
-and the decode of one record response: the SDK's (``json.loads`` + envelope + cattrs
-into attrs) against a typed ``msgspec`` decoder of the same JSON (``pip install msgspec``).
+The mock's handler decodes the request body and answers the documented record
+with the asked ``orderId``, the same handler for the SDK and for bare httpx. Every
+path has its own client, created once; each repeat runs every path once in an order
+rotated by one per repeat, and ratios are computed within a repeat.
 
-    python benchmarks/bench_call_cpu.py [--calls 20000] [--repeat 5]
+    python benchmarks/bench_call_cpu.py [--calls 10000] [--repeat 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import API_KEY, API_SECRET, CLIENT_CPU, RECORD_DATA, pin, summary
+from _common import (
+    API_KEY,
+    API_SECRET,
+    APP_ID,
+    CLIENT_CPU,
+    RECORD_PATH,
+    lookup_body,
+    median,
+    pin,
+    record_body,
+    rotated,
+    signed_headers,
+    summary,
+    write_json,
+)
 
-BASE = "http://bench.invalid/otp"
-URL = BASE + "/verification/orderId/record"
-APP_ID = "ad454212"
-BODY = json.dumps({"status": "0", "reason": "success", "data": RECORD_DATA}, indent=4).encode()
+#: Never resolved (``.invalid``): nothing here may reach a network.
+BASE = "https://bench.invalid/otp"
+URL = BASE + RECORD_PATH
 HEADERS = [(b"Content-Type", b"application/json;charset=UTF-8")]
+#: Distinct ids whose answers the prebuilt transport holds.
+PREBUILT_IDS = 1000
+
+#: (name, numerator path, denominator path, target: at most)
+RATIOS = (
+    ("SDK via transport= ÷ bare httpx post+json", "sdk transport=", "httpx post+json", 0.8),
+    ("SDK via http_client= ÷ bare httpx post+json", "sdk http_client=", "httpx post+json", 1.1),
+    ("SDK with 2 no-op hooks ÷ without", "sdk transport= + hooks", "sdk transport=", None),
+)
+OWN_SHARE_TARGET_US = 100.0
 
 
-def _handler(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, headers=HEADERS, content=BODY)
+def _split_body() -> tuple[bytes, bytes, bytes]:
+    a, b, c = record_body("\0").split(json.dumps("\0").encode())
+    return a, b, c
 
 
-def _signed() -> dict[str, str]:
-    ts = str(int(time.time()))
-    sign = hashlib.md5((API_KEY + API_SECRET + ts).encode(), usedforsecurity=False).hexdigest()
-    return {
-        "Content-Type": "application/json;charset=UTF-8",
-        "Sign": sign,
-        "Timestamp": ts,
-        "Api-Key": API_KEY,
-    }
+_A, _B, _C = _split_body()
 
 
-async def _timed(call: Callable[[int], Awaitable[Any]], calls: int) -> float:
-    for i in range(200):  # warm caches, the converter, the pool
-        await call(i)
+def answer(order_id: str) -> bytes:
+    """The documented record answer for ``order_id``."""
+    quoted = json.dumps(order_id).encode()
+    return b"".join((_A, quoted, _B, quoted, _C))
+
+
+def handler(request: httpx.Request) -> httpx.Response:
+    """The mock server: the record of the ``orderId`` asked for."""
+    order_id = json.loads(request.content)["orderId"]
+    return httpx.Response(200, headers=HEADERS, content=answer(order_id))
+
+
+class PrebuiltTransport(httpx.AsyncBaseTransport):
+    """Returns a response built in advance for each known request body: no HTTP work."""
+
+    def __init__(self, n: int) -> None:
+        self.responses = {
+            lookup_body(str(i)): httpx.Response(200, headers=HEADERS, content=answer(str(i)))
+            for i in range(n)
+        }
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self.responses[request.content]
+
+
+async def _per_call(call: Callable[[int], Awaitable[Any]], calls: int) -> float:
     start = time.process_time()
     for i in range(calls):
-        await call(i)
+        await call(i % PREBUILT_IDS)
     return (time.process_time() - start) / calls * 1e6
 
 
-async def measure_calls(calls: int) -> dict[str, float]:
-    """µs of CPU per call for each path."""
+@contextlib.asynccontextmanager
+async def paths() -> AsyncIterator[dict[str, Callable[[int], Awaitable[float]]]]:
+    """Every measured path: a function of the number of calls, returning µs per call."""
     from itnio_async import AsyncItnio
 
-    out: dict[str, float] = {}
-    transport = httpx.MockTransport(_handler)
-    async with AsyncItnio(API_KEY, API_SECRET, base_url=BASE, transport=transport) as client:
-        records = client.records
+    def noop(_: object) -> None:
+        return None
 
-        async def sdk(i: int) -> Any:
-            return await records.get_by_order_id(str(i), app_id=APP_ID)
+    async with contextlib.AsyncExitStack() as stack:
+        enter = stack.enter_async_context
+        sdk_t = await enter(
+            AsyncItnio(API_KEY, API_SECRET, base_url=BASE, transport=httpx.MockTransport(handler))
+        )
+        user = await enter(httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+        sdk_u = await enter(AsyncItnio(API_KEY, API_SECRET, base_url=BASE, http_client=user))
+        sdk_h = await enter(
+            AsyncItnio(
+                API_KEY,
+                API_SECRET,
+                base_url=BASE,
+                transport=httpx.MockTransport(handler),
+                event_hooks={"request": [noop], "response": [noop]},
+            )
+        )
+        prebuilt = PrebuiltTransport(PREBUILT_IDS)
+        sdk_p = await enter(AsyncItnio(API_KEY, API_SECRET, base_url=BASE, transport=prebuilt))
+        bare = await enter(httpx.AsyncClient(transport=httpx.MockTransport(handler)))
 
-        out["sdk"] = await _timed(sdk, calls)
+        def sdk_path(client: AsyncItnio) -> Callable[[int], Awaitable[float]]:
+            get = client.records.get_by_order_id
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(_handler)) as http:
+            async def call(i: int) -> Any:
+                return await get(str(i), app_id=APP_ID)
 
-        async def post(i: int) -> Any:
-            body = json.dumps({"appId": APP_ID, "orderId": str(i)}).encode()
-            return (await http.post(URL, content=body, headers=_signed())).json()
+            return lambda calls: _per_call(call, calls)
 
-        async def send(i: int) -> Any:
-            body = json.dumps({"appId": APP_ID, "orderId": str(i)}).encode()
-            request = httpx.Request("POST", URL, content=body, headers=_signed())
-            return (await http.send(request)).json()
+        async def post_json(i: int) -> Any:
+            response = await bare.post(URL, content=lookup_body(str(i)), headers=signed_headers())
+            return response.json()
 
-        out["httpx-post"] = await _timed(post, calls)
-        out["httpx-send"] = await _timed(send, calls)
+        async def bulk(calls: int) -> float:
+            ids = (str(i % PREBUILT_IDS) for i in range(calls))
+            start = time.process_time()
+            async for lookup in sdk_p.records.iter_by_order_ids(ids, app_id=APP_ID, concurrency=50):
+                if not lookup.ok:
+                    raise AssertionError(lookup.error)
+            return (time.process_time() - start) / calls * 1e6
 
-    bare = httpx.MockTransport(_handler)
+        requests = [
+            httpx.Request("POST", URL, content=lookup_body(str(i))) for i in range(PREBUILT_IDS)
+        ]
 
-    async def direct(i: int) -> Any:
-        body = json.dumps({"appId": APP_ID, "orderId": str(i)}).encode()
-        request = httpx.Request("POST", URL, content=body, headers=_signed())
-        response = await bare.handle_async_request(request)
-        return json.loads(await response.aread())
+        async def transport_only(i: int) -> Any:
+            return await prebuilt.handle_async_request(requests[i])
 
-    out["transport"] = await _timed(direct, calls)
-    return out
-
-
-def measure_decode(rounds: int) -> dict[str, float]:
-    """µs per decode of one record response (bytes → typed object)."""
-    from itnio_async import Record
-    from itnio_async._converter import structure
-
-    def sdk_decode() -> Any:
-        payload = json.loads(BODY)
-        if payload["status"] != "0":
-            raise AssertionError
-        return structure(payload["data"], Record)
-
-    out = {
-        "json.loads": _loop(lambda: json.loads(BODY), rounds),
-        "sdk (json.loads + cattrs)": _loop(sdk_decode, rounds),
-        "cattrs only": _loop(lambda: structure(json.loads(BODY)["data"], Record), rounds)
-        - _loop(lambda: json.loads(BODY), rounds),
-    }
-    try:
-        decoder = _msgspec_decoder()
-    except ImportError:
-        return out
-    out["msgspec typed Struct"] = _loop(lambda: decoder.decode(BODY), rounds)
-    return out
-
-
-def _loop(fn: Callable[[], Any], rounds: int) -> float:
-    for _ in range(200):
-        fn()
-    start = time.process_time()
-    for _ in range(rounds):
-        fn()
-    return (time.process_time() - start) / rounds * 1e6
+        yield {
+            "sdk transport=": sdk_path(sdk_t),
+            "sdk http_client=": sdk_path(sdk_u),
+            "httpx post+json": lambda calls: _per_call(post_json, calls),
+            "sdk transport= + hooks": sdk_path(sdk_h),
+            "sdk own share, call": sdk_path(sdk_p),
+            "sdk own share, bulk c50": bulk,
+            "prebuilt transport": lambda calls: _per_call(transport_only, calls),
+        }
 
 
-def _msgspec_decoder() -> Any:
-    from _msgspec_record import DECODER
+async def measure(calls: int, repeat: int) -> dict[str, list[float]]:
+    """µs per call of every path, ``repeat`` interleaved times."""
+    results: dict[str, list[float]] = {}
+    async with paths() as measured:
+        for run in measured.values():  # warm caches, converters, pools
+            await run(300)
+        for k in range(repeat):
+            for name in rotated(list(measured), k):
+                results.setdefault(name, []).append(await measured[name](calls))
+    return results
 
-    return DECODER
+
+def report(results: dict[str, list[float]]) -> tuple[str, dict[str, float]]:
+    """Markdown tables and the metrics ``run_all.py`` checks targets against."""
+    lines = ["| path | µs/call, median (min–max) |", "|---|---|"]
+    lines += [f"| {name} | {summary(vals, '{:.1f}')} |" for name, vals in results.items()]
+    lines += ["", "| ratio, same repeat | median (min–max) | target |", "|---|---|---|"]
+    metrics: dict[str, float] = {}
+    for name, num, den, target in RATIOS:
+        values = [a / b for a, b in zip(results[num], results[den], strict=True)]
+        metrics[name] = median(values)
+        lines.append(
+            f"| {name} | {summary(values, '{:.2f}')}× | {'' if target is None else f'≤ {target}'} |"
+        )
+    hooks = [
+        a - b
+        for a, b in zip(results["sdk transport= + hooks"], results["sdk transport="], strict=True)
+    ]
+    bulk_helper = [
+        a - b
+        for a, b in zip(
+            results["sdk own share, bulk c50"], results["sdk own share, call"], strict=True
+        )
+    ]
+    metrics["hooks µs"] = median(hooks)
+    metrics["own share bulk µs"] = median(results["sdk own share, bulk c50"])
+    metrics["own share call µs"] = median(results["sdk own share, call"])
+    metrics["bulk minus call µs"] = median(bulk_helper)
+    lines += [
+        "",
+        f"Two no-op hooks add {summary(hooks, '{:+.1f}')} µs per call. A bulk lookup costs "
+        f"{summary(bulk_helper, '{:+.1f}')} µs more than a single call; "
+        f"the SDK's own share of a bulk lookup is "
+        f"**{summary(results['sdk own share, bulk c50'], '{:.1f}')} µs** "
+        f"(target ≤ {OWN_SHARE_TARGET_US:.0f} µs, of which the prebuilt transport is "
+        f"{summary(results['prebuilt transport'], '{:.1f}')} µs).",
+    ]
+    return "\n".join(lines), metrics
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=20_000)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=10_000, help="calls per measurement")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--variant", default="", help="prototypes of variants.py, comma-separated")
+    parser.add_argument("--json", type=Path, help="write the results here (for run_all.py)")
     args = parser.parse_args()
     pin(CLIENT_CPU)
-    if args.variant:
-        import variants
-
-        variants.apply(args.variant)
-    calls: dict[str, list[float]] = {}
-    decode: dict[str, list[float]] = {}
-    for _ in range(args.repeat):
-        for k, val in asyncio.run(measure_calls(args.calls)).items():
-            calls.setdefault(k, []).append(val)
-        for k, val in measure_decode(args.calls).items():
-            decode.setdefault(k, []).append(val)
-    print("| path | µs/call (median, min–max) |")
-    print("|---|---|")
-    for k, vals in calls.items():
-        print(f"| {k} | {summary(vals, '{:.1f}')} |")
-    ratios = [s / p for s, p in zip(calls["sdk"], calls["httpx-post"], strict=True)]
-    print(f"| **sdk / httpx-post** | **{summary(ratios, '{:.2f}')}×** |")
-    print()
-    print("| decode one record response | µs (median, min–max) |")
-    print("|---|---|")
-    for k, vals in decode.items():
-        print(f"| {k} | {summary(vals, '{:.1f}')} |")
+    results = asyncio.run(measure(args.calls, args.repeat))
+    text, metrics = report(results)
+    print(text)
+    write_json(args.json, {"markdown": text, "metrics": metrics, "results": results})
 
 
 if __name__ == "__main__":

@@ -1,65 +1,140 @@
-"""Where a bulk lookup's client time goes over loopback, per layer (pyinstrument).
+"""Where a bulk lookup's client CPU goes: cProfile's top functions and a share per package.
 
-    python benchmarks/profile_bulk.py --backend aiohttp --concurrency 50 [--variant direct,prebuilt]
+Two modes:
 
-Runs ``records.iter_by_order_ids`` against ``_server.py`` (separate process, other
-core) under pyinstrument and prints the share of samples per layer plus, with
-``--tree``, the call tree.
+* ``--mode own`` (default): ``records.iter_by_order_ids`` in-process on the prebuilt
+  transport of ``bench_call_cpu.py`` — only the SDK's own work, for the ≤ 100 µs
+  budget;
+* ``--mode loopback``: the same against ``_server.py`` over loopback (the server on
+  the other CPU), so the engine (``_transport.py``, httptools, asyncio) shows up too.
+
+    python benchmarks/profile_bulk.py [--mode own|loopback] [--concurrency 50] [--n 20000]
+    python benchmarks/profile_bulk.py --pyinstrument   # a call tree (pip install pyinstrument)
+
+The figure printed first is measured without the profiler; cProfile's own overhead
+inflates the per-function times, so read the shares, not the absolute numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import contextlib
+import cProfile
+import io
+import pstats
 import time
+from collections.abc import Iterator
 
-from _common import API_KEY, API_SECRET, CLIENT_CPU, pin, server_process
-from profile_call import own_time_by_layer
+from _common import API_KEY, API_SECRET, APP_ID, CLIENT_CPU, pin, server_process
+from bench_call_cpu import BASE, PREBUILT_IDS, PrebuiltTransport
+
+#: Packages a frame is grouped by (first match of its file path).
+LAYERS = (
+    "itnio_async/_transport",
+    "itnio_async/_bulk",
+    "itnio_async/_base_client",
+    "itnio_async/_envelope",
+    "itnio_async/_converter",
+    "itnio_async",
+    "httptools",
+    "httpx",
+    "cattrs",
+    "attr",
+    "json",
+    "asyncio",
+    "hashlib",
+)
 
 
-async def run(url: str, n: int, concurrency: int, backend: str) -> float:
+async def run(url: str | None, n: int, concurrency: int) -> float:
+    """µs of CPU per lookup of ``n`` lookups (after a warm-up)."""
     from itnio_async import AsyncItnio
 
-    async with AsyncItnio(API_KEY, API_SECRET, base_url=url, http_backend=backend) as client:  # type: ignore[arg-type]
-        ids = (str(i) for i in range(300))
-        async for _ in client.records.iter_by_order_ids(ids, concurrency=concurrency):
+    if url is None:
+        client = AsyncItnio(
+            API_KEY, API_SECRET, base_url=BASE, transport=PrebuiltTransport(PREBUILT_IDS)
+        )
+    else:
+        client = AsyncItnio(API_KEY, API_SECRET, base_url=url)
+    async with client:
+
+        def ids(count: int) -> Iterator[str]:
+            return (str(i % PREBUILT_IDS) for i in range(count))
+
+        async for _ in client.records.iter_by_order_ids(
+            ids(500), app_id=APP_ID, concurrency=concurrency
+        ):
             pass
         start = time.process_time()
-        ids = (str(i) for i in range(n))
-        async for _ in client.records.iter_by_order_ids(ids, concurrency=concurrency):
-            pass
+        async for lookup in client.records.iter_by_order_ids(
+            ids(n), app_id=APP_ID, concurrency=concurrency
+        ):
+            if not lookup.ok:
+                raise AssertionError(lookup.error)
         return (time.process_time() - start) / n * 1e6
 
 
+def layer(path: str) -> str:
+    """The package (or SDK module) a source file belongs to."""
+    for name in LAYERS:
+        if f"/{name}/" in path or f"/{name}.py" in path or path.endswith(f"/{name}"):
+            return name
+    if path.startswith("<") or path == "~":
+        return "builtins (C)"
+    return path.rsplit("/", 1)[-1]
+
+
+def by_layer(stats: pstats.Stats) -> dict[str, float]:
+    """Own time (tottime) per layer, in seconds."""
+    totals: collections.Counter[str] = collections.Counter()
+    for (path, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        totals[layer(path)] += tottime
+    return dict(totals)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backend", default="httpx", choices=["httpx", "aiohttp"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--mode", default="own", choices=["own", "loopback"])
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--n", type=int, default=5000)
-    parser.add_argument("--variant", default="")
-    parser.add_argument("--tree", action="store_true")
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--pyinstrument", action="store_true", help="print a call tree")
     args = parser.parse_args()
     pin(CLIENT_CPU)
-    import variants
-    from pyinstrument import Profiler
+    with contextlib.ExitStack() as stack:
+        url = None if args.mode == "own" else stack.enter_context(server_process()).url
+        plain = asyncio.run(run(url, args.n, args.concurrency))
+        print(
+            f"{args.mode}, c{args.concurrency}: "
+            f"{plain:.1f} µs of client CPU per lookup (unprofiled)\n"
+        )
+        if args.pyinstrument:
+            from pyinstrument import Profiler
 
-    variants.apply(args.variant)
-    with server_process() as url:
-        plain = asyncio.run(run(url, args.n, args.concurrency, args.backend))
-        profiler = Profiler(interval=0.0002, async_mode="disabled")
-        profiler.start()
-        asyncio.run(run(url, args.n, args.concurrency, args.backend))
-        session = profiler.stop()
-    label = f"{args.backend} c{args.concurrency} {args.variant or 'as is'}"
-    print(f"{label}: {plain:.0f} µs of client CPU per lookup (unprofiled)\n")
-    totals = own_time_by_layer(session)
+            profiler = Profiler(interval=0.0001, async_mode="disabled")
+            profiler.start()
+            asyncio.run(run(url, args.n, args.concurrency))
+            profiler.stop()
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+            return
+        profile = cProfile.Profile()
+        profile.enable()
+        asyncio.run(run(url, args.n, args.concurrency))
+        profile.disable()
+    stats = pstats.Stats(profile)
+    totals = by_layer(stats)
     whole = sum(totals.values())
-    print("| layer (innermost frame) | share | ≈ µs/lookup |")
+    print("| layer (own time) | share | ≈ µs/lookup unprofiled |")
     print("|---|---|---|")
     for name, secs in sorted(totals.items(), key=lambda kv: -kv[1])[:16]:
-        print(f"| {name} | {secs / whole:.0%} | {plain * secs / whole:.0f} |")
-    if args.tree:
-        print(profiler.output_text(unicode=True, color=False, show_all=False))
+        print(f"| {name} | {secs / whole:.0%} | {plain * secs / whole:.1f} |")
+    out = io.StringIO()
+    pstats.Stats(profile, stream=out).strip_dirs().sort_stats("tottime").print_stats(args.top)
+    print("\n" + out.getvalue().split("\n\n", 1)[-1].rstrip())
 
 
 if __name__ == "__main__":

@@ -1,93 +1,220 @@
-"""Run every benchmark and write the Markdown results to ``benchmarks/results.md``.
+"""Run every benchmark, write ``benchmarks/results.md``, and refresh the README's numbers.
 
-    python benchmarks/run_all.py            # everything, ~15 minutes on 2 cores
-    python benchmarks/run_all.py --quick    # one repeat, 3,000 lookups: ~4 minutes
+    python benchmarks/run_all.py            # the measurement: ~15–20 minutes on 2 cores
+    python benchmarks/run_all.py --quick    # a smoke run, ~3 minutes: numbers are provisional
 
-Each part is its own script (see README.md); this only runs them in order, with a
-CPU-speed probe before and after to show how noisy the machine was meanwhile.
+Each part is its own script (see README.md), run as a subprocess with ``--json``;
+this collects their tables, checks each target of issue 11 against the medians, and
+writes them with the date, the machine, and a CPU-speed probe taken before and after
+(how noisy the machine was meanwhile). The README's block between
+``<!-- results:begin -->`` and ``<!-- results:end -->`` is replaced by the targets and
+the bulk table (``--no-readme`` leaves it alone).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from _common import CLIENT_CPU, HERE, pin, summary
+from _common import CLIENT_CPU, HERE, cpu_probe, machine, pin, summary
 
-BULK_CLIENTS = [
-    "sdk-httpx",
-    "sdk-aiohttp",
-    "httpx",
-    "aiohttp",
-    "php",
-    "sdk-httpx:proposed",
-    "sdk-aiohttp:proposed",
-]
+FULL = {
+    "bench_server.py": ["--seconds", "3", "--rounds", "3"],
+    "bench_call_cpu.py": ["--calls", "10000", "--repeat", "5"],
+    "bench_bulk.py": ["--rounds", "3", "--n", "10000", "--max-seconds", "30"],
+    "bench_memory.py": ["--sizes", "10000", "100000", "--rounds", "3"],
+    "bench_idle_close.py": ["--probes", "400"],
+}
+QUICK = {
+    "bench_server.py": ["--seconds", "1", "--rounds", "1"],
+    "bench_call_cpu.py": ["--calls", "2000", "--repeat", "3"],
+    "bench_bulk.py": ["--rounds", "1", "--n", "1000", "--max-seconds", "3"],
+    "bench_memory.py": ["--sizes", "2000", "20000", "--rounds", "1"],
+    "bench_idle_close.py": ["--probes", "150"],
+}
+TITLES = {
+    "bench_server.py": "Server ceiling (`bench_server.py`)",
+    "bench_call_cpu.py": "Per-call client CPU, in-process (`bench_call_cpu.py`)",
+    "bench_bulk.py": "Bulk lookups over loopback (`bench_bulk.py`)",
+    "bench_memory.py": "Peak RSS of lazy bulk lookups (`bench_memory.py`)",
+    "bench_idle_close.py": "Idle-close race (`bench_idle_close.py`)",
+}
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
-def cpu_probe(rounds: int = 5) -> list[float]:
-    """Milliseconds for a fixed pure-Python workload, ``rounds`` times (machine noise)."""
-    pin(CLIENT_CPU)
-    out = []
-    for _ in range(rounds):
-        start = time.process_time()
-        total = 0
-        for i in range(1_000_000):
-            total += i % 7
-        out.append((time.process_time() - start) * 1000)
-    return out
+def run(script: str, args: list[str], out: Path) -> dict[str, Any]:
+    """Run one benchmark script; return what it wrote with ``--json``."""
+    cmd = [sys.executable, str(HERE / script), *args, "--json", str(out)]
+    print("$", " ".join(["python", f"benchmarks/{script}", *args]), flush=True)
+    started = time.monotonic()
+    proc = subprocess.run(cmd, cwd=HERE, text=True, stdout=subprocess.PIPE)
+    print(proc.stdout, flush=True)
+    if proc.returncode != 0:
+        return {"markdown": f"**{script} failed** (exit {proc.returncode}); see its output."}
+    result: dict[str, Any] = json.loads(out.read_text())
+    result["minutes"] = (time.monotonic() - started) / 60
+    return result
 
 
-def run(script: str, *args: str) -> str:
-    """Run one benchmark script, echo and return its output."""
-    cmd = [sys.executable, str(HERE / script), *args]
-    print("$", " ".join(cmd[1:]), flush=True)
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=HERE).stdout
-    print(out, flush=True)
-    return out
+def _verdict(value: float | None, target: float, *, at_most: bool = False) -> str:
+    if value is None or value != value:  # nan
+        return "not measured"
+    met = value <= target if at_most else value >= target
+    return "**met**" if met else "**missed**"
+
+
+def targets(parts: dict[str, dict[str, Any]]) -> str:
+    """The targets of issue 11, each against this run's medians."""
+    bulk = {row["name"]: row for row in parts.get("bench_bulk.py", {}).get("ratios", [])}
+    cpu = parts.get("bench_call_cpu.py", {}).get("metrics", {})
+    mem = parts.get("bench_memory.py", {})
+    idle = parts.get("bench_idle_close.py", {}).get("runs", [])
+    rows = []
+
+    def ratio(name: str, target: float, stretch: float | None = None) -> None:
+        row = bulk.get(name)
+        if row is None:
+            rows.append((f"{name} ≥ {target}", "–", "not measured"))
+            return
+        verdict = _verdict(row["median"], target)
+        if stretch is not None and row["median"] >= stretch:
+            verdict += " (stretch met)"
+        goal = f"≥ {target}" + (f" (stretch {stretch})" if stretch else "")
+        rows.append((f"{name} {goal}", summary(row["values"], "{:.2f}") + "×", verdict))
+
+    ratio("SDK c50 ÷ PHP sample", 2.0, 3.0)
+    ratio("SDK c50 ÷ bare aiohttp c50", 0.9, 1.0)
+    ratio("SDK c1 ÷ PHP sample", 0.8)
+    ratio("SDK c1000 ÷ SDK c10", 0.9)
+    for name, goal in (
+        ("SDK via transport= ÷ bare httpx post+json", 0.8),
+        ("SDK via http_client= ÷ bare httpx post+json", 1.1),
+    ):
+        value = cpu.get(name)
+        shown = "–" if value is None else f"{value:.2f}×"
+        rows.append((f"in-process: {name} ≤ {goal}", shown, _verdict(value, goal, at_most=True)))
+    own = cpu.get("own share bulk µs")
+    rows.append(
+        (
+            "SDK's own work per bulk lookup (method call → model, no transport) ≤ 100 µs",
+            "–" if own is None else f"{own:.0f} µs",
+            _verdict(own, 100.0, at_most=True),
+        )
+    )
+    growth = mem.get("metrics", {}).get("peak growth MB")
+    sizes = mem.get("sizes", [10_000, 100_000])
+    rows.append(
+        (
+            f"peak RSS, {sizes[1]:,} lazy lookups within 10 MB of {sizes[0]:,}",
+            "–" if growth is None else f"{growth:+.1f} MB",
+            _verdict(growth, 10.0, at_most=True),
+        )
+    )
+    for r in idle:
+        # Every probe counts here, the calibration passes' too: all were sent at the edge.
+        c, k = r["counts"], r["calibration"]
+
+        def both(key: str, c: dict[str, int] = c, k: dict[str, int] = k) -> int:
+            return c.get(key, 0) + k.get(key, 0)
+
+        probes = r["probes"] + k.get("probes", 0)
+        lost = both("maybe sent, never received")
+        rows.append(
+            (
+                f"idle-close race ({r['mode']}): 0 duplicated, 0 'never sent' that arrived; "
+                "the 'maybe sent but never received' share reported",
+                f"{both('duplicated')} duplicated, {both('never sent, but received')} arrived; "
+                f"'maybe sent' never received: {lost} of {probes} probes ({lost / probes:.1%})",
+                "**met**"
+                if both("duplicated") + both("never sent, but received") == 0
+                else "**missed**",
+            )
+        )
+    uv = [
+        r
+        for r in parts.get("bench_bulk.py", {}).get("results", [])
+        if r["client"].endswith("-uvloop") and r["client"].startswith("sdk")
+    ]
+    if uv:
+        failed = [r for r in uv if "failed" in r]
+        rows.append(
+            (
+                "the SDK runs on uvloop (the CLI uses it where installed)",
+                f"{len(uv) - len(failed)} of {len(uv)} cases ran"
+                + (f"; failed: `{failed[0]['failed']}`" if failed else ""),
+                "**missed**" if failed else "**met**",
+            )
+        )
+    lines = ["| target (issue 11) | this run, median (min–max) | |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def header(quick: bool, info: dict[str, str], before: list[float], after: list[float]) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M %Z")
+    label = (
+        "**Provisional: a `--quick` smoke run (1 round, small N) on a shared, busy machine. "
+        "Not the measurement; rerun `python benchmarks/run_all.py` on a quiet machine.**\n\n"
+        if quick
+        else ""
+    )
+    return (
+        f"{label}Run {when} on {info['cpu']}, {info['system']}, {info['python']}; "
+        f"{info['versions']}. Load average at the start: {info['load']}. "
+        f"CPU probe (ms for a fixed loop, 5 runs, lower is faster): before "
+        f"{summary(before, '{:.0f}')}, after {summary(after, '{:.0f}')}."
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", type=Path, default=HERE / "results.md")
-    args = parser.parse_args()
-    repeat = "1" if args.quick else "3"
-    n = "3000" if args.quick else "10000"
-    calls = "5000" if args.quick else "20000"
-    before = cpu_probe()
-    sections = [
-        ("Server ceiling", run("bench_server.py", "--repeat", repeat)),
-        (
-            "Per-call client CPU, as is",
-            run("bench_call_cpu.py", "--repeat", repeat, "--calls", calls),
-        ),
-        (
-            "Per-call client CPU, proposed _client.py",
-            run("bench_call_cpu.py", "--repeat", repeat, "--calls", calls, "--variant", "proposed"),
-        ),
-        (
-            "Bulk lookups",
-            run("bench_bulk.py", "--repeat", repeat, "--n", n, "--clients", *BULK_CLIENTS),
-        ),
-        ("Peak RSS", run("bench_memory.py")),
-    ]
-    after = cpu_probe()
-    probe = (
-        f"CPU probe (ms for a fixed loop, 5 runs): before {summary(before, '{:.0f}')}, "
-        f"after {summary(after, '{:.0f}')}"
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    print(probe)
-    with args.out.open("w") as fh:
-        fh.write(f"# Benchmark results ({time.strftime('%Y-%m-%d %H:%M')})\n\n{probe}\n")
-        for title, text in sections:
-            lines = text.strip().splitlines()
-            first = next((i for i, line in enumerate(lines) if line.startswith("|")), 0)
-            fh.write(f"\n## {title}\n\n" + "\n".join(lines[first:]) + "\n")
+    parser.add_argument("--quick", action="store_true", help="a smoke run; provisional numbers")
+    parser.add_argument("--only", nargs="+", choices=list(FULL), help="run only these")
+    parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
+    parser.add_argument("--raw", type=Path, help="keep each script's JSON in this directory")
+    args = parser.parse_args()
+    plan = QUICK if args.quick else FULL
+    info = machine()
+    pinned = pin(CLIENT_CPU)
+    before = cpu_probe()
+    parts: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = args.raw or Path(tmp)
+        raw.mkdir(parents=True, exist_ok=True)
+        for script, script_args in plan.items():
+            if args.only and script not in args.only:
+                continue
+            parts[script] = run(script, script_args, raw / (Path(script).stem + ".json"))
+    after = cpu_probe()
+    head = header(args.quick, info, before, after)
+    if not pinned:
+        head += " (Not pinned: fewer than 2 CPUs, or no `sched_setaffinity`.)"
+    goals = targets(parts)
+    body = [f"# Benchmark results\n\n{head}\n\n## Targets\n\n{goals}\n"]
+    for script, part in parts.items():
+        commands = " ".join(["python", f"benchmarks/{script}", *plan[script]])
+        minutes = f" ({part['minutes']:.1f} min)" if "minutes" in part else ""
+        body.append(f"## {TITLES[script]}\n\n`{commands}`{minutes}\n\n{part['markdown']}\n")
+    args.out.write_text("\n".join(body))
     print(f"written to {args.out}")
+    readme = HERE / "README.md"
+    if not args.no_readme and "bench_bulk.py" in parts and readme.exists():
+        text = readme.read_text()
+        if BEGIN in text and END in text:
+            bulk = parts["bench_bulk.py"]["markdown"].split("\n\n| client | c | p50")[0]
+            block = f"{BEGIN}\n{head}\n\n{goals}\n\n{bulk}\n{END}"
+            start, stop = text.index(BEGIN), text.index(END) + len(END)
+            readme.write_text(text[:start] + block + text[stop:])
+            print(f"refreshed the numbers in {readme}")
 
 
 if __name__ == "__main__":
