@@ -348,6 +348,17 @@ async def _read_capped(response: httpx.Response, limit: int) -> httpx.Response:
         if len(body) > limit:
             raise ResponseTooLarge(f"response larger than {limit} bytes")
         return response
+    headers = response.headers
+    length = headers.get("Content-Length")
+    if (
+        length is not None
+        and length.isdigit()
+        and int(length) <= limit
+        and headers.get("Content-Encoding", "identity").strip().lower() == "identity"
+    ):
+        # A declared, small, unencoded body: the HTTP layer reads exactly that much.
+        await response.aread()
+        return response
     chunks: list[bytes] = []
     size = 0
     try:
@@ -358,10 +369,10 @@ async def _read_capped(response: httpx.Response, limit: int) -> httpx.Response:
             chunks.append(chunk)
     finally:
         await response.aclose()
-    headers, body = decode_body(response.headers.raw, b"".join(chunks), limit, response.request)
+    raw_headers, body = decode_body(response.headers.raw, b"".join(chunks), limit, response.request)
     return httpx.Response(
         response.status_code,
-        headers=headers,
+        headers=raw_headers,
         content=body,
         request=response.request,
         extensions=response.extensions,
@@ -464,8 +475,9 @@ class _Shared:
     head: tuple[tuple[bytes, bytes], ...] = ()
     urls: dict[str, httpx.URL] = attrs.field(factory=dict)
     closed: bool = False
-    #: The latest ``Date`` header seen and the loop time it arrived.
-    server_date: tuple[str, float] | None = None
+    #: The latest response seen and the loop time it arrived (its ``Date`` header is
+    #: read only when the server's clock is needed).
+    last_seen: tuple[httpx.Response, float] | None = None
 
 
 # -- the client --------------------------------------------------------------------------------
@@ -742,7 +754,7 @@ class BaseClient:
                         raise  # an event hook's own exception ends the call as is
                     raise _transport_error(exc, call, request) from exc
                 state.response = response
-                self._observe(response, loop)
+                self._shared.last_seen = (response, loop.time())
                 result = self._parse(response, call)
                 if call.check is not None:
                     call.check(result)
@@ -801,19 +813,14 @@ class BaseClient:
 
     # -- the server's clock ------------------------------------------------------------------
 
-    def _observe(self, response: httpx.Response, loop: asyncio.AbstractEventLoop) -> None:
-        date = response.headers.get("Date")
-        if date is not None:
-            self._shared.server_date = (date, loop.time())
-
     def _server_time(self, at: float) -> float:
         """The server's clock (epoch seconds) at loop time ``at``.
 
-        From the latest ``Date`` header; before one has been seen, the signing clock
-        (local time plus any learned offset) is the best estimate there is.
+        From the ``Date`` header of the latest response; without one, the signing
+        clock (local time plus any learned offset) is the best estimate there is.
         """
-        seen = self._shared.server_date
-        when = None if seen is None else parse_http_date(seen[0])
+        seen = self._shared.last_seen
+        when = None if seen is None else parse_http_date(seen[0].headers.get("Date"))
         if seen is None or when is None:
             return self._shared.clock.now() - (asyncio.get_running_loop().time() - at)
         return when + (at - seen[1])
