@@ -21,7 +21,6 @@ from __future__ import annotations
 import enum
 import functools
 import operator
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -32,6 +31,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from . import _models as m
+from ._ints import parse_int_text
 
 __all__ = ["camel", "get_converter", "parse_datetime", "parse_int_text"]
 
@@ -105,25 +105,6 @@ def _parse_decimal(value: object, _: type) -> Decimal | None:
     if not result.is_finite():
         raise ValueError(f"not a finite decimal: {text[:40]!r}")
     return result
-
-
-#: Canonical integer text: ASCII digits, an optional "-", no leading zeros, no "-0".
-_INT_TEXT = re.compile(r"0|-?[1-9][0-9]*")
-#: More digits than any integer the API uses (int64 has 19); also keeps int() linear.
-_INT_TEXT_MAX = 40
-
-
-def parse_int_text(text: str) -> int | None:
-    """Read canonical integer text (``"0"``, ``"455"``, ``"-16"``); ``None`` for anything else.
-
-    Canonical means ASCII digits with an optional leading ``-`` and no leading zeros:
-    ``"+0"``, ``"00"``, ``"-0"``, ``" 1"``, ``"1_6"`` and non-ASCII digits (``"٠"``) are
-    all refused, although Python's ``int()`` accepts most of them — so call this, never
-    ``int()``, on text from the wire.
-    """
-    if len(text) > _INT_TEXT_MAX or _INT_TEXT.fullmatch(text) is None:
-        return None
-    return int(text)
 
 
 def _parse_int(value: object, _: type = int) -> int:

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from ._converter import parse_int_text, structure
+from ._converter import structure
 from ._exceptions import (
     AlreadyExistsError,
     APIError,
@@ -43,6 +43,7 @@ from ._exceptions import (
     TotalSendLimitError,
     excerpt,
 )
+from ._ints import parse_int_text
 from ._redact import Secrets
 from ._retry import parse_http_date, parse_retry_after
 

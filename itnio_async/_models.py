@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
 
+from ._ints import parse_int_text
 from ._redact import mask_phone
 
 if TYPE_CHECKING:
@@ -59,9 +60,6 @@ class _OpenIntEnum(enum.IntEnum):
         # Reached only for values not found by equality. Booleans and floats equal to a
         # member (False == 0, 2.0 == 2) never get here: the converter refuses them first.
         if isinstance(value, str):
-            # Imported here: _converter imports this module.
-            from ._converter import parse_int_text
-
             number = parse_int_text(value)
             if number is None:
                 return None

@@ -8,6 +8,7 @@ import inspect
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import sniffio
 
@@ -184,3 +185,70 @@ def test_import_is_light() -> None:
         if not (importer == "httpx" or importer.startswith("httpx."))
     ]
     assert ours == [], f"import itnio_async tried to import {ours}"
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Which package modules each package module imports (anywhere in it, at import time or
+    inside a function), leaving out imports under ``if TYPE_CHECKING:``."""
+    import ast
+
+    root = Path(itnio_async.__file__).parent
+    modules: dict[str, Path] = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def targets(module: str, node: ast.Import | ast.ImportFrom) -> set[str]:
+        is_package = modules[module].name == "__init__.py"
+        package = module if is_package else module.rsplit(".", 1)[0]
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            base = node.module or ""
+            if node.level:
+                anchor = package
+                for _ in range(node.level - 1):
+                    anchor = anchor.rsplit(".", 1)[0]
+                base = f"{anchor}.{base}" if base else anchor
+            names = [f"{base}.{alias.name}" for alias in node.names]
+            names = [name if name in modules else base for name in names]
+        return {name for name in names if name in modules and name != module}
+
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        found: set[str] = set()
+
+        def visit(node: ast.AST, module: str = module, found: set[str] = found) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                    for other in child.orelse:
+                        visit(other)
+                    continue
+                if isinstance(child, (ast.Import, ast.ImportFrom)):
+                    found |= targets(module, child)
+                visit(child)
+
+        visit(ast.parse(path.read_text(encoding="utf-8")))
+        graph[module] = found
+    return graph
+
+
+def test_no_import_cycles() -> None:
+    """No module of the package imports, directly or through others, a module that imports it
+    (imports under ``TYPE_CHECKING`` aside)."""
+    graph = _import_graph()
+    assert "itnio_async._client" in graph
+    assert "itnio_async._resources.records" in graph["itnio_async._resources.verifications"]
+    cycles = []
+    for start in graph:
+        stack = [(start, [start])]
+        seen: set[str] = set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    cycles.append(" -> ".join([*path, start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*path, nxt]))
+    assert cycles == []

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from itnio_async import AsyncItnio
-from itnio_async._cli._sandbox import SANDBOX_RANDOM_SEED
+from itnio_async._cli._sandbox_data import SANDBOX_RANDOM_SEED
 from itnio_async.testing import FakeItnio
 
 from ._sandbox import ThreadedSandbox

@@ -356,7 +356,7 @@ async def run_demo(bulk: int, fake: FakeItnio | None = None) -> tuple[bool, int,
     Returns:
         (every step behaved, number of steps that did, seconds taken).
     """
-    from ._sandbox import make_fake
+    from ._sandbox_data import make_fake
 
     started = time.monotonic()
     if fake is None:

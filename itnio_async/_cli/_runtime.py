@@ -197,7 +197,7 @@ async def open_client(state: State) -> AsyncIterator[AsyncItnio]:
     if state.max_retries is not None:
         options["max_retries"] = state.max_retries
     if state.sandbox:
-        from ._sandbox import open_sandbox_client
+        from ._sandbox_data import open_sandbox_client
 
         async with open_sandbox_client(state, **options) as client:
             yield client
@@ -261,7 +261,7 @@ def fail(ctx: click.Context, exc: BaseException) -> None:
     state = state_of(ctx)
     click.echo(error_line(exc, secrets=(state.api_secret,)), err=True)
     if state.sandbox and state.sandbox_ids and isinstance(exc, NotFoundError):
-        from ._sandbox import describe_ids
+        from ._sandbox_data import describe_ids
 
         click.echo(f"sandbox: {describe_ids(state.sandbox_ids)}", err=True)
     ctx.exit(exit_code_for(exc))

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from ._fake import Dropped, Hung
+from ._records import Dropped, Hung
 
 if TYPE_CHECKING:
     from ._fake import FakeItnio

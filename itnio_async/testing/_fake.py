@@ -23,10 +23,17 @@ from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
-import attrs
-
 from .._retry import RetryPolicy
-from ._records import FAULT_KINDS, Delivery, Fault, FaultKind, RequestLog, matches_path
+from ._records import (
+    FAULT_KINDS,
+    Delivery,
+    Dropped,
+    Fault,
+    FaultKind,
+    Hung,
+    RequestLog,
+    matches_path,
+)
 from ._service import JSON_TYPE, STATUS_LABELS, Response, Service, iso
 
 if TYPE_CHECKING:
@@ -46,23 +53,6 @@ DEFAULT_MALFORMED_BODY: Final = (
     b"<html><head><title>502 Bad Gateway</title></head>"
     b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
 )
-
-
-@attrs.frozen
-class Dropped:
-    """The connection dies: no (complete) response reaches the client."""
-
-
-@attrs.frozen
-class Hung:
-    """No response within the client's timeout.
-
-    ``late`` is what the ASGI app answers if the client is still waiting after
-    ``delay`` seconds.
-    """
-
-    delay: float
-    late: Response
 
 
 Outcome = Response | Dropped | Hung

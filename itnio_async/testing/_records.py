@@ -8,13 +8,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from .._redact import mask_phone
 
-__all__ = ["Delivery", "Fault", "FaultKind", "RequestLog", "matches_path"]
+if TYPE_CHECKING:
+    from ._service import Response
+
+__all__ = ["Delivery", "Dropped", "Fault", "FaultKind", "Hung", "RequestLog", "matches_path"]
 
 #: The kinds of failure :meth:`FakeItnio.fail_next` can inject.
 FaultKind = Literal["http", "api", "drop", "malformed", "timeout"]
@@ -143,3 +146,20 @@ class Fault:
         if self.method is not None and self.method.upper() != method.upper():
             return False
         return matches_path(self.path, path)
+
+
+@attrs.frozen
+class Dropped:
+    """The connection dies: no (complete) response reaches the client."""
+
+
+@attrs.frozen
+class Hung:
+    """No response within the client's timeout.
+
+    ``late`` is what the ASGI app answers if the client is still waiting after
+    ``delay`` seconds.
+    """
+
+    delay: float
+    late: Response

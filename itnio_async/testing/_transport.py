@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ._fake import Dropped, Hung
+from ._records import Dropped, Hung
 
 if TYPE_CHECKING:
     from ._fake import FakeItnio

@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 from itnio_async._cli import cli
 from itnio_async._cli._demo import run_demo
-from itnio_async._cli._sandbox import make_fake
+from itnio_async._cli._sandbox_data import make_fake
 from itnio_async.testing import FakeItnio
 
 from .conftest import lines_of
