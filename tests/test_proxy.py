@@ -138,10 +138,12 @@ class ForwardProxy:
                     length = int(value.strip())
             writer.write(answer)
             if length is not None:
-                payload = await up_reader.readexactly(length)
-                self.relayed_bytes += len(payload)
-                writer.write(payload)
-                await writer.drain()
+                while length:  # relayed piece by piece: a huge body never sits here whole
+                    piece = await up_reader.readexactly(min(length, 65536))
+                    length -= len(piece)
+                    self.relayed_bytes += len(piece)
+                    writer.write(piece)
+                    await writer.drain()
                 return True
             while chunk := await up_reader.read(65536):
                 self.relayed_bytes += len(chunk)
