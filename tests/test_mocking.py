@@ -1,0 +1,264 @@
+"""Users' mocks keep working with the SDK's default engine (no ``http_client``, no ``transport``).
+
+``respx.mock`` with its default settings (it patches httpcore), ``respx.mock(using=
+"httpx")``, respx's ``respx_mock`` fixture and pytest-httpx's ``httpx_mock`` fixture
+must intercept the calls exactly (method, path, headers, body) and a mocked call must
+never reach the network: ``base_url`` points at a loopback server that counts its
+connections, and it must see none. When the mock ends, the SDK's own engine serves
+the next call again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from pytest_httpx import HTTPXMock
+
+from itnio_async import AsyncItnio, RequestTimeoutError, RetryPolicy, TransportError
+from itnio_async._transport import HTTP11Transport
+
+from .conftest import API_KEY, API_SECRET, FIXED_SIGN, FIXED_TIME, envelope
+from .test_sdk_over_sockets import RECORD, LoopbackServer, serve_loopback
+
+NUMBER = "8613800138000"
+NO_SLEEP = RetryPolicy(base_delay=0.0, max_delay=0.0)
+SEND_ANSWER = {"verificationId": "f" * 32, "to": NUMBER, "channel": "sms"}
+RECORD_ANSWER = {**RECORD, "orderId": "1234566"}
+LOOKUP_BODY = b'{"appId":"ad454212","orderId":"1234566"}'
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LoopbackServer]:
+    """A loopback server that counts connections: a mocked call must open none."""
+    async with serve_loopback() as running:
+        yield running
+
+
+def make_client(base_url: str, **options: Any) -> AsyncItnio:
+    """A client on the SDK's default engine, signing with the documented example clock."""
+    options.setdefault("max_retries", 0)
+    return AsyncItnio(API_KEY, API_SECRET, base_url=base_url, clock=lambda: FIXED_TIME, **options)
+
+
+def assert_signed_lookup(request: httpx.Request, base_url: str) -> None:
+    """The record lookup went out exactly as the API reference says."""
+    assert request.method == "POST"
+    assert str(request.url) == f"{base_url}/verification/orderId/record"
+    assert request.headers["Sign"] == FIXED_SIGN
+    assert request.headers["Timestamp"] == str(FIXED_TIME)
+    assert request.headers["Api-Key"] == API_KEY
+    assert request.headers["Content-Type"] == "application/json;charset=UTF-8"
+    assert request.content == LOOKUP_BODY
+
+
+def assert_engine_is_own(client: AsyncItnio) -> None:
+    """The client runs on the SDK's own engine (no http_client, transport or proxy)."""
+    assert isinstance(client._engine().transport, HTTP11Transport)
+
+
+# -- respx ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("using", [None, "httpcore", "httpx"])
+async def test_respx_mock_intercepts_the_default_engine(
+    server: LoopbackServer, using: str | None
+) -> None:
+    """respx.mock (default, httpcore, httpx) answers a lookup and a send with the exact
+    requests, and the loopback server behind base_url sees no connection."""
+    mocker = (
+        respx.mock(base_url=server.base_url)
+        if using is None
+        else respx.mock(base_url=server.base_url, using=using)
+    )
+    async with mocker as mock, make_client(server.base_url) as client:
+        assert_engine_is_own(client)
+        lookup = mock.post("/verification/orderId/record").respond(json=envelope(RECORD_ANSWER))
+        send = mock.post("/verification/send").respond(json=envelope(SEND_ANSWER))
+        record = await client.records.get_by_order_id("1234566", app_id="ad454212")
+        sent = await client.verifications.send(app_id="ad454212", template_id=9, to=NUMBER)
+    assert record.order_id == "1234566"
+    assert sent.verification_id == "f" * 32
+    assert lookup.call_count == send.call_count == 1
+    assert_signed_lookup(lookup.calls.last.request, server.base_url)
+    assert json.loads(send.calls.last.request.content) == {
+        "appId": "ad454212",
+        "templateId": 9,
+        "to": NUMBER,
+    }
+    assert server.connections == 0
+    assert server.seen == []
+
+
+@respx.mock(base_url="https://api.itniotech.com/otp")
+async def test_respx_mock_as_a_decorator_with_the_default_base_url(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """@respx.mock on a test, and the SDK's default base_url: a GET goes to the mock."""
+    route = respx_mock.get("/template/details/455").respond(
+        json=envelope({"templateId": 455, "appId": "ad454212", "name": "n", "text": "##code##"})
+    )
+    async with AsyncItnio(API_KEY, API_SECRET) as client:
+        assert_engine_is_own(client)
+        template = await client.templates.get(455)
+    assert template.template_id == 455
+    request = route.calls.last.request
+    assert (request.method, request.url.path, request.content) == (
+        "GET",
+        "/otp/template/details/455",
+        b"",
+    )
+    assert {"sign", "timestamp", "api-key"} <= set(request.headers)
+
+
+async def test_respx_mock_fixture(respx_mock: respx.MockRouter, server: LoopbackServer) -> None:
+    """respx's respx_mock fixture intercepts the SDK's default engine too."""
+    route = respx_mock.post(f"{server.base_url}/verification/orderId/record").respond(
+        json=envelope(RECORD_ANSWER)
+    )
+    async with make_client(server.base_url) as client:
+        await client.records.get_by_order_id("1234566", app_id="ad454212")
+    assert_signed_lookup(route.calls.last.request, server.base_url)
+    assert server.connections == 0
+
+
+@pytest.mark.parametrize("using", ["httpcore", "httpx"])
+async def test_respx_unmocked_route_is_an_error_not_a_network_call(
+    server: LoopbackServer, using: str
+) -> None:
+    """With assert_all_mocked (respx's default), a call to an unmocked route raises respx's
+    error and never reaches the server behind base_url."""
+    async with (
+        respx.mock(base_url=server.base_url, using=using, assert_all_called=False) as mock,
+        make_client(server.base_url, max_retries=2) as client,
+    ):
+        mock.get("/flow/list").respond(json=envelope([]))
+        with pytest.raises(AssertionError, match="not mocked"):
+            await client.templates.list()
+    assert server.connections == 0
+
+
+async def test_respx_side_effects_become_typed_errors(server: LoopbackServer) -> None:
+    """A mocked ConnectError on a send is "never sent" (retried, then TransportError with
+    sent=False); a mocked ReadTimeout is a RequestTimeoutError with sent=True."""
+    async with (
+        respx.mock(base_url=server.base_url) as mock,
+        make_client(server.base_url, max_retries=2, retry_policy=NO_SLEEP) as client,
+    ):
+        refused = mock.post("/verification/send").mock(side_effect=httpx.ConnectError)
+        with pytest.raises(TransportError) as info:
+            await client.verifications.send(app_id="ad454212", template_id=9, to=NUMBER)
+        assert info.value.sent is False
+        assert refused.call_count == 3
+        mock.get("/flow/list").mock(side_effect=httpx.ReadTimeout)
+        with pytest.raises(RequestTimeoutError) as timeout:
+            await client.with_options(max_retries=0).flows.list()
+        assert timeout.value.sent is True
+    assert server.connections == 0
+
+
+async def test_respx_retries_through_the_mock(server: LoopbackServer) -> None:
+    """A mocked 503 then 200 for a read: retried through the mock, the second answer wins."""
+    async with (
+        respx.mock(base_url=server.base_url) as mock,
+        make_client(server.base_url, max_retries=2, retry_policy=NO_SLEEP) as client,
+    ):
+        route = mock.get("/flow/list").mock(
+            side_effect=[httpx.Response(503), httpx.Response(200, json=envelope([]))]
+        )
+        raw = await client.flows.with_raw_response.list()
+    assert raw.parse() == []
+    assert raw.retries_taken == 1
+    assert route.call_count == 2
+    signs = [call.request.headers["Sign"] for call in route.calls]
+    assert signs == [FIXED_SIGN, FIXED_SIGN]
+    assert server.connections == 0
+
+
+@pytest.mark.parametrize("using", ["httpcore", "httpx"])
+async def test_after_the_mock_the_own_engine_serves_again(
+    server: LoopbackServer, using: str
+) -> None:
+    """A client warmed on its own engine, then mocked, then unmocked: the mocked call never
+    reaches the server, and the next call goes out on the same pooled connection."""
+    async with make_client(server.base_url) as client:
+        await client.records.get_by_order_id("before")
+        engine = client._engine()
+        assert isinstance(engine.transport, HTTP11Transport)
+        assert engine.transport.stats().connections == 1
+        async with respx.mock(base_url=server.base_url, using=using) as mock:
+            route = mock.post("/verification/orderId/record").respond(
+                json=envelope({**RECORD_ANSWER, "orderId": "mocked"})
+            )
+            assert (await client.records.get_by_order_id("mocked")).order_id == "mocked"
+        assert route.call_count == 1
+        assert [json.loads(s.body)["orderId"] for s in server.seen] == ["before"]
+        assert (await client.records.get_by_order_id("after")).order_id == "after"
+        assert client._engine() is engine
+        assert engine.transport.stats() == (1, 1, 0, 0)
+    assert [json.loads(s.body)["orderId"] for s in server.seen] == ["before", "after"]
+    assert server.connections == 1  # the own engine's keep-alive connection, reused
+
+
+# -- pytest-httpx ------------------------------------------------------------------------
+
+
+async def test_pytest_httpx_intercepts_the_default_engine(
+    httpx_mock: HTTPXMock, server: LoopbackServer
+) -> None:
+    """pytest-httpx's httpx_mock answers a lookup and a send with the exact requests; the
+    server behind base_url sees no connection."""
+    base = server.base_url
+    httpx_mock.add_response(
+        method="POST", url=f"{base}/verification/orderId/record", json=envelope(RECORD_ANSWER)
+    )
+    httpx_mock.add_response(
+        method="POST", url=f"{base}/verification/send", json=envelope(SEND_ANSWER)
+    )
+    async with make_client(base) as client:
+        assert_engine_is_own(client)
+        record = await client.records.get_by_order_id("1234566", app_id="ad454212")
+        sent = await client.verifications.send(app_id="ad454212", template_id=9, to=NUMBER)
+    assert record.order_id == "1234566"
+    assert sent.to == NUMBER
+    lookup, send = httpx_mock.get_requests()
+    assert_signed_lookup(lookup, base)
+    assert send.url.path == "/otp/verification/send"
+    assert json.loads(send.content)["to"] == NUMBER
+    assert server.connections == 0
+
+
+@pytest.mark.httpx_mock(assert_all_requests_were_expected=False)
+async def test_pytest_httpx_unmatched_request_never_reaches_the_network(
+    httpx_mock: HTTPXMock, server: LoopbackServer
+) -> None:
+    """A request pytest-httpx has no answer for fails (its TimeoutException, typed by the
+    SDK) without reaching the server."""
+    async with make_client(server.base_url) as client:
+        with pytest.raises(RequestTimeoutError):
+            await client.flows.list()
+    assert len(httpx_mock.get_requests()) == 1
+    assert server.connections == 0
+
+
+async def test_after_pytest_httpx_the_own_engine_serves_again(server: LoopbackServer) -> None:
+    """The patch httpx_mock applies (AsyncHTTPTransport.handle_async_request), once undone,
+    leaves the SDK on its own engine: the next call reaches the server."""
+    async with make_client(server.base_url) as client:
+        with pytest.MonkeyPatch.context() as patch:
+            original = httpx.AsyncHTTPTransport.handle_async_request
+
+            async def answer(self: Any, request: httpx.Request) -> httpx.Response:
+                return httpx.Response(200, json=envelope(RECORD_ANSWER))
+
+            patch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", answer)
+            await client.records.get_by_order_id("1234566")
+        assert httpx.AsyncHTTPTransport.handle_async_request is original
+        assert server.seen == []
+        await client.records.get_by_order_id("after")
+        assert isinstance(client._engine().transport, HTTP11Transport)
+    assert [json.loads(s.body)["orderId"] for s in server.seen] == ["after"]

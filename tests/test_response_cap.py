@@ -1,0 +1,308 @@
+"""The response size cap (``max_response_size``) through the SDK, on every engine.
+
+A raw asyncio server on 127.0.0.1 answers ``GET /otp/template/list`` with a body of
+a chosen shape — 100 MiB with a ``Content-Length``, an endless chunked body, an
+endless body delimited by the close, a gzip bomb — and ``GET /otp/flow/list`` with a
+small valid answer (to warm the client before memory is measured). On the SDK's own
+engine, a user ``http_client``, ``transport=`` (httpx's streaming transport) and a
+proxy, a body over the cap must end the call with a typed ``TransportError``
+(``sent=True``) while the peak of traced memory stays far below the body's size;
+``deadline=None`` makes sure it is the cap that stops an endless body, not time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import gzip
+import json
+import tracemalloc
+import zlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from itnio_async import AsyncItnio, ItnioError, RequestTimeoutError, TransportError
+from itnio_async._transport import DEFAULT_MAX_RESPONSE_SIZE, HTTP11Transport, ResponseTooLarge
+
+from .test_proxy import ForwardProxy
+
+MiB = 1024 * 1024
+ENGINES = ("own", "http_client", "transport", "proxy")
+SHAPES = ("length", "chunked", "close", "gzip")
+#: Peak traced memory allowed while a 64-100 MiB (or endless) body is refused under the
+#: default 1 MiB cap: measured at 0.3-2.2 MiB on every engine (the in-process proxy and
+#: server included); without a cap it is the body's size.
+DEFAULT_CAP_PEAK = 6 * MiB
+SMALL_CAP = 4096
+#: The same under a 4 KiB cap: measured at 0.3-0.9 MiB (buffers of the stack, not the body).
+SMALL_CAP_PEAK = MiB + MiB // 4
+SMALL_ANSWER = json.dumps({"status": "0", "reason": "success", "data": []}).encode()
+_BLOCK = b"x" * 65536
+
+
+@functools.cache
+def gzip_bomb(unpacked: int = 64 * MiB) -> bytes:
+    """A gzip body of ``unpacked`` zero bytes (about 64 KiB on the wire)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    zeros = bytes(MiB)
+    parts = [packer.compress(zeros) for _ in range(unpacked // MiB)]
+    return b"".join([*parts, packer.flush()])
+
+
+def envelope_of_size(size: int) -> bytes:
+    """A valid envelope (an empty template list) padded with spaces to exactly ``size`` bytes."""
+    body = SMALL_ANSWER
+    assert len(body) <= size
+    return body + b" " * (size - len(body))
+
+
+class BodyServer:
+    """Answers ``/flow/list`` small and ``/template/list`` with a body of ``shape``.
+
+    Shapes: ``length`` (``Content-Length`` of 100 MiB, written until the client goes),
+    ``chunked`` and ``close`` (endless), ``gzip`` (a 64 MiB gzip bomb), ``exact``
+    (``payload`` as is) and ``gzip-exact`` (``payload`` gzip-compressed).
+    """
+
+    def __init__(self, shape: str, payload: bytes = b"") -> None:
+        self.shape = shape
+        self.payload = payload
+        self.requests = 0
+        self.big_requests = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/otp``."""
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/otp"
+
+    async def __aenter__(self) -> BodyServer:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                target = head.split(b" ", 2)[1]
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                await reader.readexactly(length)
+                self.requests += 1
+                if target.endswith(b"/flow/list"):
+                    writer.write(self._head(len(SMALL_ANSWER)) + SMALL_ANSWER)
+                    await writer.drain()
+                    continue
+                self.big_requests += 1
+                if not await self._big(writer):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await writer.wait_closed()
+            self._tasks.discard(task)
+
+    @staticmethod
+    def _head(length: int | None, *extra: str) -> bytes:
+        lines = ["HTTP/1.1 200 OK", "Content-Type: application/json", *extra]
+        if length is not None:
+            lines.append(f"Content-Length: {length}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    async def _big(self, writer: asyncio.StreamWriter) -> bool:
+        """Write the big answer; False when the connection must close afterwards."""
+        shape = self.shape
+        if shape == "exact":
+            writer.write(self._head(len(self.payload)) + self.payload)
+        elif shape == "gzip-exact":
+            packed = gzip.compress(self.payload)
+            writer.write(self._head(len(packed), "Content-Encoding: gzip") + packed)
+        elif shape == "gzip":
+            bomb = gzip_bomb()
+            writer.write(self._head(len(bomb), "Content-Encoding: gzip") + bomb)
+        elif shape == "length":
+            writer.write(self._head(100 * MiB))
+            for _ in range(100 * MiB // len(_BLOCK)):
+                writer.write(_BLOCK)
+                await writer.drain()
+        elif shape == "chunked":
+            writer.write(self._head(None, "Transfer-Encoding: chunked"))
+            chunk = b"%x\r\n%s\r\n" % (len(_BLOCK), _BLOCK)
+            while True:
+                writer.write(chunk)
+                await writer.drain()
+        elif shape == "close":
+            writer.write(self._head(None, "Connection: close"))
+            while True:
+                writer.write(_BLOCK)
+                await writer.drain()
+        await writer.drain()
+        return shape in ("exact", "gzip-exact", "gzip")
+
+
+@contextlib.asynccontextmanager
+async def client_on(engine: str, base_url: str, **options: Any) -> AsyncIterator[AsyncItnio]:
+    """A client of ``base_url`` on ``engine``; no retries, no overall deadline."""
+    options.setdefault("max_retries", 0)
+    options.setdefault("deadline", None)
+    async with contextlib.AsyncExitStack() as stack:
+        if engine == "http_client":
+            options["http_client"] = await stack.enter_async_context(
+                httpx.AsyncClient(trust_env=False)
+            )
+        elif engine == "transport":
+            options["transport"] = httpx.AsyncHTTPTransport()
+        elif engine == "proxy":
+            options["proxy"] = (await stack.enter_async_context(ForwardProxy())).url
+        client = await stack.enter_async_context(
+            AsyncItnio("key-1234", "secret-1234", base_url=base_url, **options)
+        )
+        yield client
+        if engine == "own":
+            transport = client._engine().transport
+            assert isinstance(transport, HTTP11Transport)
+            stats = transport.stats()
+            assert (stats.busy, stats.waiting) == (0, 0)
+
+
+async def refused_with_peak(client: AsyncItnio) -> tuple[TransportError, int]:
+    """Warm the client, then make the big call under tracemalloc: its error and the peak."""
+    assert await client.flows.list() == []
+    tracemalloc.start()
+    try:
+        with pytest.raises(TransportError) as info:
+            await client.templates.list()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return info.value, peak
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_body_over_the_default_cap_ends_the_call(engine: str, shape: str) -> None:
+    """100 MiB, an endless chunked or close-delimited body, or a gzip bomb, over the default
+    1 MiB cap: TransportError(sent=True) naming the cap, and bounded memory."""
+    async with BodyServer(shape) as server, client_on(engine, server.base_url) as client:
+        assert client.max_response_size == DEFAULT_MAX_RESPONSE_SIZE == MiB
+        error, peak = await refused_with_peak(client)
+    assert type(error) is TransportError
+    assert isinstance(error.__cause__, ResponseTooLarge)
+    assert error.sent is True
+    assert (error.method, error.path) == ("GET", "/template/list")
+    assert peak < DEFAULT_CAP_PEAK, f"peak {peak / MiB:.1f} MiB"
+    assert server.big_requests == 1
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_custom_small_cap_bounds_memory_tighter(engine: str, shape: str) -> None:
+    """max_response_size=4096: the same bodies end the call with memory bounded by the
+    small cap, not the default one."""
+    async with (
+        BodyServer(shape) as server,
+        client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client,
+    ):
+        error, peak = await refused_with_peak(client)
+    assert type(error) is TransportError
+    assert isinstance(error.__cause__, ResponseTooLarge)
+    assert error.sent is True
+    assert peak < SMALL_CAP_PEAK, f"peak {peak / 1024:.0f} KiB"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_body_of_exactly_the_cap_decodes_and_one_byte_more_does_not(engine: str) -> None:
+    """A valid answer of exactly max_response_size bytes decodes; one byte more is refused."""
+    async with BodyServer("exact", envelope_of_size(SMALL_CAP)) as server:
+        async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
+            assert await client.templates.list() == []
+        server.payload = envelope_of_size(SMALL_CAP + 1)
+        async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
+            with pytest.raises(TransportError) as info:
+                await client.templates.list()
+    assert not isinstance(info.value, RequestTimeoutError)
+    assert isinstance(info.value.__cause__, ResponseTooLarge)
+    assert info.value.sent is True
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_compressed_body_is_capped_by_its_unpacked_size(engine: str) -> None:
+    """A gzip answer that unpacks to exactly the cap decodes; one that unpacks to a byte
+    more is refused, though both are tiny on the wire."""
+    async with BodyServer("gzip-exact", envelope_of_size(SMALL_CAP)) as server:
+        async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
+            assert await client.templates.list() == []
+        server.payload = envelope_of_size(SMALL_CAP + 1)
+        async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
+            with pytest.raises(TransportError) as info:
+                await client.templates.list()
+    assert isinstance(info.value.__cause__, ResponseTooLarge)
+    assert "once decompressed" in str(info.value)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_body_within_the_default_cap_decodes(engine: str) -> None:
+    """A 900 KiB valid answer (padding included) decodes under the default cap."""
+    async with (
+        BodyServer("exact", envelope_of_size(900 * 1024)) as server,
+        client_on(engine, server.base_url) as client,
+    ):
+        assert await client.templates.list() == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_send_over_the_cap_is_maybe_sent_and_not_repeated(engine: str) -> None:
+    """A send whose answer is over the cap is a TransportError(sent=True) and is not sent
+    again, even with retries allowed."""
+    async with (
+        BodyServer("length") as server,
+        client_on(engine, server.base_url, max_retries=2) as client,
+    ):
+        with pytest.raises(TransportError) as info:
+            await client.verifications.send(app_id="ad454212", template_id=1, to="8613800138000")
+    assert info.value.sent is True
+    assert server.big_requests == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: _transport_error masks every 7+ digit run of the engine's message, so the "
+    "cap reads 'larger than ***8576 bytes'; the SDK's own size messages carry no personal data",
+)
+@pytest.mark.parametrize("engine", ["own", "http_client"])
+async def test_the_message_names_the_cap_legibly(engine: str) -> None:
+    """The error of a body over the default cap says which cap it passed, in plain digits."""
+    async with BodyServer("chunked") as server, client_on(engine, server.base_url) as client:
+        with pytest.raises(TransportError) as info:
+            await client.templates.list()
+    assert f"larger than {MiB} bytes" in str(info.value)
+
+
+def test_invalid_caps_are_refused() -> None:
+    """A cap that is not a positive int is an ItnioError at construction."""
+    for cap in (0, -1, 1.5, True, "1024"):
+        with pytest.raises(ItnioError, match="max_response_size"):
+            AsyncItnio("key-1234", "secret-1234", max_response_size=cap)  # type: ignore[arg-type]
