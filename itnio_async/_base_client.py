@@ -45,7 +45,14 @@ import httpcore
 import httpx
 
 from ._auth import Clock, ItnioAuth
-from ._exceptions import DecodeError, ItnioError, RequestTimeoutError, TransportError
+from ._exceptions import (
+    APIError,
+    DecodeError,
+    HTTPStatusError,
+    ItnioError,
+    RequestTimeoutError,
+    TransportError,
+)
 from ._logging import logger
 from ._redact import Secrets, mask_digits, scrub_traceback
 from ._retry import CallKind, RetryPolicy, outcome_unknown, parse_http_date
@@ -61,6 +68,7 @@ __all__ = [
     "NOT_GIVEN",
     "BaseClient",
     "Call",
+    "CallInfo",
     "CallState",
     "ClientPort",
     "EventHook",
@@ -180,6 +188,33 @@ class CallState:
     unknown: ItnioError | None = None
     response: httpx.Response | None = None
     retries: int = 0
+
+
+@attrs.define(slots=True, eq=False)
+class CallInfo:
+    """One call as event hooks see it, in ``request.extensions["itnio.call"]``.
+
+    The same object rides on every attempt's request of one call, so a hook can tell
+    a retry from the next call; ``event_hooks={"call": [...]}`` hooks get it once,
+    when the call has ended. Present only when event hooks are set.
+
+    Attributes:
+        method / route / path: the call; ``route`` has ``{placeholders}`` for ids
+            (``/template/details/{templateId}``), for names that carry no id.
+        attempt: the attempts made so far (1 during the first).
+        retry_reasons: why each attempt that was retried failed, oldest first:
+            ``"http 503"``, ``"status -18"``, ``"no answer (ReadTimeout)"``.
+        response: the last HTTP answer the call got, if any.
+        error: what ended the call, once it has ended with an exception.
+    """
+
+    method: str
+    route: str
+    path: str
+    attempt: int = 0
+    retry_reasons: list[str] = attrs.field(factory=list)
+    response: httpx.Response | None = None
+    error: BaseException | None = None
 
 
 @attrs.frozen(slots=True)
@@ -391,11 +426,17 @@ class _Options:
     deadline: float | None
     request_hooks: tuple[EventHook, ...]
     response_hooks: tuple[EventHook, ...]
+    call_hooks: tuple[EventHook, ...]
     #: ``timeout`` as the dict a request carries (and without a pool timeout, for bulk
     #: lookups), each with the longest timeout in it that a deadline must cap: a
     #: deadline further away than that leaves the dict as it is.
     plain: tuple[dict[str, float | None], float] = attrs.field(init=False)
     queued: tuple[dict[str, float | None], float] = attrs.field(init=False)
+
+    @property
+    def hooked(self) -> bool:
+        """Whether any event hook is set (calls then carry a :class:`CallInfo`)."""
+        return bool(self.request_hooks or self.response_hooks or self.call_hooks)
 
     def __attrs_post_init__(self) -> None:
         timeouts = self.timeout.as_dict()
@@ -431,9 +472,11 @@ def make_options(
     ):
         raise ItnioError(f"deadline must be a positive number of seconds or None, got {deadline!r}")
     hooks = dict(event_hooks or {})
-    unknown = set(hooks) - {"request", "response"}
+    unknown = set(hooks) - {"request", "response", "call"}
     if unknown:
-        raise ItnioError(f"event_hooks takes 'request' and 'response' lists, got {sorted(unknown)}")
+        raise ItnioError(
+            f"event_hooks takes 'request', 'response' and 'call' lists, got {sorted(unknown)}"
+        )
     for name, listed in hooks.items():
         if isinstance(listed, (str, bytes)) or not all(callable(h) for h in listed):
             raise ItnioError(f"event_hooks[{name!r}] must be a list of callables")
@@ -443,6 +486,7 @@ def make_options(
         deadline=None if deadline is None else float(deadline),
         request_hooks=tuple(hooks.get("request", ())),
         response_hooks=tuple(hooks.get("response", ())),
+        call_hooks=tuple(hooks.get("call", ())),
     )
 
 
@@ -638,12 +682,20 @@ class BaseClient:
         return url
 
     def _build(
-        self, engine: _Engine, call: Call[Any], timeout: dict[str, float | None]
+        self,
+        engine: _Engine,
+        call: Call[Any],
+        timeout: dict[str, float | None],
+        info: CallInfo | None,
     ) -> httpx.Request:
         """A request for one attempt, signed afresh (its ``Sign`` joins the call's secrets)."""
         shared = self._shared
         auth = shared.auth.headers()
         call.secrets.add(auth["Sign"])
+        extensions: dict[str, Any] = {"timeout": timeout}
+        if info is not None:
+            info.attempt += 1
+            extensions["itnio.call"] = info
         if engine.transport is None and engine.http is shared.user_http:
             # A user's client brings its own defaults (a proxy's or tracing headers,
             # cookies), as it would for its own requests; ours win where both set one.
@@ -652,7 +704,7 @@ class BaseClient:
                 self._url(call.path),
                 headers=[*self._default_headers, *auth.items()],
                 content=call.content,
-                extensions={"timeout": timeout},
+                extensions=extensions,
             )
         # Every header given, so httpx adds none and merges nothing: the cheap way in.
         content = call.content or b""
@@ -669,35 +721,62 @@ class BaseClient:
             self._url(call.path),
             headers=headers,
             stream=httpx.ByteStream(content),
-            extensions={"timeout": timeout},
+            extensions=extensions,
         )
         request.read()  # .content for hooks and transports, as with content=
         return request
 
-    async def _exchange(self, engine: _Engine, request: httpx.Request) -> httpx.Response:
-        """One attempt on the wire, with the event hooks around it."""
+    async def _exchange(
+        self, engine: _Engine, request: httpx.Request, call: Call[Any]
+    ) -> httpx.Response:
+        """One attempt on the wire, with the event hooks around it.
+
+        Only the engine's failures become typed errors: what a hook raises (even an
+        httpx error, such as ``raise_for_status()``'s) ends the call unchanged.
+        """
         options = self._options
         for hook in options.request_hooks:
             result = hook(request)
             if inspect.isawaitable(result):
                 await result
-        response = await engine.send(request)
+        try:
+            response = await engine.send(request)
+        except httpx.RequestError as exc:
+            raise _transport_error(exc, call, request) from exc
+        except Exception as exc:
+            if not self.is_closed:
+                raise  # a user client's own hook, or a user transport's own exception
+            raise _transport_error(exc, call, request) from exc
         for hook in options.response_hooks:
             result = hook(response)
             if inspect.isawaitable(result):
                 await result
         return response
 
-    @overload
+    async def _observed(
+        self, call: Call[T], raw: bool, deadline_at: float | None
+    ) -> T | RawResponse[T]:
+        """:meth:`_request` for a client with event hooks: the call carries a
+        :class:`CallInfo`, and the ``"call"`` hooks get it once the call has ended."""
+        info = CallInfo(call.method, call.route, call.path)
+        try:
+            return await self._request(call, raw=raw, deadline_at=deadline_at, info=info)
+        except BaseException as exc:
+            info.error = exc
+            raise
+        finally:
+            for hook in self._options.call_hooks:
+                result = hook(info)
+                if inspect.isawaitable(result):
+                    await result
+
     async def _request(
-        self, call: Call[T], *, raw: Literal[False] = ..., deadline_at: float | None = ...
-    ) -> T: ...
-    @overload
-    async def _request(
-        self, call: Call[T], *, raw: Literal[True], deadline_at: float | None = ...
-    ) -> RawResponse[T]: ...
-    async def _request(
-        self, call: Call[T], *, raw: bool = False, deadline_at: float | None = None
+        self,
+        call: Call[T],
+        *,
+        raw: bool = False,
+        deadline_at: float | None = None,
+        info: CallInfo | None = None,
     ) -> T | RawResponse[T]:
         """Send ``call`` with retries until it succeeds, the policy stops, or time is up.
 
@@ -706,6 +785,7 @@ class BaseClient:
             raw: return a :class:`RawResponse` (the result beside the HTTP answer).
             deadline_at: an outer deadline (event-loop time) this call must also keep,
                 for a request made on behalf of another call.
+            info: what event hooks see of the call (only when hooks are set).
         """
         engine = self._engine()
         loop = engine.loop
@@ -726,7 +806,8 @@ class BaseClient:
             if deadline_at is not None:
                 remaining = deadline_at - loop.time()
                 if remaining <= 0:
-                    raise _deadline_error(call, state.retries, sent=sent)
+                    host = self._url(call.path).host
+                    raise _deadline_error(call, state.retries, sent=sent, host=host)
                 if remaining < longest:
                     # httpx timeouts apply per operation; capping them keeps each one
                     # inside the deadline, and timeout_at bounds the attempt as a whole.
@@ -737,23 +818,21 @@ class BaseClient:
             request: httpx.Request | None = None
             response: httpx.Response | None = None
             try:
-                request = self._build(engine, call, timeout)
+                request = self._build(engine, call, timeout, info)
                 scope = asyncio.timeout_at(deadline_at)
                 try:
                     async with scope:
-                        response = await self._exchange(engine, request)
+                        response = await self._exchange(engine, request, call)
                 except TimeoutError:
                     if not scope.expired():
-                        raise  # an event hook's own TimeoutError
+                        raise  # a RequestTimeoutError, or an event hook's own TimeoutError
                     attempts = state.retries + 1
-                    raise _deadline_error(call, attempts, sent=_written(request)) from None
-                except httpx.HTTPError as exc:
-                    raise _transport_error(exc, call, request) from exc
-                except Exception as exc:
-                    if not self.is_closed:
-                        raise  # an event hook's own exception ends the call as is
-                    raise _transport_error(exc, call, request) from exc
+                    raise _deadline_error(
+                        call, attempts, sent=_written(request), host=request.url.host
+                    ) from None
                 state.response = response
+                if info is not None:
+                    info.response = response
                 self._shared.last_seen = (response, loop.time())
                 result = self._parse(response, call)
                 if call.check is not None:
@@ -763,6 +842,8 @@ class BaseClient:
                     _log_attempt(call, state, response, _outcome(error), started, loop)
                 if not recovered and response is not None and self._recover(error, response):
                     recovered = sent = True  # refused before acting: even a send may go again
+                    if info is not None:
+                        info.retry_reasons.append(_reason(error))
                     continue
                 sent = sent or response is not None or getattr(error, "sent", False)
                 if call.resolver is not None and (
@@ -779,6 +860,8 @@ class BaseClient:
                 if not retryable or state.retries >= policy.max_retries or self.is_closed:
                     raise error from error.__cause__
                 state.retries += 1
+                if info is not None:
+                    info.retry_reasons.append(_reason(error))
                 if not await self._sleep_before_retry(error, state.retries, deadline_at, call):
                     raise error from error.__cause__
                 continue
@@ -850,8 +933,10 @@ class _Port:
         self, call: Call[T], *, raw: bool = False, deadline_at: float | None = None
     ) -> Awaitable[T | RawResponse[T]]:
         # Returns the coroutine itself: no extra frame on the hot path.
-        request: Callable[..., Awaitable[Any]] = self._client._request
-        return request(call, raw=raw or self._raw, deadline_at=deadline_at)
+        client = self._client
+        if client._options.hooked:
+            return client._observed(call, raw or self._raw, deadline_at)
+        return client._request(call, raw=raw or self._raw, deadline_at=deadline_at)
 
     def check_open(self) -> None:
         self._client._check_open()
@@ -881,9 +966,11 @@ def _written(request: httpx.Request) -> bool:
     return bool(request.extensions.get(WRITTEN, True))
 
 
-def _deadline_error(call: Call[Any], attempts: int, *, sent: bool) -> RequestTimeoutError:
+def _deadline_error(
+    call: Call[Any], attempts: int, *, sent: bool, host: str = ""
+) -> RequestTimeoutError:
     return RequestTimeoutError(
-        f"deadline exceeded for {call.method} {call.path} after {attempts} attempt(s)",
+        f"deadline exceeded for {call.method} {host}{call.path} after {attempts} attempt(s)",
         method=call.method,
         path=call.path,
         sent=sent,
@@ -906,6 +993,11 @@ def _transport_error(exc: BaseException, call: Call[Any], request: httpx.Request
         wrapped = RequestTimeoutError(
             f"{what} on {where}", method=call.method, path=call.path, sent=sent
         )
+    elif isinstance(exc, ResponseTooLarge):
+        # The SDK's own words, holding only sizes (no masking of their digits).
+        wrapped = TransportError(
+            f"{what} on {where}: {exc}", method=call.method, path=call.path, sent=sent
+        )
     else:
         first = str(exc).splitlines()[0][:160] if str(exc) else ""
         detail = mask_digits(call.secrets.scrub(first)) if first else ""
@@ -916,6 +1008,17 @@ def _transport_error(exc: BaseException, call: Call[Any], request: httpx.Request
             sent=sent,
         )
     return wrapped
+
+
+def _reason(error: ItnioError) -> str:
+    """Why an attempt is retried, for :attr:`CallInfo.retry_reasons`."""
+    if isinstance(error, HTTPStatusError):
+        return f"http {error.status_code}"
+    if isinstance(error, APIError):
+        return f"status {error.status}"
+    if isinstance(error, TransportError):
+        return f"no answer ({_outcome(error)})"
+    return type(error).__name__
 
 
 def _outcome(error: ItnioError) -> str:

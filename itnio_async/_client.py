@@ -108,10 +108,12 @@ class AsyncItnio(BaseClient):
         allow_insecure_http: allow plain ``http://`` to a host that is not loopback
             (a sandbox in a container network); the key and a replayable ``Sign``
             then travel in clear text.
-        event_hooks: ``{"request": [...], "response": [...]}``: callables (or async
-            callables) called once per attempt with the signed ``httpx.Request`` and
-            with the ``httpx.Response`` (body read), on every engine. An exception a
-            hook raises ends the call unchanged, as in httpx.
+        event_hooks: ``{"request": [...], "response": [...], "call": [...]}``:
+            callables (or async callables) called once per attempt with the signed
+            ``httpx.Request`` and with the ``httpx.Response`` (body read), on every
+            engine; ``"call"`` hooks once per call when it has ended, with its
+            :class:`CallInfo` (also in ``request.extensions["itnio.call"]``). An
+            exception a hook raises ends the call unchanged, as in httpx.
         retry_policy: backoff settings (:class:`RetryPolicy`); an explicit
             ``max_retries`` wins over its ``max_retries``.
         clock: a function returning epoch seconds, for signing (tests inject one).
@@ -238,7 +240,11 @@ class AsyncItnio(BaseClient):
             deadline=current.deadline if isinstance(deadline, NotGiven) else deadline,
             retry_policy=retry_policy or current.policy,
             event_hooks=(
-                {"request": current.request_hooks, "response": current.response_hooks}
+                {
+                    "request": current.request_hooks,
+                    "response": current.response_hooks,
+                    "call": current.call_hooks,
+                }
                 if isinstance(event_hooks, NotGiven)
                 else event_hooks
             ),

@@ -345,11 +345,6 @@ async def test_deadline_error_names_the_call() -> None:
     assert error.sent is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _deadline_error's message names method and path but not the host "
-    "(every other transport and HTTP error names it)",
-)
 async def test_deadline_error_names_the_host() -> None:
     """The deadline's RequestTimeoutError names the host, as other transport errors do."""
     async with (
@@ -415,12 +410,6 @@ async def test_mismatched_answer_names_the_call() -> None:
     assert info.value.path.startswith("/verification/record/")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: record_call's check raises MismatchedAnswerError with the route "
-    "'/verification/record/{verificationId}' as .path, where every other error has the path "
-    "called",
-)
 async def test_mismatched_answer_path_is_the_path_called() -> None:
     """MismatchedAnswerError.path is the path called (with the id), like every other error's."""
     fake, _ = seeded()

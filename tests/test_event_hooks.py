@@ -21,7 +21,7 @@ import attrs
 import httpx
 import pytest
 
-from itnio_async import AsyncItnio, ItnioError, RetryPolicy
+from itnio_async import AsyncItnio, CallInfo, ItnioError, NotFoundError, RetryPolicy
 from itnio_async._transport import HTTP11Transport
 from itnio_async.testing import FakeItnio, SeedData
 
@@ -32,10 +32,6 @@ from .test_raw_response import FakeGateway
 NO_SLEEP = RetryPolicy(base_delay=0.0, max_delay=0.0)
 ENGINES = ("own", "http_client", "transport", "proxy")
 NUMBER = "8613800138000"
-HOOK_BUG = (
-    "BUG: _request maps every httpx.HTTPError raised inside _exchange (hooks included) "
-    "to a TransportError and retries it; a hook's exception must end the call unchanged"
-)
 
 
 @attrs.define
@@ -280,7 +276,6 @@ async def test_a_hooks_timeout_error_is_not_the_deadline(engine: str) -> None:
     assert w.fake.requests == []
 
 
-@pytest.mark.xfail(strict=True, reason=HOOK_BUG)
 @pytest.mark.parametrize("engine", ENGINES)
 async def test_raise_for_status_in_a_response_hook_ends_the_call_unchanged(engine: str) -> None:
     """httpx's documented hook idiom, response.raise_for_status(), ends the call with
@@ -302,7 +297,6 @@ async def test_raise_for_status_in_a_response_hook_ends_the_call_unchanged(engin
     assert len(w.fake.requests) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=HOOK_BUG)
 @pytest.mark.parametrize("engine", ENGINES)
 async def test_an_httpx_error_from_a_request_hook_is_not_a_connect_failure(engine: str) -> None:
     """A request hook raising httpx.ConnectError on a send is the hook's error: raised
@@ -321,7 +315,6 @@ async def test_an_httpx_error_from_a_request_hook_is_not_a_connect_failure(engin
     assert len(calls) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=HOOK_BUG)
 async def test_raise_for_status_in_a_user_clients_hook_ends_the_call_unchanged() -> None:
     """A user http_client whose own response hook calls raise_for_status: the call ends with
     that httpx.HTTPStatusError after one attempt, as the user's other requests do."""
@@ -387,3 +380,50 @@ def test_invalid_hooks_are_refused_at_construction(hooks: Any) -> None:
     """A misspelt kind or a hook that is not callable is an ItnioError at construction."""
     with pytest.raises(ItnioError, match="event_hooks"):
         AsyncItnio("key-1234", "secret-1234", event_hooks=hooks)
+
+
+async def test_call_hooks_run_once_per_call_with_its_call_info() -> None:
+    """A "call" hook (sync or async) runs once when a call ends, with the CallInfo that rode
+    on every attempt's request: attempts, why each retry happened, last answer, error."""
+    fake = FakeItnio(random_seed=7)
+    seed = fake.seed()
+    seen: list[CallInfo] = []
+    on_requests: list[object] = []
+
+    async def on_call(info: CallInfo) -> None:
+        seen.append(info)
+
+    hooks = {
+        "request": [lambda r: on_requests.append(r.extensions["itnio.call"])],
+        "call": [on_call],
+    }
+    async with fake.client(event_hooks=hooks, retry_policy=NO_SLEEP) as client:
+        fake.fail_next(503)
+        fake.fail_next("drop")
+        await client.templates.get(seed.template_id)
+        with pytest.raises(NotFoundError):
+            await client.apps.get("nope-1234")
+    first, failed = seen
+    assert (first.method, first.route) == ("GET", "/template/details/{templateId}")
+    assert first.path == f"/template/details/{seed.template_id}"
+    assert first.attempt == 3
+    assert first.retry_reasons == ["http 503", "no answer (RemoteProtocolError)"]
+    assert first.response is not None
+    assert first.response.status_code == 200
+    assert first.error is None
+    assert on_requests == [first, first, first, failed]  # the same object on each attempt
+    assert isinstance(failed.error, NotFoundError)
+    assert failed.attempt == 1
+
+
+async def test_no_call_info_without_hooks() -> None:
+    """Without event hooks a request carries no CallInfo (nothing is built for hooks)."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"status": "0", "data": []})
+
+    async with AsyncItnio("key1", "secret1", transport=httpx.MockTransport(handler)) as client:
+        await client.flows.list()
+    assert "itnio.call" not in seen[0].extensions

@@ -49,7 +49,8 @@ class Backfill(Resource):
             number=number,
             time=v.epoch_millis("time", time),
         )
-        await self._port.request(
+        # Returned (None) so that with_raw_response gets its RawResponse.
+        return await self._port.request(
             self._call(
                 "POST", "/postback/backfill", body=body, secrets=secrets, kind=CallKind.UNSAFE
             )
@@ -91,7 +92,7 @@ class Backfill(Resource):
             ),
             callbackTime=v.iso_time("callback_time", callback_time),
         )
-        await self._port.request(
+        return await self._port.request(
             self._call("POST", "/backfillRate", body=body, kind=CallKind.UNSAFE)
         )
 

@@ -22,24 +22,24 @@ __all__ = ["Records", "RecordsWithRawResponse", "record_call"]
 def record_call(verification_id: object) -> Call[Record]:
     """The call that reads a record by verificationId (also used by ``verify``)."""
     vid = v.verification_id("verification_id", verification_id)
-
-    def check(record: Record) -> None:
-        if record.verification_id != vid:
-            raise MismatchedAnswerError(
-                "GET /verification/record/{verificationId}: the answer is the record of "
-                "another verification",
-                method="GET",
-                path="/verification/record/{verificationId}",
-            )
-
-    return Resource._call(
+    call: Call[Record] = Resource._call(
         "GET",
         "/verification/record/{verificationId}",
         ids={"verificationId": v.path_id("verification_id", vid)},
         cast=Record,
         kind=CallKind.SAFE,
-        check=check,
     )
+
+    def check(record: Record) -> None:
+        if record.verification_id != vid:
+            raise MismatchedAnswerError(
+                f"GET {call.path}: the answer is the record of another verification",
+                method="GET",
+                path=call.path,
+            )
+
+    call.check = check
+    return call
 
 
 class Records(Resource):
