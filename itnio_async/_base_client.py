@@ -739,14 +739,22 @@ class BaseClient:
             result = hook(request)
             if inspect.isawaitable(result):
                 await result
+        failure: Exception | None
         try:
             response = await engine.send(request)
         except httpx.RequestError as exc:
-            raise _transport_error(exc, call, request) from exc
+            failure = exc
         except Exception as exc:
             if not self.is_closed:
                 raise  # a user client's own hook, or a user transport's own exception
-            raise _transport_error(exc, call, request) from exc
+            failure = exc
+        else:
+            failure = None
+        if failure is not None:
+            # Raised outside the except block: the original (whose message may quote
+            # what a server echoed) is neither the cause nor the context.
+            wrapped = _transport_error(failure, call, request)
+            raise wrapped from wrapped.__cause__
         for hook in options.response_hooks:
             result = hook(response)
             if inspect.isawaitable(result):
@@ -864,6 +872,8 @@ class BaseClient:
                     info.retry_reasons.append(_reason(error))
                 if not await self._sleep_before_retry(error, state.retries, deadline_at, call):
                     raise error from error.__cause__
+                if self.is_closed:  # closed while this call slept: no retry starts
+                    raise error from error.__cause__
                 continue
             if debug:
                 _log_attempt(call, state, response, "ok", started, loop)
@@ -978,7 +988,11 @@ def _deadline_error(
 
 
 def _transport_error(exc: BaseException, call: Call[Any], request: httpx.Request) -> ItnioError:
-    """Turn an engine failure into a typed error that knows whether anything was sent."""
+    """Turn an engine failure into a typed error that knows whether anything was sent.
+
+    Its ``__cause__`` is a copy of ``exc``: the same type, the message scrubbed of what
+    the call sent, no traceback (the original's frames hold the request).
+    """
     never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
     sent = not never_sent and _written(request)
     what = type(exc).__name__
@@ -1007,7 +1021,17 @@ def _transport_error(exc: BaseException, call: Call[Any], request: httpx.Request
             path=call.path,
             sent=sent,
         )
+    wrapped.__cause__ = _scrubbed_copy(exc, call.secrets)
     return wrapped
+
+
+def _scrubbed_copy(exc: BaseException, secrets: Secrets) -> BaseException:
+    """``exc`` again, its message scrubbed; ``Exception`` when its type cannot be rebuilt."""
+    message = secrets.scrub(str(exc))
+    try:
+        return type(exc)(message)
+    except Exception:  # noqa: BLE001 - any constructor may refuse one string
+        return Exception(f"{type(exc).__name__}: {message}")
 
 
 def _reason(error: ItnioError) -> str:

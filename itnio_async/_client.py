@@ -29,6 +29,7 @@ from ._base_client import (
 )
 from ._exceptions import ItnioError, TimestampExpiredError
 from ._logging import logger, setup_logging_from_env
+from ._redact import scrub_traceback
 from ._resources.apps import Apps
 from ._resources.backfill import Backfill
 from ._resources.flows import Flows
@@ -155,50 +156,31 @@ class AsyncItnio(BaseClient):
         retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        api_key = api_key if api_key is not None else os.environ.get("ITNIO_API_KEY")
-        api_secret = api_secret if api_secret is not None else os.environ.get("ITNIO_API_SECRET")
-        if not api_key:
-            raise ItnioError(
-                "no API key: pass api_key=... or set the ITNIO_API_KEY environment variable"
+        try:
+            key, secret = _credentials(api_key, api_secret)
+            _check_engine(http_client, transport, proxy, ssl_context, max_response_size)
+            url = check_base_url(
+                str(base_url or os.environ.get("ITNIO_BASE_URL") or DEFAULT_BASE_URL),
+                allow_insecure_http=allow_insecure_http,
             )
-        if not api_secret:
-            raise ItnioError(
-                "no API secret: pass api_secret=... "
-                "or set the ITNIO_API_SECRET environment variable"
+            # Left at its default, max_retries defers to a retry_policy's own count.
+            options = make_options(
+                timeout=timeout,
+                max_retries=NOT_GIVEN if max_retries is DEFAULT_MAX_RETRIES else max_retries,
+                deadline=deadline,
+                retry_policy=retry_policy or RetryPolicy(),
+                event_hooks=event_hooks,
             )
-        api_key, api_secret = check_credentials(api_key, api_secret)
-        engines = {"http_client": http_client, "transport": transport, "proxy": proxy}
-        given = [name for name, value in engines.items() if value is not None]
-        if len(given) > 1:
-            raise ItnioError(f"pass at most one of http_client, transport and proxy, not {given}")
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ItnioError("http_client must be an httpx.AsyncClient")
-        if ssl_context is not None:
-            _check_ssl_context(ssl_context)
-        if (
-            isinstance(max_response_size, bool)
-            or not isinstance(max_response_size, int)
-            or max_response_size < 1
-        ):
-            raise ItnioError(
-                f"max_response_size must be a positive number of bytes, got {max_response_size!r}"
-            )
-        url = check_base_url(
-            str(base_url or os.environ.get("ITNIO_BASE_URL") or DEFAULT_BASE_URL),
-            allow_insecure_http=allow_insecure_http,
-        )
-        # Left at its default, max_retries defers to a retry_policy's own count.
-        options = make_options(
-            timeout=timeout,
-            max_retries=NOT_GIVEN if max_retries is DEFAULT_MAX_RETRIES else max_retries,
-            deadline=deadline,
-            retry_policy=retry_policy or RetryPolicy(),
-            event_hooks=event_hooks,
-        )
+        except BaseException as exc:
+            # No frame of a configuration error may hold the credentials or a URL with
+            # a password: this one drops them, the checks' frames are cleared.
+            del api_key, api_secret, base_url
+            scrub_traceback(exc)
+            raise
         setup_logging_from_env()
         clock_obj = Clock(clock)
         shared = _Shared(
-            auth=ItnioAuth(api_key, api_secret, clock_obj),
+            auth=ItnioAuth(key, secret, clock_obj),
             clock=clock_obj,
             base_url=url,
             transport=transport,
@@ -300,6 +282,8 @@ class AsyncItnio(BaseClient):
         return self._shared.clock.offset
 
     def __repr__(self) -> str:
+        if not hasattr(self, "_shared"):  # __init__ failed: a traceback may still show it
+            return "<AsyncItnio (not configured)>"
         key = self._shared.auth.api_key
         shown = key[:4] + "…" if len(key) > 4 else "…"
         state = " closed" if self.is_closed else ""
@@ -345,6 +329,45 @@ class AsyncItnio(BaseClient):
             offset,
         )
         return True
+
+
+def _credentials(api_key: str | None, api_secret: str | None) -> tuple[str, str]:
+    """The key and secret, from the arguments or the environment, checked.
+
+    Raises:
+        ItnioError: one is missing (naming the variable to set) or malformed.
+    """
+    key = api_key if api_key is not None else os.environ.get("ITNIO_API_KEY")
+    secret = api_secret if api_secret is not None else os.environ.get("ITNIO_API_SECRET")
+    if not key:
+        raise ItnioError(
+            "no API key: pass api_key=... or set the ITNIO_API_KEY environment variable"
+        )
+    if not secret:
+        raise ItnioError(
+            "no API secret: pass api_secret=... or set the ITNIO_API_SECRET environment variable"
+        )
+    return check_credentials(key, secret)
+
+
+def _check_engine(
+    http_client: object, transport: object, proxy: object, ssl_context: object, max_size: object
+) -> None:
+    """The engine options: at most one way in, a verifying TLS context, a positive cap.
+
+    Raises:
+        ItnioError: saying which option is wrong.
+    """
+    engines = {"http_client": http_client, "transport": transport, "proxy": proxy}
+    given = [name for name, value in engines.items() if value is not None]
+    if len(given) > 1:
+        raise ItnioError(f"pass at most one of http_client, transport and proxy, not {given}")
+    if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+        raise ItnioError("http_client must be an httpx.AsyncClient")
+    if ssl_context is not None:
+        _check_ssl_context(ssl_context)
+    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        raise ItnioError(f"max_response_size must be a positive number of bytes, got {max_size!r}")
 
 
 def _check_ssl_context(context: object) -> None:
