@@ -747,6 +747,10 @@ def _serialize(request: httpx.Request, body: bytes) -> bytes:
     lines = len(headers) + 2
     if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\0" in head:
         raise httpx.LocalProtocolError("a header contains CR, LF or NUL", request=request)
+    coding = request.headers.get("transfer-encoding")
+    if coding is not None and "chunked" in coding.lower():
+        # A streamed body (httpx announced it chunked), read whole: frame it as one chunk.
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
     return head + body if body else head
 
 

@@ -29,6 +29,18 @@ async def test_round_trip(
     assert echoed["body"] == (content or b"").decode()
 
 
+async def test_streamed_request_body(real: RealServer, client: httpx.AsyncClient) -> None:
+    """A request body given as an async iterator (httpx frames it chunked) arrives whole."""
+
+    async def parts():  # type: ignore[no-untyped-def]
+        yield b"hello "
+        yield b"world"
+
+    answer = await client.post(real.url, content=parts())
+    assert answer.json()["body"] == "hello world"
+    assert (await client.get(real.url)).json()["method"] == "GET"  # the connection is not desynced
+
+
 async def test_direct_handle_async_request(real: RealServer, transport: HTTP11Transport) -> None:
     """``handle_async_request`` returns the response with its body read and marks it written."""
     request = make_request(real.url, "POST", content=b"direct")
