@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from itnio_async._transport import HTTP11Transport
+from itnio_async._transport import WRITTEN, HTTP11Transport
 
 #: "Fail instead of hang" guard for every request of these tests.
 GUARD = httpx.Timeout(10.0)
@@ -421,3 +421,54 @@ async def real(request: pytest.FixtureRequest) -> AsyncIterator[RealServer]:
 def distinct(ports: Iterable[int]) -> int:
     """How many different client ports (connections) appear in ``ports``."""
     return len(set(ports))
+
+
+# -- outcomes -------------------------------------------------------------------------
+
+#: The errors that mean "the request never left": nothing was written to a socket.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+async def fails_after_sending(
+    pool: HTTP11Transport, url: str, method: str = "GET", limits: httpx.Timeout = GUARD
+) -> httpx.HTTPError:
+    """Send a request that must fail after it was written; return its error."""
+    request = make_request(url, method, timeout=limits)
+    with pytest.raises(httpx.HTTPError) as caught:
+        await pool.handle_async_request(request)
+    error = caught.value
+    assert not isinstance(error, NEVER_SENT), repr(error)
+    assert request.extensions.get(WRITTEN) is True
+    assert isinstance(error, httpx.RequestError)
+    assert error.request is request
+    return error
+
+
+async def fails_before_sending(
+    pool: HTTP11Transport, url: str, limits: httpx.Timeout = GUARD
+) -> httpx.HTTPError:
+    """Send a request that must fail before anything was written; return its error."""
+    request = make_request(url, timeout=limits)
+    with pytest.raises(NEVER_SENT) as caught:
+        await pool.handle_async_request(request)
+    assert WRITTEN not in request.extensions
+    assert caught.value.request is request
+    return caught.value
+
+
+def first_then_echo(script: Handler) -> Handler:
+    """A handler running ``script`` on the first connection and :func:`echo` on the others."""
+
+    async def handler(peer: Peer) -> None:
+        await (script(peer) if peer.index == 0 else echo(peer))
+
+    return handler
+
+
+async def answered(pool: HTTP11Transport, url: str, method: str = "GET") -> httpx.Response:
+    """A request that must succeed with :func:`echo`'s answer to it."""
+    request = make_request(url, method)
+    reply = await pool.handle_async_request(request)
+    assert reply.status_code == 200
+    assert await reply.aread() == f"{request.headers['x-id']} {method} ".encode()
+    return reply
