@@ -74,6 +74,7 @@ _READ_BUFFER: Final = 64 * 1024
 #: Chunked framing may cost several bytes per body byte; raw bytes after the head
 #: are bounded by this multiple of the body cap (plus the head cap for trailers).
 _RAW_FACTOR: Final = 8
+_HAS_POLL: Final = hasattr(select, "poll")
 
 _Key = tuple[str, str, int]
 
@@ -116,6 +117,7 @@ class _Connection(asyncio.Protocol):
         "_loop",
         "_parser",
         "_paused",
+        "_poller",
         "_reason",
         "_size",
         "_status",
@@ -149,6 +151,8 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.expiry = pool.keepalive_expiry
         self._paused = False
+        #: poll() on this connection's socket (select() fails on descriptors >= 1024).
+        self._poller: select.poll | None = None
         self._drain: asyncio.Future[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._parser: httptools.HttpResponseParser | None = None
@@ -181,6 +185,9 @@ class _Connection(asyncio.Protocol):
             self.fd = sock.fileno() if sock is not None else -1
         except (OSError, AttributeError, NotImplementedError):  # pragma: no cover - odd loops
             self.fd = -1
+        if self.fd >= 0 and _HAS_POLL:
+            self._poller = select.poll()
+            self._poller.register(self.fd, select.POLLIN)
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
@@ -362,8 +369,15 @@ class _Connection(asyncio.Protocol):
             return False
         if now - self.idle_since >= self.expiry:
             return False
-        if self.fd >= 0:
-            # A FIN or stray bytes may sit in the socket before the loop has seen them.
+        # A FIN or stray bytes may sit in the socket before the loop has seen them.
+        poller = self._poller
+        if poller is not None:
+            try:
+                if poller.poll(0):
+                    return False
+            except OSError:  # pragma: no cover - the descriptor is gone
+                return False
+        elif self.fd >= 0:  # pragma: no cover - no poll() (Windows): select() it is
             try:
                 readable, _, _ = select.select([self.fd], [], [], 0)
             except (OSError, ValueError):
