@@ -322,14 +322,15 @@ class _Connection(asyncio.Protocol):
                 chunked = chunked or b"chunked" in value.lower()
             elif lowered == b"keep-alive":
                 self._read_keep_alive(value)
-        if length is not None and length > max_body:
+        if self._is_head:
+            self._complete = True
+            raise _Stop  # no body follows a HEAD answer, whatever its headers say
+        if length is not None and length > max_body and status not in (204, 304):
+            # (A 304 may give the length of the representation it does not send.)
             self._error = ResponseTooLarge(
                 f"response body of {length} bytes is larger than {max_body} bytes"
             )
             raise _Stop
-        if self._is_head:
-            self._complete = True
-            raise _Stop  # no body follows a HEAD answer, whatever its headers say
         self._until_close = length is None and not chunked and status not in (204, 304)
 
     def on_body(self, body: bytes) -> None:
