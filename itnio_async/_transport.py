@@ -284,6 +284,11 @@ class _Connection(asyncio.Protocol):
         self._grow_head(len(status))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._headers_done:
+            # A trailer field (after a chunked body): bounded, but never merged into
+            # the header section (RFC 9110 section 6.5.1).
+            self._grow_head(len(name) + len(value) + 4)
+            return
         headers = self._headers
         headers.append((name, value))
         max_headers = self._limits[2]

@@ -130,6 +130,20 @@ async def test_chunked_body(raw: RawServer, transport: HTTP11Transport) -> None:
     assert len(raw.peers) == 1
 
 
+async def test_chunked_trailers_are_not_merged_into_the_headers(
+    raw: RawServer, transport: HTTP11Transport
+) -> None:
+    """Trailer fields stay out of the header section (a Content-Encoding trailer decodes none)."""
+    head = response(b"", 200, "Transfer-Encoding: chunked", length=False)
+    body = chunked(b"plain", trailer=b"Content-Encoding: gzip\r\nX-Checksum: 1\r\n")
+    raw.handler = first_then_echo(answer_once(head + body))
+    reply = await get(transport, raw.url)
+    assert reply.content == b"plain"
+    assert "content-encoding" not in reply.headers
+    assert "x-checksum" not in reply.headers
+    await answered(transport, raw.url)
+
+
 @pytest.mark.parametrize(
     "body",
     [
