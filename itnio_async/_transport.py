@@ -202,15 +202,33 @@ class _Connection(asyncio.Protocol):
         self._last_read = self._loop.time()
         max_body, max_head, _ = self._limits
         if not self._headers_done:
-            self._head_raw += len(data)
-            if self._head_raw > max_head + _READ_BUFFER:
-                self._fail(ResponseTooLarge(f"response head larger than {max_head} bytes"))
+            room = max_head + _READ_BUFFER - self._head_raw
+            if len(data) > room:
+                self._head_overflow(data, room, waiter)
                 return
+            self._head_raw += len(data)
         else:
             self._body_raw += len(data)
             if self._body_raw > _RAW_FACTOR * max_body + max_head:
                 self._fail(ResponseTooLarge(f"response larger than {max_body} bytes"))
                 return
+        self._feed(data, waiter)
+
+    def _head_overflow(self, data: bytes, room: int, waiter: asyncio.Future[None]) -> None:
+        """``data`` is more than the head may still take: feed that much, and the rest only
+        if the head ended within it (a small head and a large body may come in one read)."""
+        self._head_raw += room
+        if not self._feed(data[:room], waiter):
+            if self._complete and not self._is_head:
+                self.data_received(data[room:])  # bytes past the end of the response
+            return
+        if not self._headers_done:
+            self._fail(ResponseTooLarge(f"response head larger than {self._limits[1]} bytes"))
+            return
+        self.data_received(data[room:])
+
+    def _feed(self, data: bytes, waiter: asyncio.Future[None]) -> bool:
+        """Parse ``data``; False once the exchange is over (answered or failed)."""
         parser = self._parser
         assert parser is not None
         try:
@@ -220,14 +238,16 @@ class _Connection(asyncio.Protocol):
                 # A HEAD answer ends at its head; what follows cannot be framed.
                 self.broken = True
                 waiter.set_result(None)
-                return
+                return False
             self._fail(self._error or httpx.RemoteProtocolError("malformed response"))
-            return
+            return False
         except httptools.HttpParserError as exc:
             self._fail(httpx.RemoteProtocolError(f"malformed response: {exc}"))
-            return
+            return False
         if self._complete:
             waiter.set_result(None)
+            return False
+        return True
 
     def eof_received(self) -> bool:
         self.broken = True

@@ -469,6 +469,17 @@ async def test_endless_chunk_extension_is_too_large(raw: RawServer) -> None:
         await pool.aclose()
 
 
+async def test_large_body_in_the_same_read_as_the_head(raw: RawServer) -> None:
+    """A small head and a body far larger than ``max_head_size``, in one write, is accepted."""
+    pool = HTTP11Transport(max_head_size=1024)
+    body = bytes(range(256)) * 800  # 200 kB
+    try:
+        raw.handler = answer_once(response(body))
+        assert (await get(pool, raw.url)).content == body
+    finally:
+        await pool.aclose()
+
+
 # -- content codings ------------------------------------------------------------------
 
 TEXT = b"The quick brown fox jumps over the lazy dog. " * 200
