@@ -111,6 +111,8 @@ class Peer:
         #: Bytes of an incomplete request head when the client went away.
         self.partial = b""
         self.tls_error: BaseException | None = None
+        #: Set when the script for this connection has returned.
+        self.done = asyncio.Event()
 
     async def head(self) -> bytes | None:
         """The next request head, or None if the client closed first."""
@@ -147,6 +149,7 @@ class Peer:
         request = Request(method, target, headers, body)
         self.requests.append(request)
         self.server.arrivals[request.id] += 1
+        self.server.arrived.set()
         return request
 
     def send(self, *parts: bytes) -> None:
@@ -180,6 +183,11 @@ class Peer:
         except ConnectionError:
             return b""
 
+    async def finished(self) -> None:
+        """Wait until this connection's script has returned (e.g. echo saw the client's EOF)."""
+        async with asyncio.timeout(GUARD.read):
+            await self.done.wait()
+
     async def close(self) -> None:
         """Close (FIN) and wait until the socket is closed."""
         self.writer.close()
@@ -206,8 +214,9 @@ class RawServer:
         self.peers: list[Peer] = []
         self.arrivals: Counter[str] = Counter()
         self.errors: list[BaseException] = []
-        #: Set whenever a connection is accepted.
+        #: Set whenever a connection is accepted / a request arrives.
         self.accepted = asyncio.Event()
+        self.arrived = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -239,11 +248,14 @@ class RawServer:
             await self.handler(peer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away: part of most scenarios
+        except asyncio.CancelledError:
+            pass  # stop(): a plain return spares asyncio's "task cancelled" log line
         except Exception as exc:
             self.errors.append(exc)
         finally:
             self._tasks.discard(task)
             writer.close()  # flushes what the script wrote, then FIN
+            peer.done.set()
 
     async def stop(self) -> None:
         assert self._server is not None
@@ -255,6 +267,13 @@ class RawServer:
             peer.writer.transport.abort()  # a client that never read its bytes: drop them
         await self._server.wait_closed()
         await asyncio.sleep(0)  # let the aborted transports close their sockets
+
+    async def requests_seen(self, count: int) -> None:
+        """Wait until ``count`` requests have arrived over all connections."""
+        async with asyncio.timeout(GUARD.read):
+            while sum(self.arrivals.values()) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
 
     def check(self) -> None:
         """No script failed and no request id arrived twice."""
@@ -456,6 +475,17 @@ async def fails_before_sending(
     return caught.value
 
 
+def held(release: asyncio.Event) -> Handler:
+    """A script answering each request like :func:`echo`, but only once ``release`` is set."""
+
+    async def script(peer: Peer) -> None:
+        while (request := await peer.request()) is not None:
+            await release.wait()
+            peer.send(response(f"{request.id} {request.method} ".encode() + request.body))
+
+    return script
+
+
 def first_then_echo(script: Handler) -> Handler:
     """A handler running ``script`` on the first connection and :func:`echo` on the others."""
 
@@ -465,9 +495,11 @@ def first_then_echo(script: Handler) -> Handler:
     return handler
 
 
-async def answered(pool: HTTP11Transport, url: str, method: str = "GET") -> httpx.Response:
+async def answered(
+    pool: HTTP11Transport, url: str, method: str = "GET", limits: httpx.Timeout = GUARD
+) -> httpx.Response:
     """A request that must succeed with :func:`echo`'s answer to it."""
-    request = make_request(url, method)
+    request = make_request(url, method, timeout=limits)
     reply = await pool.handle_async_request(request)
     assert reply.status_code == 200
     assert await reply.aread() == f"{request.headers['x-id']} {method} ".encode()
