@@ -42,7 +42,7 @@ import select
 import ssl
 import zlib
 from collections import deque
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, cast
 
 import httptools
 import httpx
@@ -178,8 +178,8 @@ class _Connection(asyncio.Protocol):
     # -- asyncio.Protocol ----------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Not isinstance-checked: uvloop's transports are not asyncio.Transport subclasses.
+        self.transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         try:
             self.fd = sock.fileno() if sock is not None else -1

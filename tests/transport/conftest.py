@@ -47,6 +47,12 @@ async def stamp(request: httpx.Request) -> None:
         request.headers["X-Id"] = new_id()
 
 
+async def happened(event: asyncio.Event) -> None:
+    """Wait for ``event``, failing instead of hanging if it never comes."""
+    async with asyncio.timeout(GUARD.read):
+        await event.wait()
+
+
 def make_request(
     url: str,
     method: str = "GET",
@@ -166,9 +172,8 @@ class Peer:
             await asyncio.sleep(0)
 
     def shutdown(self) -> None:
-        """Send FIN now (synchronously, not at the next loop step)."""
-        sock = self.writer.get_extra_info("socket")
-        sock.shutdown(socket.SHUT_WR)
+        """Send FIN now (with nothing buffered, write_eof shuts the socket down at once)."""
+        self.writer.write_eof()
 
     def reset(self) -> None:
         """Abort with a TCP RST (SO_LINGER 0)."""

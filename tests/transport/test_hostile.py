@@ -21,6 +21,7 @@ from .conftest import (
     echo,
     fails_after_sending,
     first_then_echo,
+    happened,
     idle_connections,
     make_client,
     response,
@@ -242,7 +243,7 @@ async def test_idle_connection_that_received_bytes_or_eof_is_not_reused(
     assert first.content == b"0123456789"
     assert transport.stats().idle == 1
     go.set()
-    await sent.wait()
+    await happened(sent)
     if seen:
         for _ in range(3):
             await asyncio.sleep(0)
@@ -275,7 +276,7 @@ async def test_server_closing_idle_connections_between_calls(
             closed.clear()
             reply = await client.get(raw.url)
             assert reply.text == reply.request.headers["x-id"]
-            await closed.wait()
+            await happened(closed)
     assert [len(peer.requests) for peer in raw.peers] == [1] * 5
 
 

@@ -22,6 +22,7 @@ from .conftest import (
     answered,
     fails_after_sending,
     fails_before_sending,
+    happened,
     held,
     idle_connections,
     make_request,
@@ -342,7 +343,7 @@ async def test_request_after_stale_connection_has_exactly_one_copy(
 
     raw.handler = script
     assert (await transport.handle_async_request(make_request(raw.url))).content == b"first"
-    await closed.wait()
+    await happened(closed)
     (stale,) = idle_connections(transport) or [None]
     for _ in range(3):
         await asyncio.sleep(0)

@@ -20,6 +20,7 @@ from .conftest import (
     fails_after_sending,
     fails_before_sending,
     first_then_echo,
+    happened,
     idle_connections,
     make_client,
     make_request,
@@ -198,7 +199,7 @@ async def test_idle_tls_connection_closed_by_the_server(
         (conn,) = idle_connections(pool)
         assert conn.fd >= 0
         go.set()
-        await closed.wait()
+        await happened(closed)
         if seen:
             for _ in range(5):
                 await asyncio.sleep(0)
