@@ -493,6 +493,17 @@ class _Connection(asyncio.Protocol):
         if transport is not None and not transport.is_closing():
             transport.abort()
 
+    def abandon(self) -> None:
+        """Close after a failed or cancelled exchange; its response future is settled
+        quietly (no "exception was never retrieved" when the close fails it later)."""
+        waiter = self._waiter
+        if waiter is not None:
+            if not waiter.done():
+                waiter.cancel()
+            elif not waiter.cancelled():
+                waiter.exception()  # mark it retrieved
+        self._break("the request was abandoned")
+
     def abort(self, reason: str) -> None:
         """Close now (a request was cancelled or failed on it, or the pool closes)."""
         self._break(reason)
@@ -575,7 +586,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             await conn.receive(waiter, timeouts.get("read"))
             status, reason, headers, body, reusable = conn.result()
         except BaseException as exc:
-            conn.abort("the request was abandoned")
+            conn.abandon()
             self._discard(conn)
             if isinstance(exc, httpx.RequestError):
                 exc.request = request

@@ -288,7 +288,7 @@ class RawServer:
 
 
 @pytest.fixture
-async def raw() -> AsyncIterator[RawServer]:
+async def raw(loop_errors: list[dict[str, Any]]) -> AsyncIterator[RawServer]:
     """The scripted raw server (default script: keep-alive echo)."""
     server = RawServer()
     await server.start()
@@ -297,7 +297,28 @@ async def raw() -> AsyncIterator[RawServer]:
     finally:
         await server.stop()
     server.check()
-    gc.collect()
+
+
+@pytest.fixture
+async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
+    """What asyncio reports to the loop's exception handler during the test: must be nothing.
+
+    That is where "Future exception was never retrieved", "unclosed transport" and
+    exceptions in callbacks (protocol methods) go; gc.collect() at the end brings out
+    the ones reported when an object is freed.
+    """
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    try:
+        yield errors
+        for _ in range(3):
+            await asyncio.sleep(0)
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert [context.get("message") for context in errors] == []
 
 
 def make_client(transport: HTTP11Transport, timeout: httpx.Timeout = GUARD) -> httpx.AsyncClient:

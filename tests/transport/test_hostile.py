@@ -11,7 +11,7 @@ import asyncio
 import httpx
 import pytest
 
-from itnio_async._transport import HTTP11Transport
+from itnio_async._transport import WRITTEN, HTTP11Transport
 
 from .conftest import (
     SHORT_READ,
@@ -24,9 +24,11 @@ from .conftest import (
     happened,
     idle_connections,
     make_client,
+    make_request,
     response,
 )
 
+MiB = 1024 * 1024
 #: A complete response that belongs to nobody: it must never answer a request.
 FORGED = response(b"SOMEONE-ELSE")
 OK = response(b"0123456789")
@@ -360,3 +362,26 @@ async def test_header_injection_is_refused_before_sending(
         await client.get(raw.url, headers={"X-Value": value})
     assert raw.peers == []
     assert (await client.get(raw.url)).status_code == 200
+
+
+# -- writing --------------------------------------------------------------------------
+
+
+async def test_server_not_reading_the_body_is_a_write_timeout(
+    raw: RawServer, transport: HTTP11Transport
+) -> None:
+    """A server that stops reading mid-body (until the client gives up): WriteTimeout, sent."""
+
+    async def script(peer: Peer) -> None:
+        await peer.head()
+        await peer.done.wait()  # never reads again: the stall
+
+    raw.handler = first_then_echo(script)
+    request = make_request(
+        raw.url, "POST", content=bytes(32 * MiB), timeout=httpx.Timeout(10.0, write=0.2)
+    )
+    with pytest.raises(httpx.WriteTimeout):
+        await transport.handle_async_request(request)
+    assert request.extensions[WRITTEN] is True
+    assert transport.stats() == (0, 0, 0, 0)
+    await answered(transport, raw.url)
