@@ -49,7 +49,7 @@ def answering(release: asyncio.Event | None, fresh: bool) -> Handler:
 
 
 @pytest.mark.parametrize("connection", ["pooled", "fresh"])
-@pytest.mark.parametrize("server", ["immediate", "delayed", "queued"])
+@pytest.mark.parametrize("server", ["immediate", "delayed", "queued", "handover"])
 async def test_cancel_at_every_step_with_one_connection(
     raw: RawServer, server: str, connection: str
 ) -> None:
@@ -57,8 +57,11 @@ async def test_cancel_at_every_step_with_one_connection(
 
     ``immediate``: the server answers at once; ``delayed``: it answers once an event is
     set (after the cancel); ``queued``: another request holds the one connection, so
-    the cancelled one is waiting in the pool. ``fresh``: the server closes after each
-    answer, so every request connects (the early steps cancel it while connecting).
+    the cancelled one is waiting in the pool; ``handover``: that other request is
+    answered as the cancelled one starts waiting, so the steps sweep across the
+    connection (or, when it closes, its slot) being handed over. ``fresh``: the server
+    closes after each answer, so every request connects (early steps cancel it while
+    connecting).
     """
     pool = HTTP11Transport(max_connections=1)
     release = asyncio.Event()
@@ -68,13 +71,17 @@ async def test_cancel_at_every_step_with_one_connection(
         for steps in STEPS:
             release.clear()
             blocker = None
-            if server == "queued":
+            if server in ("queued", "handover"):
                 seen = sum(raw.arrivals.values())
                 blocker = asyncio.ensure_future(answered(pool, raw.url, limits=LIMITS))
                 await raw.requests_seen(seen + 1)
             task = asyncio.ensure_future(
                 pool.handle_async_request(make_request(raw.url, timeout=LIMITS))
             )
+            if server == "handover":
+                await asyncio.sleep(0)  # the request is waiting in the pool
+                assert pool.stats().waiting == 1
+                release.set()
             for _ in range(steps):
                 await asyncio.sleep(0)
             task.cancel()

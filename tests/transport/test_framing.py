@@ -450,12 +450,14 @@ async def test_body_at_the_cap_passes_and_one_byte_more_fails(raw: RawServer, fr
     ],
     ids=["close-delimited", "chunked", "one-byte-chunks"],
 )
-async def test_endless_body_is_too_large(
-    raw: RawServer, transport: HTTP11Transport, head: bytes, piece: bytes
-) -> None:
+async def test_endless_body_is_too_large(raw: RawServer, head: bytes, piece: bytes) -> None:
     """An endless body (close-delimited or chunked) fails at the cap with bounded memory."""
-    raw.handler = streaming(head, piece, 32 * MiB)
-    await too_large(transport, raw.url, DEFAULT_MAX_RESPONSE_SIZE)
+    pool = HTTP11Transport(max_response_size=256 * 1024)
+    try:
+        raw.handler = streaming(head, piece, 32 * MiB)
+        await too_large(pool, raw.url, 256 * 1024)
+    finally:
+        await pool.aclose()
 
 
 async def test_endless_chunk_extension_is_too_large(raw: RawServer) -> None:

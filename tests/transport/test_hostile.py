@@ -7,6 +7,7 @@ clock is a read timeout where the read timeout is the subject.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from itnio_async._transport import WRITTEN, HTTP11Transport
 
 from .conftest import (
     SHORT_READ,
+    Handler,
     Peer,
     RawServer,
     answered,
@@ -385,3 +387,102 @@ async def test_server_not_reading_the_body_is_a_write_timeout(
     assert request.extensions[WRITTEN] is True
     assert transport.stats() == (0, 0, 0, 0)
     await answered(transport, raw.url)
+
+
+async def test_large_body_is_written_through_flow_control(
+    raw: RawServer, transport: HTTP11Transport
+) -> None:
+    """A 16 MiB body (the transport pauses writing) arrives whole and is answered."""
+    body = bytes(range(256)) * (16 * 4096)
+
+    async def script(peer: Peer) -> None:
+        while (request := await peer.request()) is not None:
+            peer.send(response(hashlib.sha256(request.body).hexdigest().encode()))
+
+    raw.handler = script
+    reply = await transport.handle_async_request(make_request(raw.url, "POST", content=body))
+    assert reply.text == hashlib.sha256(body).hexdigest()
+    assert transport.stats() == (1, 1, 0, 0)
+
+
+async def test_server_closing_mid_body_is_a_write_error(
+    raw: RawServer, transport: HTTP11Transport
+) -> None:
+    """The server closing while a large body is still being written: WriteError, sent."""
+
+    async def script(peer: Peer) -> None:
+        await peer.head()
+        peer.reset()
+
+    raw.handler = first_then_echo(script)
+    request = make_request(raw.url, "POST", content=bytes(32 * MiB))
+    with pytest.raises(httpx.WriteError):
+        await transport.handle_async_request(request)
+    assert request.extensions[WRITTEN] is True
+    await answered(transport, raw.url)
+
+
+@pytest.mark.parametrize(
+    ("value", "expiry"),
+    [
+        ("timeout=abc, max=50", 4.0),
+        ("max=50", 4.0),
+        ("timeout=3", 2.0),
+        ("TIMEOUT = 3 , MAX = 7", 2.0),
+        ("timeout=0", 0.0),
+    ],
+)
+async def test_keep_alive_header_parsing(
+    raw: RawServer, transport: HTTP11Transport, value: str, expiry: float
+) -> None:
+    """``Keep-Alive`` parameters: a malformed one is ignored, ``timeout`` shortens the expiry."""
+    raw.handler = first_then_echo(answer_once_keep_alive(value))
+    await transport.handle_async_request(_request(raw))
+    (conn,) = idle_connections(transport) or transport._open
+    assert conn.expiry == expiry
+
+
+def answer_once_keep_alive(value: str) -> Handler:
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        peer.send(response(b"ok", 200, f"Keep-Alive: {value}"))
+        await echo(peer)
+
+    return script
+
+
+async def test_no_timeouts_at_all(raw: RawServer, transport: HTTP11Transport) -> None:
+    """A request without any timeout (``httpx.Timeout(None)``) is answered."""
+    request = make_request(raw.url, timeout=httpx.Timeout(None))
+    assert (await transport.handle_async_request(request)).status_code == 200
+
+
+async def test_unsupported_scheme(transport: HTTP11Transport) -> None:
+    """A URL that is neither http nor https: UnsupportedProtocol, nothing attempted."""
+    with pytest.raises(httpx.UnsupportedProtocol):
+        await transport.handle_async_request(httpx.Request("GET", "ftp://127.0.0.1/"))
+
+
+@pytest.mark.parametrize("method", ["HEAD", "GET"])
+async def test_answer_and_extra_bytes_in_one_large_read(raw: RawServer, method: str) -> None:
+    """A complete answer and 200 kB more in one read (past the head allowance): a HEAD answer
+    stands (its connection dropped), any other gets a protocol error; no desync either way."""
+    pool = HTTP11Transport(max_head_size=1024)
+
+    async def script(peer: Peer) -> None:
+        await peer.request()
+        peer.send(response(b"", 200, "Content-Length: 0", length=False) + b"X" * 200_000)
+        await peer.eof()
+
+    raw.handler = first_then_echo(script)
+    try:
+        if method == "HEAD":
+            reply = await pool.handle_async_request(make_request(raw.url, "HEAD"))
+            assert (reply.status_code, reply.content) == (200, b"")
+        else:
+            error = await fails_after_sending(pool, raw.url)
+            assert type(error) is httpx.RemoteProtocolError
+        await answered(pool, raw.url)
+        assert [len(peer.requests) for peer in raw.peers] == [1, 1]
+    finally:
+        await pool.aclose()

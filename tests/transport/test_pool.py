@@ -370,3 +370,33 @@ async def test_failure_after_sending_keeps_the_pool_whole(raw: RawServer) -> Non
         assert pool._slots == 0
     finally:
         await pool.aclose()
+
+
+async def test_failed_exchange_hands_its_slot_to_a_waiter(raw: RawServer) -> None:
+    """With one slot, a request failing on the wire lets the waiting one connect afresh."""
+    pool = HTTP11Transport(max_connections=1)
+    release = asyncio.Event()
+
+    async def script(peer: Peer) -> None:
+        if peer.index > 0:
+            await held(release)(peer)
+            return
+        await peer.request()
+        await release.wait()
+        peer.send(b"garbage\r\n\r\n")
+        await peer.eof()
+
+    raw.handler = script
+    try:
+        first = asyncio.ensure_future(fails_after_sending(pool, raw.url))
+        await raw.requests_seen(1)
+        second = asyncio.ensure_future(answered(pool, raw.url))
+        await asyncio.sleep(0)
+        assert pool.stats().waiting == 1
+        release.set()
+        assert type(await first) is httpx.RemoteProtocolError
+        await second
+        assert [len(peer.requests) for peer in raw.peers] == [1, 1]
+        assert pool._slots == pool.stats().connections == 1
+    finally:
+        await pool.aclose()
