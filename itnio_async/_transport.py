@@ -789,8 +789,11 @@ def _serialize(request: httpx.Request, body: bytes) -> bytes:
     """The request's bytes: request line, headers, body (CR, LF or NUL in a header refused)."""
     parts = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
     headers = request.headers.raw
+    chunked = False
     for name, value in headers:
         parts += (name, b": ", value, b"\r\n")
+        if len(name) == 17 and name.lower() == b"transfer-encoding":  # (a cheap test first)
+            chunked = b"chunked" in value.lower()
     parts.append(b"\r\n")
     head = b"".join(parts)
     # Exactly one CRLF per line and nothing else: a CR, LF or NUL inside a value
@@ -798,8 +801,7 @@ def _serialize(request: httpx.Request, body: bytes) -> bytes:
     lines = len(headers) + 2
     if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\0" in head:
         raise httpx.LocalProtocolError("a header contains CR, LF or NUL", request=request)
-    coding = request.headers.get("transfer-encoding")
-    if coding is not None and "chunked" in coding.lower():
+    if chunked:
         # A streamed body (httpx announced it chunked), read whole: frame it as one chunk.
         body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
     return head + body if body else head
