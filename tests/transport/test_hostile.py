@@ -12,7 +12,7 @@ import hashlib
 import httpx
 import pytest
 
-from itnio_async._transport import WRITTEN, HTTP11Transport
+from itnio_async._transport import _READ_BUFFER, WRITTEN, HTTP11Transport
 
 from .conftest import (
     SHORT_READ,
@@ -251,6 +251,7 @@ async def test_idle_connection_that_received_bytes_or_eof_is_not_reused(
     if seen:
         for _ in range(3):
             await asyncio.sleep(0)
+        assert transport.stats() == (0, 0, 0, 0)  # the pool forgot the dead connection
     await answered(transport, raw.url)
     await transport.aclose()
     await raw.peers[0].writer.wait_closed() if extra is None else None
@@ -463,15 +464,31 @@ async def test_unsupported_scheme(transport: HTTP11Transport) -> None:
         await transport.handle_async_request(httpx.Request("GET", "ftp://127.0.0.1/"))
 
 
+def exactly(size: int) -> bytes:
+    """A response of exactly ``size`` bytes."""
+    body = b""
+    while len(answer := response(body)) != size:
+        body = b"b" * (len(body) + size - len(answer))
+    return answer
+
+
 @pytest.mark.parametrize("method", ["HEAD", "GET"])
 async def test_answer_and_extra_bytes_in_one_large_read(raw: RawServer, method: str) -> None:
-    """A complete answer and 200 kB more in one read (past the head allowance): a HEAD answer
-    stands (its connection dropped), any other gets a protocol error; no desync either way."""
+    """A complete answer, then 100 kB more, in one read past the head allowance: a HEAD answer
+    stands (its connection dropped), any other gets a protocol error; no desync either way.
+
+    The GET answer fills the head allowance exactly, so the extra bytes start where the
+    read is split.
+    """
     pool = HTTP11Transport(max_head_size=1024)
+    allowance = 1024 + _READ_BUFFER
+    answer = response(b"", 200, "Content-Length: 9", length=False)
+    if method == "GET":
+        answer = exactly(allowance)
 
     async def script(peer: Peer) -> None:
         await peer.request()
-        peer.send(response(b"", 200, "Content-Length: 0", length=False) + b"X" * 200_000)
+        peer.send(answer + FORGED * 2000)
         await peer.eof()
 
     raw.handler = first_then_echo(script)
