@@ -576,7 +576,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             body = request.content
         except httpx.RequestNotRead:
             body = await request.aread()
-        data = _serialize(request, body)
+        data, last = _serialize(request, body)
         is_head = request.method == "HEAD"
         conn = await self._checkout(key, timeouts, request)
         try:
@@ -591,7 +591,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             if isinstance(exc, httpx.RequestError):
                 exc.request = request
             raise
-        if reusable:
+        if reusable and not last:
             self._checkin(conn)
         else:
             conn.abort("the connection was not kept alive")
@@ -785,14 +785,18 @@ def _check_verifying(context: ssl.SSLContext) -> None:
         )
 
 
-def _serialize(request: httpx.Request, body: bytes) -> bytes:
-    """The request's bytes: request line, headers, body (CR, LF or NUL in a header refused)."""
+def _serialize(request: httpx.Request, body: bytes) -> tuple[bytes, bool]:
+    """The request's bytes: request line, headers, body (CR, LF or NUL in a header refused);
+    and whether it says ``Connection: close`` (then it is the last on its connection)."""
     parts = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
     headers = request.headers.raw
-    chunked = False
+    chunked = last = False
     for name, value in headers:
         parts += (name, b": ", value, b"\r\n")
-        if len(name) == 17 and name.lower() == b"transfer-encoding":  # (a cheap test first)
+        size = len(name)  # (a cheap test before the case-insensitive one)
+        if size == 10 and name.lower() == b"connection":
+            last = b"close" in value.lower()
+        elif size == 17 and name.lower() == b"transfer-encoding":
             chunked = b"chunked" in value.lower()
     parts.append(b"\r\n")
     head = b"".join(parts)
@@ -804,7 +808,7 @@ def _serialize(request: httpx.Request, body: bytes) -> bytes:
     if chunked:
         # A streamed body (httpx announced it chunked), read whole: frame it as one chunk.
         body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
-    return head + body if body else head
+    return (head + body if body else head), last
 
 
 def _decode(

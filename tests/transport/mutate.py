@@ -602,8 +602,8 @@ MUTANTS = [
     m(
         "M73",
         "request body not sent",
-        "    return head + body if body else head",
-        "    return head",
+        "    return (head + body if body else head), last",
+        "    return head, last",
         "test_servers.py::test_round_trip",
         "test_servers.py::test_direct_handle_async_request",
     ),
@@ -613,6 +613,13 @@ MUTANTS = [
         "        except httptools.HttpParserError as exc:",
         "        except httptools.HttpParserUpgrade as exc:",
         "test_fuzz.py::test_any_bytes_end_in_a_response_or_an_httpx_error",
+    ),
+    m(
+        "M75",
+        "a request saying Connection: close leaves its connection pooled",
+        "        if reusable and not last:",
+        "        if reusable:",
+        "test_hostile.py::test_request_saying_connection_close_is_the_last_on_its_connection",
     ),
 ]
 

@@ -312,6 +312,29 @@ async def test_connection_not_kept_alive_is_not_reused(
     assert [len(peer.requests) for peer in raw.peers] == [1, 1]
 
 
+async def test_request_saying_connection_close_is_the_last_on_its_connection(
+    raw: RawServer, client: httpx.AsyncClient
+) -> None:
+    """A request sent with ``Connection: close`` is the last on its connection (RFC 9112 9.6),
+    even when the server's answer does not repeat it."""
+    leftover: list[bytes] = []
+
+    async def script(peer: Peer) -> None:
+        request = await peer.request()
+        assert request is not None
+        assert request.headers["connection"] == "close"
+        peer.send(response(b"last"))
+        leftover.append(await peer.eof())
+
+    raw.handler = first_then_echo(script)
+    reply = await client.get(raw.url, headers={"Connection": "close"})
+    assert reply.text == "last"
+    assert (await client.get(raw.url)).status_code == 200
+    await raw.peers[0].finished()
+    assert leftover == [b""]
+    assert [len(peer.requests) for peer in raw.peers] == [1, 1]
+
+
 async def test_keep_alive_timeout_sets_the_idle_expiry(
     raw: RawServer, transport: HTTP11Transport
 ) -> None:
