@@ -19,7 +19,8 @@ needs, and does it exactly:
   handed to the socket, so a caller cut off by a deadline knows too.
 * **No desync.** Bytes that arrive on an idle connection, or past the declared end
   of a response, close that connection; the request in flight gets a
-  ``RemoteProtocolError``, never another request's answer.
+  ``RemoteProtocolError``, never another request's answer. (Empty lines right
+  behind a response, which HTTP lets a parser skip, are skipped.)
 * **Bounded memory.** The status line and headers (``max_head_size``, at most
   ``max_headers`` headers) and the body (``max_response_size``, also after
   decompression: ``Accept-Encoding: identity`` is what the SDK asks for, but a
@@ -28,9 +29,11 @@ needs, and does it exactly:
 * **Cancellation-safe.** A request cancelled at any point closes its connection (or
   gives back its pool slot) before the ``CancelledError`` leaves.
 
-Bodies are framed by ``Content-Length``, chunked encoding or the end of the
-connection; 1xx answers are skipped; HEAD, 204 and 304 answers have no body (a
-connection that answered a HEAD is not reused). TLS uses one shared ``ssl``
+Bodies are framed by ``Content-Length``, chunked encoding (trailer fields are
+dropped) or the end of the connection; 1xx answers are skipped; HEAD, 204 and 304
+answers have no body (a connection that answered a HEAD is not reused). A streamed
+request body is read whole and sent as one chunk; a request saying ``Connection:
+close`` is the last on its connection. TLS uses one shared ``ssl``
 context with certificate and host name verification always on. Proxies are not
 this engine's business: with a proxy the SDK uses httpx's own transport.
 """
