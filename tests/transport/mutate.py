@@ -8,7 +8,8 @@ Run from the repository root (about three minutes; not part of the test suite)::
 
 Each mutant replaces one exact snippet of ``itnio_async/_transport.py``; the file is
 restored after every run (and on Ctrl-C). A mutant is *killed* when its tests fail or
-hang (a hang is stopped after ``TIMEOUT`` seconds and counts as killed).
+hang (a test hanging for ``TEST_TIMEOUT`` seconds fails). Each line names the tests
+that failed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SOURCE = Path("itnio_async/_transport.py")
-TIMEOUT = 60
+TIMEOUT = 300
+#: A test that hangs under a mutant fails after this many seconds (pytest-timeout).
+TEST_TIMEOUT = 20
 T = "tests/transport/"
 
 
@@ -571,6 +574,7 @@ MUTANTS = [
         "        waiter.set_exception(error)\n\n    # -- httptools",
         "        waiter.set_result(None)\n\n    # -- httptools",
         "test_hostile.py::test_eof_mid_response_is_a_protocol_error",
+        "test_hostile.py::test_close_after_reading_the_request_head",
         "test_framing.py::test_eof_inside_a_chunk",
     ),
     m(
@@ -579,7 +583,6 @@ MUTANTS = [
         '            httpx.ReadError(f"{message}: {exc}") if exc else',
         '            httpx.ConnectError(f"{message}: {exc}") if exc else',
         "test_hostile.py::test_reset_mid_response_is_a_read_error",
-        "test_hostile.py::test_close_after_reading_the_request_head",
     ),
     m(
         "M71",
@@ -621,6 +624,23 @@ MUTANTS = [
         "        if reusable:",
         "test_hostile.py::test_request_saying_connection_close_is_the_last_on_its_connection",
     ),
+    m(
+        "M76",
+        "a connection reset after its answer is reused (all three guards removed: the "
+        "state check, forgetting it when lost, the poll)",
+        (
+            "        if self.broken or self.transport is None or self.transport.is_closing():",
+            "        if conn.idle:\n            conn.idle = False\n            idle = self._idle",
+            "                if poller.poll(0):",
+        ),
+        (
+            "        if False:",
+            "        if False:\n            conn.idle = False\n            idle = self._idle",
+            "                if False:",
+        ),
+        "test_hostile.py::test_reset_after_the_full_response_keeps_the_answer",
+        "test_pool.py::test_request_after_stale_connection_has_exactly_one_copy",
+    ),
 ]
 
 
@@ -635,15 +655,22 @@ def run(mutant: Mutant, original: str) -> tuple[bool, str]:
     for cached in SOURCE.parent.glob("__pycache__/_transport.*.pyc"):
         cached.unlink()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider"]
+    command += ["--timeout", str(TEST_TIMEOUT)]
     try:
         done = subprocess.run(
             [*command, *mutant.tests], capture_output=True, text=True, timeout=TIMEOUT, env=env
         )
     except subprocess.TimeoutExpired:
         return True, f"hung (stopped after {TIMEOUT} s)"
-    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-    return done.returncode != 0, last
+    failing = sorted(
+        {
+            line.split()[1].split("::")[-1].split("[")[0]
+            for line in done.stdout.splitlines()
+            if line.startswith(("FAILED ", "ERROR "))
+        }
+    )
+    return done.returncode != 0, ", ".join(failing) or done.stdout.strip()[-200:]
 
 
 def main(names: list[str]) -> int:
