@@ -49,16 +49,24 @@ def answer_once(*parts: bytes, then: str = "echo") -> Callable[[Peer], Awaitable
     return script
 
 
-def streaming(head: bytes, piece: bytes, total: int) -> Callable[[Peer], Awaitable[None]]:
-    """A script: after one request, write ``head`` then ``piece`` until ``total`` bytes, stall."""
+def streaming(
+    head: bytes, piece: bytes, total: int, *, one_read_each: bool = False
+) -> Callable[[Peer], Awaitable[None]]:
+    """A script: after one request, write ``head`` then ``piece`` until ``total`` bytes, stall.
+
+    ``one_read_each``: let the client read each piece before the next is written.
+    """
 
     async def script(peer: Peer) -> None:
         await peer.request()
         peer.send(head)
         sent = 0
         while sent < total:
-            peer.send(piece)
-            await peer.writer.drain()
+            if one_read_each:
+                await peer.send_drained(piece)
+            else:
+                peer.send(piece)
+                await peer.writer.drain()
             sent += len(piece)
         await peer.eof()
 
@@ -232,8 +240,9 @@ async def test_switching_protocols_is_refused(raw: RawServer, transport: HTTP11T
 async def test_endless_interim_answers_are_too_large(
     raw: RawServer, transport: HTTP11Transport
 ) -> None:
-    """An endless stream of 100 Continue answers hits the head limit."""
-    raw.handler = streaming(b"", b"HTTP/1.1 100 Continue\r\n\r\n" * 1000, 4 * MiB)
+    """An endless stream of 100 Continue answers, read a few at a time, hits the head limit."""
+    piece = b"HTTP/1.1 100 Continue\r\n\r\n" * 100
+    raw.handler = streaming(b"", piece, 4 * MiB, one_read_each=True)
     error = await fails_after_sending(transport, raw.url, limits=STREAM_READ)
     assert isinstance(error, ResponseTooLarge)
 
