@@ -53,16 +53,13 @@ def answering(release: asyncio.Event | None, fresh: bool) -> Handler:
 async def test_cancel_at_every_step_with_one_connection(
     raw: RawServer, server: str, connection: str
 ) -> None:
-    """Cancel a request after 0..29 loop steps; three calls then succeed on a 1-connection pool.
-
-    ``immediate``: the server answers at once; ``delayed``: it answers once an event is
-    set (after the cancel); ``queued``: another request holds the one connection, so
-    the cancelled one is waiting in the pool; ``handover``: that other request is
-    answered as the cancelled one starts waiting, so the steps sweep across the
-    connection (or, when it closes, its slot) being handed over. ``fresh``: the server
-    closes after each answer, so every request connects (early steps cancel it while
-    connecting).
-    """
+    """Cancel a request after 0..29 loop steps; three calls then succeed on a 1-connection pool."""
+    # immediate: the server answers at once; delayed: once an event is set (after the
+    # cancel); queued: another request holds the one connection, so the cancelled one
+    # waits in the pool; handover: that other request is answered as the cancelled one
+    # starts waiting, so the steps sweep across the connection (or, when it closes, its
+    # slot) being handed over. fresh: the server closes after each answer, so every
+    # request connects (early steps cancel it while connecting).
     pool = HTTP11Transport(max_connections=1)
     release = asyncio.Event()
     fresh = connection == "fresh"

@@ -222,12 +222,10 @@ def _request(raw: RawServer) -> httpx.Request:
 async def test_idle_connection_that_received_bytes_or_eof_is_not_reused(
     raw: RawServer, transport: HTTP11Transport, extra: bytes | None, seen: bool
 ) -> None:
-    """Bytes or a FIN on an idle connection: the next request goes on a new connection.
-
-    ``in-socket``: the request starts before the loop has read them (only the socket
-    knows); ``seen-by-loop``: the loop has read them first. The first connection never
-    receives a second request, and the forged response answers nobody.
-    """
+    """Bytes or a FIN on an idle connection: the next request goes, once, on a new connection."""
+    # in-socket: the next request starts before the loop has read them (only poll() on
+    # the socket knows); seen-by-loop: the loop has read them first. Either way the
+    # first connection never receives a second request and the forged answer nobody.
     go, sent = asyncio.Event(), asyncio.Event()
     leftover: list[bytes] = []
 
@@ -315,8 +313,8 @@ async def test_connection_not_kept_alive_is_not_reused(
 async def test_request_saying_connection_close_is_the_last_on_its_connection(
     raw: RawServer, client: httpx.AsyncClient
 ) -> None:
-    """A request sent with ``Connection: close`` is the last on its connection (RFC 9112 9.6),
-    even when the server's answer does not repeat it."""
+    """A request saying ``Connection: close`` is the last on its connection (RFC 9112 9.6)."""
+    # The server's answer does not repeat the close, and the server keeps reading.
     leftover: list[bytes] = []
 
     async def script(peer: Peer) -> None:
@@ -497,12 +495,10 @@ def exactly(size: int) -> bytes:
 
 @pytest.mark.parametrize("method", ["HEAD", "GET"])
 async def test_answer_and_extra_bytes_in_one_large_read(raw: RawServer, method: str) -> None:
-    """A complete answer, then 100 kB more, in one read past the head allowance: a HEAD answer
-    stands (its connection dropped), any other gets a protocol error; no desync either way.
-
-    The GET answer fills the head allowance exactly, so the extra bytes start where the
-    read is split.
-    """
+    """An answer and 110 kB more in one read past the head allowance: no desync, HEAD or not."""
+    # A HEAD answer stands (its connection is dropped), a GET answer is a protocol
+    # error. The GET answer fills the head allowance exactly, so the extra bytes start
+    # where the read is split.
     pool = HTTP11Transport(max_head_size=1024)
     allowance = 1024 + _READ_BUFFER
     answer = response(b"", 200, "Content-Length: 9", length=False)
