@@ -8,7 +8,7 @@ import gc
 import os
 import resource
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -45,11 +45,11 @@ def descriptors_taken(count: int) -> Iterator[None]:
 
 
 @pytest.fixture
-async def other() -> RawServer:
+async def other() -> AsyncIterator[RawServer]:
     """A second raw server (another origin), stopped after the test."""
     server = RawServer()
     await server.start()
-    yield server  # type: ignore[misc]
+    yield server
     await server.stop()
     server.check()
 
