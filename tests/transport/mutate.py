@@ -78,6 +78,7 @@ MUTANTS = [
         "        if False:\n            # A second message",
         "test_hostile.py::test_bytes_past_content_length_in_the_same_write",
         "test_framing.py::test_content_length_shorter_than_the_body",
+        "test_framing.py::test_content_length_shorter_than_the_body",
     ),
     m(
         "M05",
@@ -215,6 +216,7 @@ MUTANTS = [
         "test_pool.py::test_connection_refused_is_a_connect_error",
         "test_pool.py::test_pool_timeout_when_every_connection_is_busy",
         "test_pool.py::test_closed_pool_is_a_connect_error",
+        "test_pool.py::test_aclose_at_any_step_of_a_request",
     ),
     m(
         "M22",
@@ -664,6 +666,16 @@ MUTANTS = [
         ),
         ("            room = 1 << 62", "        if False:"),
         "test_framing.py::test_giant_status_line",
+    ),
+    m(
+        "M79",
+        "neither body bound (parsed size, raw bytes): an endless body is kept",
+        (
+            "        if self._size > self._limits[0]:",
+            "            if self._body_raw > _RAW_FACTOR * max_body + max_head:",
+        ),
+        ("        if False:", "            if False:"),
+        "test_framing.py::test_endless_body_is_too_large",
     ),
 ]
 

@@ -89,6 +89,7 @@ async def test_content_length_shorter_than_the_body(
     raw.handler = first_then_echo(answer_once(head, then="stall"))
     error = await fails_after_sending(transport, raw.url)
     assert type(error) is httpx.RemoteProtocolError
+    assert "past the end" in str(error)
     await answered(transport, raw.url)
 
 
