@@ -19,7 +19,8 @@ needs, and does it exactly:
   handed to the socket, so a caller cut off by a deadline knows too.
 * **No desync.** Bytes that arrive on an idle connection, or past the declared end
   of a response, close that connection; the request in flight gets a
-  ``RemoteProtocolError``, never another request's answer.
+  ``RemoteProtocolError``, never another request's answer. (Empty lines right
+  behind a response, which HTTP lets a parser skip, are skipped.)
 * **Bounded memory.** The status line and headers (``max_head_size``, at most
   ``max_headers`` headers) and the body (``max_response_size``, also after
   decompression: ``Accept-Encoding: identity`` is what the SDK asks for, but a
@@ -28,9 +29,11 @@ needs, and does it exactly:
 * **Cancellation-safe.** A request cancelled at any point closes its connection (or
   gives back its pool slot) before the ``CancelledError`` leaves.
 
-Bodies are framed by ``Content-Length``, chunked encoding or the end of the
-connection; 1xx answers are skipped; HEAD, 204 and 304 answers have no body (a
-connection that answered a HEAD is not reused). TLS uses one shared ``ssl``
+Bodies are framed by ``Content-Length``, chunked encoding (trailer fields are
+dropped) or the end of the connection; 1xx answers are skipped; HEAD, 204 and 304
+answers have no body (a connection that answered a HEAD is not reused). A streamed
+request body is read whole and sent as one chunk; a request saying ``Connection:
+close`` is the last on its connection. TLS uses one shared ``ssl``
 context with certificate and host name verification always on. Proxies are not
 this engine's business: with a proxy the SDK uses httpx's own transport.
 """
@@ -74,6 +77,7 @@ _READ_BUFFER: Final = 64 * 1024
 #: Chunked framing may cost several bytes per body byte; raw bytes after the head
 #: are bounded by this multiple of the body cap (plus the head cap for trailers).
 _RAW_FACTOR: Final = 8
+_HAS_POLL: Final = hasattr(select, "poll")
 
 _Key = tuple[str, str, int]
 
@@ -116,6 +120,7 @@ class _Connection(asyncio.Protocol):
         "_loop",
         "_parser",
         "_paused",
+        "_poller",
         "_reason",
         "_size",
         "_status",
@@ -149,6 +154,8 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.expiry = pool.keepalive_expiry
         self._paused = False
+        #: poll() on this connection's socket (select() fails on descriptors >= 1024).
+        self._poller: select.poll | None = None
         self._drain: asyncio.Future[None] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._parser: httptools.HttpResponseParser | None = None
@@ -174,13 +181,16 @@ class _Connection(asyncio.Protocol):
     # -- asyncio.Protocol ----------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
-        self.transport = cast("asyncio.Transport", transport)
+        # Not isinstance-checked: uvloop's transports are not asyncio.Transport subclasses.
+        self.transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         try:
             self.fd = sock.fileno() if sock is not None else -1
         except (OSError, AttributeError, NotImplementedError):  # pragma: no cover - odd loops
             self.fd = -1
+        if self.fd >= 0 and _HAS_POLL:
+            self._poller = select.poll()
+            self._poller.register(self.fd, select.POLLIN)
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
@@ -195,15 +205,33 @@ class _Connection(asyncio.Protocol):
         self._last_read = self._loop.time()
         max_body, max_head, _ = self._limits
         if not self._headers_done:
-            self._head_raw += len(data)
-            if self._head_raw > max_head + _READ_BUFFER:
-                self._fail(ResponseTooLarge(f"response head larger than {max_head} bytes"))
+            room = max_head + _READ_BUFFER - self._head_raw
+            if len(data) > room:
+                self._head_overflow(data, room, waiter)
                 return
+            self._head_raw += len(data)
         else:
             self._body_raw += len(data)
             if self._body_raw > _RAW_FACTOR * max_body + max_head:
                 self._fail(ResponseTooLarge(f"response larger than {max_body} bytes"))
                 return
+        self._feed(data, waiter)
+
+    def _head_overflow(self, data: bytes, room: int, waiter: asyncio.Future[None]) -> None:
+        """``data`` is more than the head may still take: feed that much, and the rest only
+        if the head ended within it (a small head and a large body may come in one read)."""
+        self._head_raw += room
+        if not self._feed(data[:room], waiter):
+            if self._complete and not self._is_head:
+                self.data_received(data[room:])  # bytes past the end of the response
+            return
+        if not self._headers_done:
+            self._fail(ResponseTooLarge(f"response head larger than {self._limits[1]} bytes"))
+            return
+        self.data_received(data[room:])
+
+    def _feed(self, data: bytes, waiter: asyncio.Future[None]) -> bool:
+        """Parse ``data``; False once the exchange is over (answered or failed)."""
         parser = self._parser
         assert parser is not None
         try:
@@ -213,14 +241,16 @@ class _Connection(asyncio.Protocol):
                 # A HEAD answer ends at its head; what follows cannot be framed.
                 self.broken = True
                 waiter.set_result(None)
-                return
+                return False
             self._fail(self._error or httpx.RemoteProtocolError("malformed response"))
-            return
+            return False
         except httptools.HttpParserError as exc:
             self._fail(httpx.RemoteProtocolError(f"malformed response: {exc}"))
-            return
+            return False
         if self._complete:
             waiter.set_result(None)
+            return False
+        return True
 
     def eof_received(self) -> bool:
         self.broken = True
@@ -277,6 +307,11 @@ class _Connection(asyncio.Protocol):
         self._grow_head(len(status))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._headers_done:
+            # A trailer field (after a chunked body): bounded, but never merged into
+            # the header section (RFC 9110 section 6.5.1).
+            self._grow_head(len(name) + len(value) + 4)
+            return
         headers = self._headers
         headers.append((name, value))
         max_headers = self._limits[2]
@@ -315,14 +350,15 @@ class _Connection(asyncio.Protocol):
                 chunked = chunked or b"chunked" in value.lower()
             elif lowered == b"keep-alive":
                 self._read_keep_alive(value)
-        if length is not None and length > max_body:
+        if self._is_head:
+            self._complete = True
+            raise _Stop  # no body follows a HEAD answer, whatever its headers say
+        if length is not None and length > max_body and status not in (204, 304):
+            # (A 304 may give the length of the representation it does not send.)
             self._error = ResponseTooLarge(
                 f"response body of {length} bytes is larger than {max_body} bytes"
             )
             raise _Stop
-        if self._is_head:
-            self._complete = True
-            raise _Stop  # no body follows a HEAD answer, whatever its headers say
         self._until_close = length is None and not chunked and status not in (204, 304)
 
     def on_body(self, body: bytes) -> None:
@@ -362,8 +398,15 @@ class _Connection(asyncio.Protocol):
             return False
         if now - self.idle_since >= self.expiry:
             return False
-        if self.fd >= 0:
-            # A FIN or stray bytes may sit in the socket before the loop has seen them.
+        # A FIN or stray bytes may sit in the socket before the loop has seen them.
+        poller = self._poller
+        if poller is not None:
+            try:
+                if poller.poll(0):
+                    return False
+            except OSError:  # pragma: no cover - the descriptor is gone
+                return False
+        elif self.fd >= 0:  # pragma: no cover - no poll() (Windows): select() it is
             try:
                 readable, _, _ = select.select([self.fd], [], [], 0)
             except (OSError, ValueError):
@@ -453,6 +496,17 @@ class _Connection(asyncio.Protocol):
         if transport is not None and not transport.is_closing():
             transport.abort()
 
+    def abandon(self) -> None:
+        """Close after a failed or cancelled exchange; its response future is settled
+        quietly (no "exception was never retrieved" when the close fails it later)."""
+        waiter = self._waiter
+        if waiter is not None:
+            if not waiter.done():
+                waiter.cancel()
+            elif not waiter.cancelled():
+                waiter.exception()  # mark it retrieved
+        self._break("the request was abandoned")
+
     def abort(self, reason: str) -> None:
         """Close now (a request was cancelled or failed on it, or the pool closes)."""
         self._break(reason)
@@ -525,7 +579,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             body = request.content
         except httpx.RequestNotRead:
             body = await request.aread()
-        data = _serialize(request, body)
+        data, last = _serialize(request, body)
         is_head = request.method == "HEAD"
         conn = await self._checkout(key, timeouts, request)
         try:
@@ -535,12 +589,12 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             await conn.receive(waiter, timeouts.get("read"))
             status, reason, headers, body, reusable = conn.result()
         except BaseException as exc:
-            conn.abort("the request was abandoned")
+            conn.abandon()
             self._discard(conn)
             if isinstance(exc, httpx.RequestError):
                 exc.request = request
             raise
-        if reusable:
+        if reusable and not last:
             self._checkin(conn)
         else:
             conn.abort("the connection was not kept alive")
@@ -734,12 +788,19 @@ def _check_verifying(context: ssl.SSLContext) -> None:
         )
 
 
-def _serialize(request: httpx.Request, body: bytes) -> bytes:
-    """The request's bytes: request line, headers, body (CR, LF or NUL in a header refused)."""
+def _serialize(request: httpx.Request, body: bytes) -> tuple[bytes, bool]:
+    """The request's bytes: request line, headers, body (CR, LF or NUL in a header refused);
+    and whether it says ``Connection: close`` (then it is the last on its connection)."""
     parts = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
     headers = request.headers.raw
+    chunked = last = False
     for name, value in headers:
         parts += (name, b": ", value, b"\r\n")
+        size = len(name)  # (a cheap test before the case-insensitive one)
+        if size == 10 and name.lower() == b"connection":
+            last = b"close" in value.lower()
+        elif size == 17 and name.lower() == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
     parts.append(b"\r\n")
     head = b"".join(parts)
     # Exactly one CRLF per line and nothing else: a CR, LF or NUL inside a value
@@ -747,7 +808,10 @@ def _serialize(request: httpx.Request, body: bytes) -> bytes:
     lines = len(headers) + 2
     if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\0" in head:
         raise httpx.LocalProtocolError("a header contains CR, LF or NUL", request=request)
-    return head + body if body else head
+    if chunked:
+        # A streamed body (httpx announced it chunked), read whole: frame it as one chunk.
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
+    return (head + body if body else head), last
 
 
 def _decode(
