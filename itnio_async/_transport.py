@@ -13,7 +13,8 @@ needs, and does it exactly:
   or ``PoolTimeout`` (the SDK's "never sent"); everything after raises another
   ``httpx`` error. A pooled connection that the server has closed (EOF or
   ``connection_lost`` seen, or readable while idle), or that has been idle longer
-  than the server's ``Keep-Alive: timeout=`` (less a second) or
+  than the server's ``Keep-Alive: timeout=`` (less a second, or half of a
+  shorter one) or
   ``keepalive_expiry``, is never written to: the request goes on another one.
   ``request.extensions["itnio.written"]`` is set once the request's bytes were
   handed to the socket, so a caller cut off by a deadline knows too.
@@ -379,7 +380,8 @@ class _Connection(asyncio.Protocol):
     # -- used by the pool ------------------------------------------------------------
 
     def _read_keep_alive(self, value: bytes) -> None:
-        """Honour ``Keep-Alive: timeout=N, max=M`` (reuse ends a second before N)."""
+        """Honour ``Keep-Alive: timeout=N, max=M``: reuse ends a second before N (half
+        of N when N is under two seconds, so a short timeout still allows reuse)."""
         for part in value.split(b","):
             name, _, number = part.strip().partition(b"=")
             try:
@@ -388,7 +390,8 @@ class _Connection(asyncio.Protocol):
                 continue
             name = name.strip().lower()
             if name == b"timeout":
-                self.expiry = min(self.expiry, max(0.0, amount - 1.0))
+                margin = min(1.0, amount / 2)
+                self.expiry = min(self.expiry, max(0.0, amount - margin))
             elif name == b"max" and amount <= 1:
                 self._keep_alive = False
 

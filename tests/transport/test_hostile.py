@@ -280,8 +280,8 @@ async def test_server_closing_idle_connections_between_calls(
 
 @pytest.mark.parametrize(
     "headers",
-    [("Connection: close",), ("Keep-Alive: timeout=1",), ("Keep-Alive: timeout=5, max=1",)],
-    ids=["connection-close", "keep-alive-timeout-1", "keep-alive-max-1"],
+    [("Connection: close",), ("Keep-Alive: timeout=0",), ("Keep-Alive: timeout=5, max=1",)],
+    ids=["connection-close", "keep-alive-timeout-0", "keep-alive-max-1"],
 )
 async def test_connection_not_kept_alive_is_not_reused(
     raw: RawServer, transport: HTTP11Transport, headers: tuple[str, ...]
@@ -347,6 +347,25 @@ async def test_keep_alive_timeout_sets_the_idle_expiry(
     conn.idle_since -= 4.0  # as if it had sat idle for 4 s
     await transport.handle_async_request(make_request(raw.url))
     assert [len(peer.requests) for peer in raw.peers] == [2, 1]
+
+
+async def test_a_short_keep_alive_timeout_still_allows_reuse(
+    raw: RawServer, transport: HTTP11Transport
+) -> None:
+    """``Keep-Alive: timeout=1`` keeps an idle connection usable for half a second."""
+
+    async def script(peer: Peer) -> None:
+        while (request := await peer.request()) is not None:
+            peer.send(response(request.id.encode(), 200, "Keep-Alive: timeout=1"))
+
+    raw.handler = script
+    await transport.handle_async_request(make_request(raw.url))
+    (conn,) = idle_connections(transport)
+    assert conn.expiry == 0.5
+    assert conn.usable(conn.idle_since + 0.49)
+    assert not conn.usable(conn.idle_since + 0.5)
+    await transport.handle_async_request(make_request(raw.url))
+    assert [len(peer.requests) for peer in raw.peers] == [2]
 
 
 async def test_keepalive_expiry_applies_without_a_server_timeout(raw: RawServer) -> None:
