@@ -5,15 +5,16 @@
 * the **engine** (:class:`_Engine`): the ``httpx.AsyncClient`` and, on the SDK's own
   pool, its :class:`~itnio_async._transport.HTTP11Transport`, created lazily inside
   the running event loop and bound to it;
-* **attempts**: build the signed request afresh, run the event hooks, send, read the
-  body within ``max_response_size``;
+* **attempts**: build the request afresh, signed by the client's signer
+  (``_auth.ItnioAuth.headers``, the one place a ``Sign`` is made), run the event
+  hooks, send, read the body within ``max_response_size``;
 * **the retry loop** (:meth:`BaseClient._request`): one deadline for every attempt and
   backoff sleep of a call, the retry decision of ``_retry.RetryPolicy``, and for
   ``verify`` the resolution of an unknown outcome (:class:`Resolver`);
 * **raw responses** (``with_raw_response``) and the clean-up that keeps people's data
   out of tracebacks (:func:`public`).
 
-``_client.AsyncItnio`` adds what is ITNIO's: credentials and signing, the envelope
+``_client.AsyncItnio`` adds what is ITNIO's: reading the credentials, the envelope
 (``_envelope.parse``), the clock offset learned from ``-16``, and the namespaces.
 Namespaces reach the client only through :class:`ClientPort`.
 """
@@ -56,8 +57,7 @@ from ._exceptions import (
 from ._logging import logger
 from ._redact import Secrets, mask_digits, scrub_traceback
 from ._retry import CallKind, RetryPolicy, outcome_unknown, parse_http_date
-from ._transport import WRITTEN, HTTP11Transport, ResponseTooLarge
-from ._transport import _decode as decode_body
+from ._transport import WRITTEN, HTTP11Transport, ResponseTooLarge, decode_body
 
 if TYPE_CHECKING:
     import ssl

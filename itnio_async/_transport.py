@@ -58,6 +58,7 @@ __all__ = [
     "HTTP11Transport",
     "PoolStats",
     "ResponseTooLarge",
+    "decode_body",
 ]
 
 #: Largest response body (after decompression) accepted by default: 1 MiB, ample
@@ -602,7 +603,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
         else:
             conn.abort("the connection was not kept alive")
             self._discard(conn)
-        headers, body = _decode(headers, body, self.max_response_size, request)
+        headers, body = decode_body(headers, body, self.max_response_size, request)
         return httpx.Response(
             status,
             headers=headers,
@@ -817,7 +818,7 @@ def _serialize(request: httpx.Request, body: bytes) -> tuple[bytes, bool]:
     return (head + body if body else head), last
 
 
-def _decode(
+def decode_body(
     headers: list[tuple[bytes, bytes]], body: bytes, limit: int, request: httpx.Request
 ) -> tuple[list[tuple[bytes, bytes]], bytes]:
     """Unpack a gzip or deflate body within ``limit``; drop its Content-Encoding header.
