@@ -93,27 +93,43 @@ class _IdSource:
                 "order_ids", "an iterable or async iterable", type(order_ids).__name__
             )
 
+    @property
+    def is_sync(self) -> bool:
+        """Whether ids come from a plain iterable (:meth:`take` then needs no ``await``)."""
+        return self._iter is not None
+
+    def take(self) -> tuple[int, Any] | None:
+        """:meth:`next` for a plain iterable, without a coroutine per id."""
+        if self._exhausted or self._iter is None:
+            return None
+        try:
+            item = next(self._iter, _DONE)
+        except BaseException:
+            self._exhausted = True
+            raise
+        return self._numbered(item)
+
     async def next(self) -> tuple[int, Any] | None:
         """The next ``(index, id)``, or ``None`` once the input is exhausted.
 
         An exception from the input marks it exhausted (so the other workers stop
         pulling) and propagates.
         """
-        if self._exhausted:
+        if self._iter is not None:
+            return self.take()
+        if self._exhausted or self._aiter is None:
             return None
         try:
-            if self._iter is not None:
-                item = next(self._iter, _DONE)
-            elif self._aiter is not None:
-                async with self._lock:
-                    if self._exhausted:
-                        return None
-                    item = await anext(self._aiter, _DONE)
-            else:  # pragma: no cover - __init__ sets one of the two
-                return None
+            async with self._lock:
+                if self._exhausted:
+                    return None
+                item = await anext(self._aiter, _DONE)
         except BaseException:
             self._exhausted = True
             raise
+        return self._numbered(item)
+
+    def _numbered(self, item: Any) -> tuple[int, Any] | None:
         if item is _DONE:
             self._exhausted = True
             return None
@@ -257,6 +273,7 @@ async def run_bulk(
     itself is not yielded.
     """
     source = _IdSource(order_ids)
+    sync = source.is_sync
     limiter = RateLimiter(max_per_second) if max_per_second is not None else None
     slots = asyncio.Semaphore(concurrency)
     # Never holds more than `concurrency` results (the slots bound it) plus one
@@ -269,7 +286,7 @@ async def run_bulk(
         try:
             while True:
                 await slots.acquire()
-                item = await source.next()
+                item = source.take() if sync else await source.next()
                 if item is None:
                     slots.release()
                     break
