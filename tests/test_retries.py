@@ -6,6 +6,7 @@ facts about the wire, not about the SDK's intentions.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -71,6 +72,36 @@ class Script:
     def count(self) -> int:
         """Requests the transport saw."""
         return len(self.requests)
+
+
+class GatedSleep:
+    """Stands in for ``asyncio.sleep``: a sleep of a watched length waits for
+    :meth:`release` instead of the clock (and is recorded); any other sleep is real.
+
+    The SDK's backoff is its only ``asyncio.sleep``; a ``Retry-After`` makes its length
+    exact, so a test can hold a call between two attempts without timing anything.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *watched: float) -> None:
+        self.watched = set(watched)
+        self.slept: list[float] = []
+        self.started = asyncio.Event()
+        self._go = asyncio.Event()
+        real = asyncio.sleep
+
+        async def sleep(delay: float, result: Any = None) -> Any:
+            if delay in self.watched:
+                self.slept.append(delay)
+                self.started.set()
+                await self._go.wait()
+                return result
+            return await real(delay, result)
+
+        monkeypatch.setattr(asyncio, "sleep", sleep)
+
+    def release(self) -> None:
+        """Let every watched sleep, now and later, end."""
+        self._go.set()
 
 
 def client_for(script: Script, **options: Any) -> AsyncItnio:
