@@ -501,3 +501,67 @@ async def test_backoff_sleeps_between_attempts(caplog: pytest.LogCaptureFixture)
     assert len(delays) == 2
     assert 0.0 <= delays[0] <= 0.004
     assert 0.0 <= delays[1] <= 0.006
+
+
+class FixedDelay(RetryPolicy):
+    """A retry policy whose backoff is a known number of seconds, recording each retry asked."""
+
+    def delay(self, error: Any, retry: int, rand: Any = None) -> float | None:
+        ASKED.append(retry)
+        return 3.25
+
+
+ASKED: list[int] = []
+
+
+@pytest.mark.parametrize("name", ["flows.get", "send"])
+async def test_a_retry_waits_the_policys_delay(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before each retry the call awaits a sleep of exactly the policy's delay, and the next
+    attempt is sent only once that sleep has ended (a never-awaited sleep would send it at
+    once)."""
+    ASKED.clear()
+    sleep = GatedSleep(monkeypatch, 3.25)
+    if name == "send":
+        outcomes: list[Outcome] = [httpx.ConnectError("refused"), httpx.ConnectError("refused")]
+        success, call = envelope(SEND), UNSAFE_CALLS["verifications.send"][0]
+    else:
+        outcomes = [httpx.Response(503), httpx.Response(502)]
+        success, call = envelope(FLOW), SAFE_CALLS["flows.get"][0]
+    script = Script(outcomes, success)
+    async with client_for(script, retry_policy=FixedDelay(max_retries=2)) as client:
+        task = asyncio.ensure_future(call(client))
+        started = asyncio.ensure_future(sleep.started.wait())
+        await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+        assert not task.done(), "the retry was sent without waiting"
+        assert script.count == 1
+        assert sleep.slept == [3.25]
+        sleep.release()
+        await task
+    assert script.count == 3
+    assert sleep.slept == [3.25, 3.25]
+    assert ASKED == [1, 2]
+
+
+async def test_retry_after_is_slept_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Retry-After above the jittered backoff is the exact sleep before the retry."""
+    sleep = GatedSleep(monkeypatch, 7.0)
+    sleep.release()
+    script = Script([httpx.Response(429, headers={"Retry-After": "7"})], envelope(FLOW))
+    policy = RetryPolicy(base_delay=0.0, max_delay=0.0, max_retry_after=7.0)
+    async with client_for(script, retry_policy=policy) as client:
+        await client.flows.get(1)
+    assert sleep.slept == [7.0]
+    assert script.count == 2
+
+
+async def test_no_sleep_without_a_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call that is not retried (max_retries reached, or not retryable) never sleeps."""
+    sleep = GatedSleep(monkeypatch, 3.25)
+    script = Script([httpx.Response(503)] * 3, envelope(FLOW))
+    async with client_for(script, retry_policy=FixedDelay(max_retries=0)) as client:
+        with pytest.raises(HTTPStatusError):
+            await client.flows.get(1)
+        script.outcomes.insert(0, status("-22"))
+        with pytest.raises(InvalidParameterError):
+            await client.with_options(max_retries=2).flows.get(1)
+    assert sleep.slept == []
