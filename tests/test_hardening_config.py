@@ -40,26 +40,26 @@ class Recorder:
 # -- credentials --------------------------------------------------------------------------
 
 
-BAD_VALUES: list[tuple[str, str]] = [
-    ("Zq7-Hk2mPw\n", "trailing newline"),
-    ("Zq7-Hk2mPw\r\n", "trailing newline"),
-    ("Zq7-Hk2mPw\r", "trailing newline"),
-    ("Zq7-Hk2mPw ", "trailing whitespace"),
-    (" Zq7-Hk2mPw", "leading whitespace"),
-    ("Zq7\nHk2mPw", "whitespace at position 3"),
-    ("Zq7\r\nHk2mPw", "whitespace at position 3"),
-    ("Zq7 Hk2mPw", "whitespace at position 3"),
-    ("Zq7\tHk2mPw", "whitespace at position 3"),
-    ("Zq7-Hk2mPé", "non-ASCII character at position 9"),
-    ("Zq7-Hk2mPw\u200b", "non-ASCII character at position 10"),
-    ("Zq7\x00Hk2mPw", "control character at position 3"),
-    ("Zq7\x7fHk2mPw", "control character at position 3"),
-    (" ", "blank"),
-]
+BAD_VALUES: dict[str, tuple[str, str]] = {
+    "trailing-lf": ("Zq7-Hk2mPw\n", "trailing newline"),
+    "trailing-crlf": ("Zq7-Hk2mPw\r\n", "trailing newline"),
+    "trailing-cr": ("Zq7-Hk2mPw\r", "trailing newline"),
+    "trailing-space": ("Zq7-Hk2mPw ", "trailing whitespace"),
+    "leading-space": (" Zq7-Hk2mPw", "leading whitespace"),
+    "inner-lf": ("Zq7\nHk2mPw", "whitespace at position 3"),
+    "inner-crlf": ("Zq7\r\nHk2mPw", "whitespace at position 3"),
+    "inner-space": ("Zq7 Hk2mPw", "whitespace at position 3"),
+    "inner-tab": ("Zq7\tHk2mPw", "whitespace at position 3"),
+    "non-ascii-letter": ("Zq7-Hk2mPé", "non-ASCII character at position 9"),
+    "zero-width-space": ("Zq7-Hk2mPw\u200b", "non-ASCII character at position 10"),
+    "nul": ("Zq7\x00Hk2mPw", "control character at position 3"),
+    "del": ("Zq7\x7fHk2mPw", "control character at position 3"),
+    "blank": (" ", "blank"),
+}
 
 
 @pytest.mark.parametrize("which", ["api_key", "api_secret"])
-@pytest.mark.parametrize(("value", "problem"), BAD_VALUES, ids=[repr(v) for v, _ in BAD_VALUES])
+@pytest.mark.parametrize(("value", "problem"), BAD_VALUES.values(), ids=list(BAD_VALUES))
 def test_malformed_credentials_are_refused_at_construction(
     which: str, value: str, problem: str
 ) -> None:
