@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from itnio_async import AsyncItnio, ItnioError, TransportError, ValidationError
+from itnio_async import AsyncItnio, HTTPStatusError, ItnioError, TransportError, ValidationError
 
 from .conftest import API_KEY, API_SECRET, FIXED_TIME, envelope
 
@@ -378,3 +378,79 @@ async def test_max_response_size_is_enforced() -> None:
             else:
                 with pytest.raises(TransportError, match="larger than"):
                     await client.flows.get(1)
+
+
+# -- the cap on a streamed answer (a user's http_client, a proxy, a mocked httpx) -------------
+
+
+def _streamed(chunks: list[bytes], status: int = 200, headers: dict[str, str] | None = None) -> Any:
+    """A MockTransport handler whose answer is streamed in ``chunks`` (not read up front)."""
+
+    async def body() -> Any:
+        for chunk in chunks:
+            yield chunk
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body(), headers=headers or {})
+
+    return handler
+
+
+async def _flow_through_users_client(handler: Any, cap: int) -> Any:
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http,
+        AsyncItnio(
+            API_KEY,
+            API_SECRET,
+            base_url="https://api.example.com/otp",
+            http_client=http,
+            max_response_size=cap,
+            max_retries=0,
+        ) as client,
+    ):
+        return await client.flows.get(1)
+
+
+async def test_a_streamed_answer_is_counted_over_all_its_chunks() -> None:
+    """Through a user's client the body arrives in chunks: they are joined as they are, and
+    the cap applies to their sum (exactly the cap passes, one byte more fails)."""
+    body = httpx.Response(200, json=envelope(FLOW)).content
+    chunks = [body[:10], body[10:20], body[20:]]
+    flow = await _flow_through_users_client(_streamed(chunks), len(body))
+    assert flow.flow_id == 1
+    with pytest.raises(TransportError) as info:
+        await _flow_through_users_client(_streamed(chunks), len(body) - 1)
+    assert str(info.value) == (
+        "ResponseTooLarge on GET api.example.com/flow/details/1: "
+        f"response larger than {len(body) - 1} bytes"
+    )
+    assert info.value.sent is True
+
+
+async def test_a_streamed_gzip_answer_is_unpacked_within_the_cap() -> None:
+    """A gzip answer streamed through a user's client is unpacked, and the cap applies to
+    what it unpacks to."""
+    import gzip
+
+    flow = {**FLOW, "name": "n" * 500}  # compresses well: packed far below the cap
+    body = httpx.Response(200, json=envelope(flow)).content
+    packed = gzip.compress(body)
+    assert len(packed) < len(body) // 4
+    headers = {"Content-Encoding": "gzip"}
+    decoded = await _flow_through_users_client(_streamed([packed], headers=headers), len(body))
+    assert decoded.name == "n" * 500
+    with pytest.raises(TransportError, match="once decompressed"):
+        await _flow_through_users_client(_streamed([packed], headers=headers), len(body) - 1)
+
+
+async def test_a_streamed_error_answer_keeps_its_headers_and_request() -> None:
+    """A streamed 503 keeps its headers (Retry-After) and names the host it came from."""
+    handler = _streamed([b"busy"], status=503, headers={"Retry-After": "3", "X-Trace": "t"})
+    with pytest.raises(HTTPStatusError) as info:
+        await _flow_through_users_client(handler, 1000)
+    error = info.value
+    assert str(error) == "HTTP 503 from GET api.example.com/flow/details/1"
+    assert error.retry_after == 3.0
+    assert error.headers is not None
+    assert error.headers["x-trace"] == "t"
+    assert error.body == "busy"
