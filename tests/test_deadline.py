@@ -13,6 +13,7 @@ from itnio_async import (
     AsyncItnio,
     HTTPStatusError,
     ItnioError,
+    Record,
     RequestTimeoutError,
     RetryPolicy,
 )
@@ -254,7 +255,8 @@ async def test_a_request_keeps_the_earlier_of_its_own_and_the_outer_deadline(
     handler = Recording()
     async with client_for(handler, deadline=own, timeout=None) as client:
         outer_at = asyncio.get_running_loop().time() + outer
-        await client._request(record_call(VID), deadline_at=outer_at)
+        record = await client._request(record_call(VID), deadline_at=outer_at)
+    assert type(record) is Record  # not a RawResponse: raw is off unless asked for
     [timeouts] = handler.timeouts
     assert all(v is not None and 0 < v <= bound for v in timeouts.values()), timeouts
 
@@ -292,6 +294,57 @@ async def test_a_deadline_cut_of_a_written_request_says_it_was_sent() -> None:
         with pytest.raises(RequestTimeoutError, match="deadline") as info:
             await client.verifications.send(app_id="mRELxtHc", template_id=455, to="8613512345678")
     assert info.value.sent is True
+    assert str(info.value) == ("deadline exceeded for POST /verification/send after 1 attempt(s)")
+
+
+async def test_a_deadline_cut_names_the_attempt_it_cut() -> None:
+    """A retry cut by the deadline says how many attempts the call made."""
+    attempts = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            return httpx.Response(503)
+        await asyncio.sleep(30)
+        raise AssertionError("unreachable")
+
+    async with client_for(handler, deadline=0.3) as client:
+        with pytest.raises(RequestTimeoutError) as info:
+            await client.flows.get(1)
+    assert str(info.value) == "deadline exceeded for GET /flow/details/1 after 2 attempt(s)"
+    assert info.value.sent is True
+    assert attempts == 2
+
+
+async def test_a_deadline_already_past_sends_nothing() -> None:
+    """A request whose outer deadline has passed before its first attempt is not sent, and
+    its RequestTimeoutError says sent=False after 0 attempts."""
+    from itnio_async._resources.records import record_call
+
+    handler = Recording()
+    async with client_for(handler, deadline=None) as client:
+        past = asyncio.get_running_loop().time() - 1.0
+        with pytest.raises(RequestTimeoutError) as info:
+            await client._request(record_call(VID), deadline_at=past)
+    assert info.value.sent is False
+    assert str(info.value).endswith("after 0 attempt(s)")
+    assert handler.timeouts == []
+
+
+async def test_a_deadline_reached_exactly_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no time left at all (the loop clock reads the deadline itself), nothing is sent."""
+    from itnio_async._resources.records import record_call
+
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    monkeypatch.setattr(loop, "time", lambda: now)
+    handler = Recording()
+    async with client_for(handler, deadline=None) as client:
+        with pytest.raises(RequestTimeoutError) as info:
+            await client._request(record_call(VID), deadline_at=now)
+    assert info.value.sent is False
+    assert handler.timeouts == []
 
 
 class _Hold:
@@ -345,7 +398,9 @@ async def test_a_deadline_cut_on_the_own_engine_is_exact_about_sent(
     assert hold.seen == 1
 
 
-@pytest.mark.parametrize(("first", "sent"), [("http-503", True), ("connect-error", False)])
+@pytest.mark.parametrize(
+    ("first", "sent"), [("http-503", True), ("read-error", True), ("connect-error", False)]
+)
 async def test_the_deadline_error_before_a_retry_keeps_what_was_sent(
     first: str, sent: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -366,13 +421,15 @@ async def test_the_deadline_error_before_a_retry_keeps_what_was_sent(
         attempts += 1
         if first == "connect-error":
             raise httpx.ConnectError("refused")
+        if first == "read-error":
+            raise httpx.ReadError("reset")
         return httpx.Response(503)
 
     async with client_for(handler, deadline=30.0, retry_policy=FixedDelay()) as client:
         call = (
-            client.flows.get(1)
-            if first == "http-503"
-            else client.verifications.send(app_id="mRELxtHc", template_id=455, to="8613512345678")
+            client.verifications.send(app_id="mRELxtHc", template_id=455, to="8613512345678")
+            if first == "connect-error"
+            else client.flows.get(1)
         )
         task = asyncio.ensure_future(call)
         await sleep.started.wait()

@@ -25,6 +25,7 @@ from itnio_async import (
     FlowTrigger,
     HTTPStatusError,
     InvalidParameterError,
+    ItnioError,
     RequestTimeoutError,
     RetryPolicy,
     ServerError,
@@ -565,3 +566,100 @@ async def test_no_sleep_without_a_retry(monkeypatch: pytest.MonkeyPatch) -> None
         with pytest.raises(InvalidParameterError):
             await client.with_options(max_retries=2).flows.get(1)
     assert sleep.slept == []
+
+
+# -- event hooks, a closed client, bulk queueing and a raw resolved verify ---------------------
+
+
+@pytest.mark.parametrize("where", ["request", "response"])
+@pytest.mark.parametrize("raised", [LookupError("mine"), ItnioError("hook says no")])
+async def test_an_event_hooks_own_exception_ends_the_call_unchanged(
+    where: str, raised: Exception
+) -> None:
+    """An exception a hook raises (even an ItnioError) is what the call raises, unwrapped and
+    not retried."""
+
+    def hook(_: Any) -> None:
+        raise raised
+
+    script = Script([], envelope(FLOW))
+    async with client_for(script, event_hooks={where: [hook]}) as client:
+        with pytest.raises(type(raised)) as info:
+            await client.flows.get(1)
+    assert info.value is raised
+    assert script.count == (0 if where == "request" else 1)
+
+
+async def test_an_exception_once_the_client_is_closed_is_a_transport_error() -> None:
+    """A failure that is not httpx's, after the client was closed under the call, is a
+    TransportError naming it and the call, chained to it."""
+    boom = RuntimeError("boom")
+    clients: list[AsyncItnio] = []
+
+    async def hook(_: Any) -> None:
+        await clients[0].aclose()
+        raise boom
+
+    script = Script([], envelope(FLOW))
+    async with client_for(script, event_hooks={"request": [hook]}) as client:
+        clients.append(client)
+        with pytest.raises(TransportError) as info:
+            await client.flows.get(1)
+    assert str(info.value) == "RuntimeError on GET api.itniotech.com/flow/details/1: boom"
+    assert (info.value.method, info.value.path) == ("GET", "/flow/details/1")
+    assert info.value.__cause__ is boom
+    assert script.count == 0
+
+
+async def test_bulk_lookups_wait_for_a_connection_without_a_pool_timeout() -> None:
+    """Bulk lookups queue for a connection by design (no pool timeout, only the deadline);
+    a single lookup keeps the client's pool timeout."""
+    seen: list[dict[str, float | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(dict(request.extensions["timeout"]))
+        order_id = json.loads(request.content)["orderId"]
+        return httpx.Response(200, json=envelope({**RECORD_BY_ORDER, "orderId": order_id}))
+
+    async with AsyncItnio(
+        API_KEY,
+        API_SECRET,
+        base_url=BASE_URL,
+        transport=httpx.MockTransport(handler),
+        clock=lambda: FIXED_TIME,
+        deadline=None,
+        timeout=httpx.Timeout(10.0, pool=7.0),
+    ) as client:
+        [lookup] = await client.records.get_many_by_order_ids(["1234566"])
+        assert lookup.ok
+        await client.records.get_by_order_id("1234566")
+    bulk, single = seen
+    assert bulk == {"connect": 10.0, "read": 10.0, "write": 10.0, "pool": None}
+    assert single == {"connect": 10.0, "read": 10.0, "write": 10.0, "pool": 7.0}
+
+
+async def test_a_raw_verify_resolved_from_the_record_is_raw() -> None:
+    """with_raw_response.verify whose answer was lost and resolved from the record returns a
+    RawResponse: the record lookup's HTTP answer beside the MATCHED result."""
+    from datetime import timedelta, timezone
+
+    china = timezone(timedelta(hours=8))
+    verified = datetime.fromtimestamp(FIXED_TIME + 60, china).isoformat()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/verify"):
+            raise httpx.ReadTimeout("lost")
+        record = {"verificationId": VID, "verifications": {"matched": 0, "verifiedDate": verified}}
+        return httpx.Response(200, json=envelope(record), headers={"X-Answer": "record"})
+
+    async with AsyncItnio(
+        API_KEY,
+        API_SECRET,
+        base_url=BASE_URL,
+        transport=httpx.MockTransport(handler),
+        clock=lambda: FIXED_TIME,
+    ) as client:
+        raw = await client.verifications.with_raw_response.verify(VID, "4821")
+    assert raw.parse().ok is True
+    assert raw.headers["x-answer"] == "record"
+    assert raw.retries_taken == 0
