@@ -454,3 +454,44 @@ async def test_a_streamed_error_answer_keeps_its_headers_and_request() -> None:
     assert error.headers is not None
     assert error.headers["x-trace"] == "t"
     assert error.body == "busy"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_retries": -1}, "max_retries must be an int >= 0, got -1"),
+        ({"max_retries": True}, "max_retries must be an int >= 0, got True"),
+        (
+            {"event_hooks": {"req": []}},
+            "event_hooks takes 'request' and 'response' lists, got ['req']",
+        ),
+        (
+            {"event_hooks": {"request": [print, 1]}},
+            "event_hooks['request'] must be a list of callables",
+        ),
+        (
+            {"event_hooks": {"response": "print"}},
+            "event_hooks['response'] must be a list of callables",
+        ),
+        (
+            {"deadline": -1},
+            "deadline must be a positive number of seconds or None, got -1",
+        ),
+        (
+            {"timeout": 0},
+            "timeout must be a positive number of seconds or httpx.Timeout, got 0",
+        ),
+    ],
+)
+def test_invalid_options_are_refused_saying_what_is_wrong(
+    options: dict[str, Any], message: str
+) -> None:
+    """Each invalid option is refused at construction (and by with_options) with a message
+    naming it and the value given."""
+    with pytest.raises(ItnioError) as info:
+        AsyncItnio(API_KEY, API_SECRET, **options)
+    assert str(info.value) == message
+    client = AsyncItnio(API_KEY, API_SECRET)
+    with pytest.raises(ItnioError) as again:
+        client.with_options(**options)
+    assert str(again.value) == message
