@@ -17,6 +17,7 @@ from itnio_async import (
     AsyncItnio,
     AuthenticationError,
     DecodeError,
+    Flow,
     HTTPStatusError,
     InsufficientBalanceError,
     InvalidParameterError,
@@ -633,6 +634,17 @@ def test_a_response_without_a_request_names_no_host() -> None:
             httpx.Response(503), None, method="GET", path="/x", secrets=Secrets(), now=lambda: 0.0
         )
     assert str(info.value) == "HTTP 503 from GET /x"
+
+
+def test_parse_reads_one_object_unless_asked_for_a_list() -> None:
+    """parse() decodes data into one model by default, into a list only with many=True."""
+    response = httpx.Response(200, json=envelope(FLOW))
+    one = parse(response, Flow, method="GET", path="/x", secrets=Secrets(), now=lambda: 0.0)
+    assert isinstance(one, Flow)
+    many = parse(
+        response, Flow, many=True, method="GET", path="/x", secrets=Secrets(), now=lambda: 0.0
+    )
+    assert many == [one]
 
 
 def test_data_that_cannot_be_written_as_json_is_named_by_its_type() -> None:

@@ -18,7 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
-from itnio_async import AsyncItnio, HTTPStatusError, ItnioError, TransportError, ValidationError
+from itnio_async import (
+    AsyncItnio,
+    DecodeError,
+    HTTPStatusError,
+    ItnioError,
+    TransportError,
+    ValidationError,
+)
 
 from .conftest import API_KEY, API_SECRET, FIXED_TIME, envelope
 
@@ -495,3 +502,39 @@ def test_invalid_options_are_refused_saying_what_is_wrong(
     with pytest.raises(ItnioError) as again:
         client.with_options(**options)
     assert str(again.value) == message
+
+
+async def test_a_streamed_answer_keeps_its_extensions_and_a_bad_body_its_request() -> None:
+    """Through a user's client, the raw answer keeps the transport's extensions, and a body
+    that cannot be unpacked is a DecodeError whose cause names the request."""
+    body = httpx.Response(200, json=envelope(FLOW)).content
+
+    async def chunks() -> Any:
+        yield body
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=chunks(), extensions={"reason_phrase": b"Fine"})
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=chunks(), headers={"Content-Encoding": "gzip"})
+
+    for answer, check in ((handler, "extensions"), (broken, "request")):
+        async with (
+            httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http,
+            AsyncItnio(
+                API_KEY,
+                API_SECRET,
+                base_url="https://api.example.com/otp",
+                http_client=http,
+                max_retries=0,
+            ) as client,
+        ):
+            if check == "extensions":
+                raw = await client.flows.with_raw_response.get(1)
+                assert raw.http_response.extensions["reason_phrase"] == b"Fine"
+            else:
+                with pytest.raises(DecodeError) as info:
+                    await client.flows.get(1)
+                cause = info.value.__cause__
+                assert isinstance(cause, httpx.DecodingError)
+                assert str(cause.request.url) == "https://api.example.com/otp/flow/details/1"
