@@ -1024,3 +1024,11 @@ def test_structure_strict_forbids_unknown_keys() -> None:
     assert structure(data, Flow).flow_id == 1
     with pytest.raises(ForbiddenExtraKeysError):
         structure(data, Flow, strict=True)
+
+
+def test_unstructure_writes_times_as_iso_and_money_as_strings() -> None:
+    """Encoding a model writes times in ISO-8601 with a 'T' and offset, money as exact text."""
+    attempt = SmsAttempt(submit_tm=cn(2022, 7, 12, 13, 39, 45), pay=Decimal("0.0035"))
+    wire = unstructure(attempt)
+    assert wire["submitTm"] == "2022-07-12T13:39:45+08:00"
+    assert wire["pay"] == "0.0035"
