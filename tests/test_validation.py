@@ -1253,3 +1253,49 @@ def test_numbers_already_plain_go_out_as_written(value: str, integer: bool, sent
 def test_localhost_with_a_trailing_dot_is_loopback(url: str) -> None:
     """The fully qualified localhost is loopback too: plain http needs no opt-in."""
     assert v.check_base_url(url, allow_insecure_http=False) == url.lower()
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [(58, "'" + "a" * 58 + "' (58 characters)"), (59, "'" + "a" * 56 + "... (59 characters)")],
+)
+def test_values_are_shown_up_to_60_characters(size: int, shown: str) -> None:
+    """A value's repr is shown whole up to 60 characters, else cut to 57 and '...'."""
+    with pytest.raises(ValidationError) as info:
+        v.check_str("order_id", "a" * size, 0, 10)
+    assert info.value.shown == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://bücher.example/otp", "https://bücher.example/otp"),
+        ("https://api.example.com/apiX/", "https://api.example.com/apiX"),
+    ],
+)
+def test_international_hosts_and_paths_are_kept(url: str, expected: str) -> None:
+    """An international host name is accepted as given; only a trailing '/' leaves the path."""
+    assert v.check_base_url(url, allow_insecure_http=False) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "https://b" + "ü" * 70 + ".example/otp",
+            "base_url 'https://b" + "ü" * 47 + "... has no valid host",
+        ),
+        ("https://☃.example/otp", "base_url 'https://☃.example/otp' is not a valid URL"),
+        (
+            "user:hunter2@api.example.com/otp",
+            "base_url '***@api.example.com/otp' must start with https:// (or http://)",
+        ),
+    ],
+    ids=["idna-label-too-long", "not-idna-2008", "userinfo-without-scheme"],
+)
+def test_bad_hosts_say_what_is_wrong(url: str, message: str) -> None:
+    """A host IDNA cannot encode, one httpx refuses, and user info without a scheme (masked)
+    are refused with their own messages."""
+    with pytest.raises(ItnioError) as info:
+        v.check_base_url(url, allow_insecure_http=False)
+    assert str(info.value) == message
