@@ -25,7 +25,7 @@ cannot drift apart silently.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,11 @@ from itnio_async import (
     VerifyResult,
 )
 from itnio_async._converter import (
+    _parse_bool,
+    _parse_decimal,
+    _parse_int,
+    _parse_str,
+    camel,
     get_converter,
     parse_datetime,
     parse_int_text,
@@ -71,6 +76,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 CN = timezone(timedelta(hours=8))
 VID = "22206051443051000003"
 PHONE = "91856321412"
+
+
+@pytest.fixture(autouse=True)
+def fresh_converter() -> Any:
+    """Build the converter afresh for every test here, so its construction (renames, list
+    and object hooks) is exercised by each one, not only by the first in a process."""
+    get_converter.cache_clear()
+    yield
+    get_converter.cache_clear()
 
 
 def load(name: str) -> Any:
@@ -891,3 +905,133 @@ def test_short_or_missing_phone_reprs() -> None:
     """A missing number shows as None and a very short one is fully masked."""
     assert "to=None" in repr(SendResult(verification_id=VID))
     assert "1234" not in repr(SendResult(verification_id=VID, to="1234"))
+
+
+# -- the converter explains every refusal, exactly -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hook", "value", "error", "message"),
+    [
+        (_parse_int, True, TypeError, "expected an integer, got a boolean"),
+        (_parse_int, 2.0, TypeError, "expected an integer, got float"),
+        (_parse_int, "x" * 50, ValueError, "not an integer: '" + "x" * 40 + "'"),
+        (_parse_decimal, [1], TypeError, "expected a decimal string, got list"),
+        (_parse_decimal, True, TypeError, "expected a decimal string, got bool"),
+        (_parse_decimal, "y" * 50, ValueError, "not a decimal: '" + "y" * 40 + "'"),
+        (_parse_decimal, "-" + "9" * 49, ValueError, None),
+        (_parse_decimal, "Infinity" + " " * 50, ValueError, "not a finite decimal: 'Infinity'"),
+        (
+            _parse_decimal,
+            "NaN" + "1" * 45,
+            ValueError,
+            "not a finite decimal: 'NaN" + "1" * 37 + "'",
+        ),
+        (_parse_str, [1], TypeError, "expected a string, got list"),
+        (_parse_str, {"a": 1}, TypeError, "expected a string, got dict"),
+        (_parse_str, True, TypeError, "expected a string, got bool"),
+        (_parse_str, None, TypeError, "expected a string, got NoneType"),
+        (_parse_bool, [True], TypeError, "expected a boolean, got list"),
+        (lambda v, _: parse_datetime(v), 7, TypeError, "expected an ISO-8601 string, got int"),
+    ],
+)
+def test_each_hook_names_what_it_refused(
+    hook: Any, value: Any, error: type[Exception], message: str | None
+) -> None:
+    """Each decoding hook refuses a value of the wrong kind with its own exception type and a
+    message naming what it got (text cut to 40 characters)."""
+    if message is None:  # a valid decimal: no refusal
+        assert hook(value, Decimal) == Decimal(value)
+        return
+    with pytest.raises(error) as info:
+        hook(value, object)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("value", [[VID], {"id": VID}, True, None])
+def test_a_string_field_refuses_lists_objects_booleans_and_null(value: Any) -> None:
+    """verificationId takes a string or a number, never a list, an object or a boolean."""
+    with pytest.raises((TypeError, ValueError)):
+        structure({"verificationId": value, "to": PHONE}, SendResult)
+
+
+def test_an_aware_datetime_passes_through_and_a_naive_one_gets_the_wire_offset() -> None:
+    """A datetime given to the time hook keeps its offset; a naive one is read at +08:00."""
+    aware = datetime(2022, 7, 12, 5, 39, 47, tzinfo=UTC)
+    assert parse_datetime(aware) is aware
+    assert_aware_cn(parse_datetime(datetime(2022, 7, 12, 13, 39, 47)), cn(2022, 7, 12, 13, 39, 47))
+
+
+def test_the_longest_integer_text_is_forty_digits() -> None:
+    """Canonical integer text of up to 40 characters is read; 41 is refused unread."""
+    assert parse_int_text("1" + "0" * 39) == 10**39
+    assert parse_int_text("-" + "1" * 39) == -int("1" * 39)
+    assert parse_int_text("1" + "0" * 40) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "wire"),
+    [
+        ("code_expiry", "codeExpiry"),
+        ("bill_periodstring", "billPeriodstring"),
+        ("sna_url", "snaUrl"),
+        ("period_total_send_limit", "periodTotalSendLimit"),
+        ("x_y", "xY"),
+        ("name", "name"),
+    ],
+)
+def test_camel(name: str, wire: str) -> None:
+    """Attribute names become wire names mechanically: each part after the first capitalised."""
+    assert camel(name) == wire
+
+
+@pytest.mark.parametrize("shape", ["object", "list", "null", "absent"])
+def test_attempt_lists_through_a_fresh_converter(shape: str) -> None:
+    """sms is always a list: an object is wrapped, a list kept, null and absent are []."""
+    attempt = {"mcc": "460", "status": 0}
+    data: dict[str, Any] = {"verificationId": VID}
+    if shape != "absent":
+        data["sms"] = {"object": attempt, "list": [attempt, attempt], "null": None}[shape]
+    record = structure(data, Record)
+    expected = {"object": 1, "list": 2, "null": 0, "absent": 0}[shape]
+    assert len(record.sms) == expected
+    assert all(isinstance(item, SmsAttempt) and item.mcc == 460 for item in record.sms)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("sms", "expected an array or object, got str"),
+        (7, "expected an array or object, got int"),
+        ([[{}]], "expected an object for SmsAttempt, got list"),
+    ],
+)
+def test_attempt_lists_refuse_anything_else(value: Any, message: str) -> None:
+    """sms as a string, a number, or a list of non-objects is a decode failure, with a message
+    naming what it got."""
+    with pytest.raises(TypeError) as info:
+        structure({"verificationId": VID, "sms": value}, Record)
+    assert str(info.value) == message
+
+
+def test_a_model_refuses_a_non_object_naming_both() -> None:
+    """A model given a list says which model wanted an object and what it got."""
+    with pytest.raises(TypeError) as info:
+        structure([1], Flow)
+    assert str(info.value) == "expected an object for Flow, got list"
+
+
+def test_structure_strict_forbids_unknown_keys() -> None:
+    """structure(strict=True) refuses an unknown key that the default converter ignores."""
+    data = {"flowId": 1, "name": "n", "flow": [], "surprise": 1}
+    assert structure(data, Flow).flow_id == 1
+    with pytest.raises(ForbiddenExtraKeysError):
+        structure(data, Flow, strict=True)
+
+
+def test_unstructure_writes_times_as_iso_and_money_as_strings() -> None:
+    """Encoding a model writes times in ISO-8601 with a 'T' and offset, money as exact text."""
+    attempt = SmsAttempt(submit_tm=cn(2022, 7, 12, 13, 39, 45), pay=Decimal("0.0035"))
+    wire = unstructure(attempt)
+    assert wire["submitTm"] == "2022-07-12T13:39:45+08:00"
+    assert wire["pay"] == "0.0035"

@@ -13,6 +13,7 @@ from itnio_async import (
     AsyncItnio,
     HTTPStatusError,
     ItnioError,
+    Record,
     RequestTimeoutError,
     RetryPolicy,
 )
@@ -224,3 +225,218 @@ async def test_a_cut_attempt_does_not_leave_the_task_cancelled() -> None:
         assert task is not None
         assert task.cancelling() == 0
         await asyncio.sleep(0)  # would raise CancelledError if a cancel were still pending
+
+
+# -- the outer deadline of a nested request, and what a cut says was sent --------------------
+
+
+class Recording:
+    """A MockTransport handler that keeps each attempt's timeouts and answers a record."""
+
+    def __init__(self) -> None:
+        self.timeouts: list[dict[str, float | None]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.timeouts.append(dict(request.extensions["timeout"]))
+        record = {"verificationId": VID, "verifications": {"matched": -1}}
+        return httpx.Response(200, json=envelope(record))
+
+
+@pytest.mark.parametrize(
+    ("own", "outer", "bound"), [(30.0, 5.0, 5.0), (30.0, 100.0, 30.0), (None, 5.0, 5.0)]
+)
+async def test_a_request_keeps_the_earlier_of_its_own_and_the_outer_deadline(
+    own: float | None, outer: float, bound: float
+) -> None:
+    """BaseClient._request(deadline_at=...) bounds every attempt by the earlier of the outer
+    deadline and the client's own (timeouts left to the deadline alone show which)."""
+    from itnio_async._resources.records import record_call
+
+    handler = Recording()
+    async with client_for(handler, deadline=own, timeout=None) as client:
+        outer_at = asyncio.get_running_loop().time() + outer
+        record = await client._request(record_call(VID), deadline_at=outer_at)
+    assert type(record) is Record  # not a RawResponse: raw is off unless asked for
+    [timeouts] = handler.timeouts
+    assert all(v is not None and 0 < v <= bound for v in timeouts.values()), timeouts
+
+
+async def test_a_record_lookup_inside_verify_gets_no_fresh_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """verify's lost answer took 20 of its 30 s (the loop clock jumps): the record lookup that
+    resolves it has at most the 10 s left, not a fresh 30 s."""
+    loop = asyncio.get_running_loop()
+    real = loop.time
+    shift = [0.0]
+    monkeypatch.setattr(loop, "time", lambda: real() + shift[0])
+    lookups: list[dict[str, float | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/verification/verify"):
+            shift[0] += 20.0  # the attempt took 20 s
+            raise httpx.ReadTimeout("answer lost")
+        lookups.append(dict(request.extensions["timeout"]))
+        record = {"verificationId": VID, "verifications": {"matched": -1}}
+        return httpx.Response(200, json=envelope(record))
+
+    async with client_for(handler, deadline=30.0, timeout=None, max_retries=0) as client:
+        with pytest.raises(RequestTimeoutError):
+            await client.verifications.verify(VID, "4821")
+    [timeouts] = lookups
+    assert all(v is not None and v <= 10.0 for v in timeouts.values()), timeouts
+
+
+async def test_a_deadline_cut_of_a_written_request_says_it_was_sent() -> None:
+    """An attempt cut by the deadline after the request may have left reports sent=True
+    (a caller must not re-send an SMS that went out)."""
+    async with client_for(Slow(30.0), deadline=0.2) as client:
+        with pytest.raises(RequestTimeoutError, match="deadline") as info:
+            await client.verifications.send(app_id="mRELxtHc", template_id=455, to="8613512345678")
+    assert info.value.sent is True
+    assert str(info.value) == ("deadline exceeded for POST /verification/send after 1 attempt(s)")
+
+
+async def test_a_deadline_cut_names_the_attempt_it_cut() -> None:
+    """A retry cut by the deadline says how many attempts the call made."""
+    attempts = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            return httpx.Response(503)
+        await asyncio.sleep(30)
+        raise AssertionError("unreachable")
+
+    async with client_for(handler, deadline=0.3) as client:
+        with pytest.raises(RequestTimeoutError) as info:
+            await client.flows.get(1)
+    assert str(info.value) == "deadline exceeded for GET /flow/details/1 after 2 attempt(s)"
+    assert info.value.sent is True
+    assert attempts == 2
+
+
+async def test_a_deadline_already_past_sends_nothing() -> None:
+    """A request whose outer deadline has passed before its first attempt is not sent, and
+    its RequestTimeoutError says sent=False after 0 attempts."""
+    from itnio_async._resources.records import record_call
+
+    handler = Recording()
+    async with client_for(handler, deadline=None) as client:
+        past = asyncio.get_running_loop().time() - 1.0
+        with pytest.raises(RequestTimeoutError) as info:
+            await client._request(record_call(VID), deadline_at=past)
+    assert info.value.sent is False
+    assert str(info.value).endswith("after 0 attempt(s)")
+    assert handler.timeouts == []
+
+
+async def test_a_deadline_reached_exactly_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no time left at all (the loop clock reads the deadline itself), nothing is sent."""
+    from itnio_async._resources.records import record_call
+
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    monkeypatch.setattr(loop, "time", lambda: now)
+    handler = Recording()
+    async with client_for(handler, deadline=None) as client:
+        with pytest.raises(RequestTimeoutError) as info:
+            await client._request(record_call(VID), deadline_at=now)
+    assert info.value.sent is False
+    assert handler.timeouts == []
+
+
+class _Hold:
+    """A one-connection-at-a-time server on 127.0.0.1 that holds every request it reads."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.arrived = asyncio.Event()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            self.seen += 1
+            self.arrived.set()
+            await reader.read()  # the body, then nothing until the client hangs up
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_a_deadline_cut_on_the_own_engine_is_exact_about_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the SDK's own engine, a send cut by the deadline after it was written says
+    sent=True; one cut while still waiting for a pool connection says sent=False."""
+    from itnio_async import _base_client
+
+    monkeypatch.setattr(_base_client, "DEFAULT_MAX_CONNECTIONS", 1)
+    hold = _Hold()
+    server = await asyncio.start_server(hold.serve, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/otp"
+    send = {"app_id": "mRELxtHc", "template_id": 455, "to": "8613512345678"}
+    try:
+        async with AsyncItnio(
+            API_KEY, API_SECRET, base_url=url, clock=lambda: FIXED_TIME, deadline=30.0
+        ) as client:
+            first = asyncio.ensure_future(
+                client.with_options(deadline=0.3).verifications.send(**send)
+            )
+            await hold.arrived.wait()  # written, and holding the only connection
+            with pytest.raises(RequestTimeoutError, match="deadline") as queued:
+                await client.with_options(deadline=0.1).verifications.send(**send)
+            with pytest.raises(RequestTimeoutError, match="deadline") as written:
+                await first
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert queued.value.sent is False
+    assert written.value.sent is True
+    assert hold.seen == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "sent"), [("http-503", True), ("read-error", True), ("connect-error", False)]
+)
+async def test_the_deadline_error_before_a_retry_keeps_what_was_sent(
+    first: str, sent: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the deadline passes during the backoff sleep, the RequestTimeoutError raised
+    before the next attempt says sent=True if an earlier attempt may have been sent, and
+    sent=False if none was."""
+    from .test_retries import FixedDelay, GatedSleep
+
+    sleep = GatedSleep(monkeypatch, 3.25)
+    loop = asyncio.get_running_loop()
+    real = loop.time
+    shift = [0.0]
+    monkeypatch.setattr(loop, "time", lambda: real() + shift[0])
+    attempts = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal attempts
+        attempts += 1
+        if first == "connect-error":
+            raise httpx.ConnectError("refused")
+        if first == "read-error":
+            raise httpx.ReadError("reset")
+        return httpx.Response(503)
+
+    async with client_for(handler, deadline=30.0, retry_policy=FixedDelay()) as client:
+        call = (
+            client.verifications.send(app_id="mRELxtHc", template_id=455, to="8613512345678")
+            if first == "connect-error"
+            else client.flows.get(1)
+        )
+        task = asyncio.ensure_future(call)
+        await sleep.started.wait()
+        shift[0] += 60.0  # the deadline passes while the call sleeps
+        sleep.release()
+        with pytest.raises(RequestTimeoutError, match="deadline") as info:
+            await task
+    assert info.value.sent is sent
+    assert attempts == 1
+    assert "after 1 attempt(s)" in str(info.value)

@@ -17,12 +17,14 @@ from itnio_async import (
     AsyncItnio,
     AuthenticationError,
     DecodeError,
+    Flow,
     HTTPStatusError,
     InsufficientBalanceError,
     InvalidParameterError,
     IPNotAllowedError,
     ItnioError,
     NotFoundError,
+    OutcomeUnknownError,
     PhoneSendLimitError,
     PricingError,
     RequestTimeoutError,
@@ -34,7 +36,9 @@ from itnio_async import (
     TransportError,
     ValidationError,
 )
-from itnio_async._envelope import STATUS_ERRORS, api_error
+from itnio_async._envelope import STATUS_ERRORS, _data_error, api_error, parse
+from itnio_async._exceptions import excerpt
+from itnio_async._redact import Secrets
 
 from .conftest import envelope
 
@@ -398,3 +402,269 @@ def test_api_error_message_shape() -> None:
     error = api_error(-22, "Parameter exception", method="POST", path="/flow/add")
     assert str(error) == "API status -22: Parameter exception (POST /flow/add)"
     assert json.dumps({"status": error.status}) == '{"status": -22}'
+
+
+# -- exact shapes: every message and attribute an error carries -------------------------------
+
+HOST = "api.itniotech.com"
+WHERE = f"GET {HOST}/flow/details/1"
+
+
+async def _flow_error(make_client: Callable[..., AsyncItnio], handler: Any) -> Any:
+    """The error flows.get(1) raises through ``handler`` (no retries)."""
+    with pytest.raises(ItnioError) as info:
+        await call(make_client, handler)
+    return info.value
+
+
+async def test_an_http_status_error_carries_the_whole_answer(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """A 503 with an envelope: the exact message, and every attribute of the answer."""
+    content = b'{"status":"-18","reason":"busy"}'
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, content=content, headers={"Retry-After": "3", "X-Trace": "t-1"})
+
+    error = await _flow_error(make_client, handler)
+    assert type(error) is HTTPStatusError
+    assert str(error) == f"HTTP 503 from {WHERE} (status -18: busy)"
+    assert (error.status_code, error.status, error.reason) == (503, -18, "busy")
+    assert (error.method, error.path) == ("GET", "/flow/details/1")
+    assert error.retry_after == 3.0
+    assert error.body == content.decode()
+    assert isinstance(error.headers, httpx.Headers)
+    assert error.headers["x-trace"] == "t-1"
+
+
+@pytest.mark.parametrize(
+    ("status_code", "content", "message"),
+    [
+        (
+            404,
+            b"Not Found",
+            f"HTTP 404 from {WHERE}; check that base_url ends with the API prefix "
+            "(for example /otp)",
+        ),
+        (405, b"", f"HTTP 405 from {WHERE}"),
+        (500, b'{"status":"-18"}', f"HTTP 500 from {WHERE} (status -18: )"),
+        (502, b'{"status":"-18","reason":123}', f"HTTP 502 from {WHERE} (status -18: )"),
+        (300, b'{"status":"0"}', f"HTTP 300 from {WHERE} (status 0: )"),
+        (199, b"", f"HTTP 199 from {WHERE}"),
+    ],
+)
+async def test_http_status_error_messages(
+    make_client: Callable[..., AsyncItnio], status_code: int, content: bytes, message: str
+) -> None:
+    """Each non-2xx answer's message: a hint on 404 only; the envelope's status with its
+    reason (empty when missing or not a string); 1xx and 3xx are not success either."""
+    error = await _flow_error(make_client, answer(content, status_code))
+    assert type(error) is HTTPStatusError
+    assert str(error) == message
+    if b'"reason":123' in content:
+        assert error.reason is None
+
+
+async def test_a_299_answer_is_a_success(make_client: Callable[..., AsyncItnio]) -> None:
+    """Every 2xx, up to 299, is read as an answer."""
+    flow = await call(make_client, answer(envelope(FLOW), 299))
+    assert flow.flow_id == 1
+
+
+async def test_an_api_error_carries_the_http_answer(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """An error envelope: exact message, its HTTP status and headers, the call."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={"status": "-22", "reason": "bad"}, headers={"X-Trace": "t-2"}
+        )
+
+    error = await _flow_error(make_client, handler)
+    assert type(error) is InvalidParameterError
+    assert str(error) == "API status -22: bad (GET /flow/details/1)"
+    assert (error.status, error.reason, error.status_code) == (-22, "bad", 200)
+    assert (error.method, error.path) == ("GET", "/flow/details/1")
+    assert error.headers is not None
+    assert error.headers["x-trace"] == "t-2"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b"<p>down</p>",
+            "GET /flow/details/1 answered with a body that is not JSON: '<p>down</p>'",
+        ),
+        (b"[1]", "GET /flow/details/1 answered with JSON that is not an API envelope: '[1]'"),
+        (
+            b'{"status":"x"}',
+            'GET /flow/details/1: envelope status is not an integer: \'{"status":"x"}\'',
+        ),
+        (b'{"status":"0","data":[1]}', "GET /flow/details/1: data is not an object: '[1]'"),
+        (
+            b'{"status":"0","data":{"flowId":"one","name":"\xe5\x90\x8d"}}',
+            "GET /flow/details/1: data does not match Flow (ValueError): "
+            '\'{"flowId": "one", "name": "名"}\'',
+        ),
+    ],
+    ids=["not-json", "not-an-envelope", "status-not-integer", "data-not-object", "mismatch"],
+)
+async def test_decode_error_messages(
+    make_client: Callable[..., AsyncItnio], content: bytes, message: str
+) -> None:
+    """Each way a 2xx body is not the documented JSON has its exact message, quoting an
+    excerpt (non-ASCII text as is), and the call it answered."""
+    error = await _flow_error(make_client, answer(content))
+    assert type(error) is DecodeError
+    assert str(error) == message
+    assert (error.method, error.path) == ("GET", "/flow/details/1")
+
+
+async def test_a_list_endpoint_says_its_data_is_not_a_list(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """A list endpoint whose data is a string: exact message and the call."""
+    async with make_client(answer({"status": "0", "data": "x"}), max_retries=0) as client:
+        with pytest.raises(DecodeError) as info:
+            await client.templates.list()
+    assert str(info.value) == "GET /template/list: data is not a list: '\"x\"'"
+    assert (info.value.method, info.value.path) == ("GET", "/template/list")
+
+
+@pytest.mark.parametrize(
+    ("failure", "cls", "message"),
+    [
+        (
+            httpx.ConnectError("refused for 8613512345678\nsecond line"),
+            TransportError,
+            f"ConnectError on {WHERE}: refused for *********5678",
+        ),
+        (httpx.ReadError("x" * 200), TransportError, f"ReadError on {WHERE}: " + "x" * 160),
+        (httpx.ReadError(""), TransportError, f"ReadError on {WHERE}"),
+        (httpx.ReadTimeout("slow"), RequestTimeoutError, f"ReadTimeout on {WHERE}"),
+        (
+            httpx.DecodingError("bad gzip"),
+            DecodeError,
+            f"{WHERE}: the response body could not be decoded (DecodingError)",
+        ),
+    ],
+    ids=["connect", "long", "empty", "timeout", "decoding"],
+)
+async def test_transport_error_messages(
+    make_client: Callable[..., AsyncItnio], failure: Exception, cls: type, message: str
+) -> None:
+    """An engine failure's message names it and the call; its detail is the first line of
+    the engine's message, cut to 160 characters, numbers masked; a body that cannot be
+    decoded is a DecodeError (never retried)."""
+    seen = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal seen
+        seen += 1
+        raise failure
+
+    error = await _flow_error(make_client, handler)
+    assert type(error) is cls
+    assert str(error) == message
+    assert (error.method, error.path) == ("GET", "/flow/details/1")
+    assert seen == 1
+
+
+def test_errors_made_without_a_call_have_empty_defaults() -> None:
+    """Each error class built with its required parts only: empty call, no answer, and the
+    message built from what it has."""
+    transport = TransportError("m")
+    assert (transport.method, transport.path, transport.sent, str(transport)) == ("", "", True, "m")
+    status = HTTPStatusError(500)
+    assert str(status) == "HTTP 500 from "
+    assert (status.method, status.path, status.body) == ("", "", "")
+    assert (status.status, status.reason, status.retry_after, status.headers) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    api = APIError(-5)
+    assert str(api) == "API status -5: "
+    assert (api.reason, api.method, api.path, api.status_code, api.headers) == (
+        "",
+        "",
+        "",
+        None,
+        None,
+    )
+    assert str(api_error(-5)) == "API status -5: "
+    assert (api_error(-5).method, api_error(-5).path) == ("", "")
+    decode = DecodeError("m")
+    assert (str(decode), decode.body, decode.method, decode.path) == ("m", "", "", "")
+    assert str(DecodeError("m", body="b")) == "m: 'b'"
+    unknown = OutcomeUnknownError("m")
+    assert (str(unknown), unknown.method, unknown.path) == ("m", "", "")
+    validation = ValidationError("to", "10-14 digits", "'***1234'")
+    assert str(validation) == "to must be 10-14 digits; got '***1234'"
+    assert (validation.argument, validation.rule, validation.shown) == (
+        "to",
+        "10-14 digits",
+        "'***1234'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (b"caf\xc3\xa9 \xff", "café \ufffd"),
+        ("  a \n\t b  ", "a b"),
+        ("x" * 200, "x" * 200),
+        ("x" * 201, "x" * 199 + "…"),
+    ],
+    ids=["bytes", "whitespace", "at-the-limit", "over-the-limit"],
+)
+def test_excerpt(body: bytes | str, shown: str) -> None:
+    """An excerpt decodes bytes (bad bytes replaced), collapses whitespace, and cuts past
+    200 characters to 199 and an ellipsis."""
+    assert excerpt(body) == shown
+
+
+def test_a_response_without_a_request_names_no_host() -> None:
+    """parse() of an answer that has no request object still raises, naming no host."""
+    with pytest.raises(HTTPStatusError) as info:
+        parse(
+            httpx.Response(503), None, method="GET", path="/x", secrets=Secrets(), now=lambda: 0.0
+        )
+    assert str(info.value) == "HTTP 503 from GET /x"
+
+
+def test_parse_reads_one_object_unless_asked_for_a_list() -> None:
+    """parse() decodes data into one model by default, into a list only with many=True."""
+    response = httpx.Response(200, json=envelope(FLOW))
+    one = parse(response, Flow, method="GET", path="/x", secrets=Secrets(), now=lambda: 0.0)
+    assert isinstance(one, Flow)
+    many = parse(
+        response, Flow, many=True, method="GET", path="/x", secrets=Secrets(), now=lambda: 0.0
+    )
+    assert many == [one]
+
+
+def test_data_that_cannot_be_written_as_json_is_named_by_its_type() -> None:
+    """A decode failure whose data is not JSON-serialisable shows the type, not the data."""
+    error = _data_error("m", {1, 2}, "GET", "/x", Secrets())
+    assert (error.body, error.method, error.path) == ("<set>", "GET", "/x")
+
+
+async def test_a_retry_after_date_without_a_date_header_is_read_against_the_clock(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """With no Date header, a Retry-After date is measured from the signing clock."""
+    from email.utils import formatdate
+
+    from .conftest import FIXED_TIME
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            503, headers={"Retry-After": formatdate(FIXED_TIME + 45, usegmt=True)}
+        )
+
+    error = await _flow_error(make_client, handler)
+    assert error.retry_after == 45.0

@@ -6,6 +6,7 @@ facts about the wire, not about the SDK's intentions.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -24,6 +25,7 @@ from itnio_async import (
     FlowTrigger,
     HTTPStatusError,
     InvalidParameterError,
+    ItnioError,
     RequestTimeoutError,
     RetryPolicy,
     ServerError,
@@ -71,6 +73,36 @@ class Script:
     def count(self) -> int:
         """Requests the transport saw."""
         return len(self.requests)
+
+
+class GatedSleep:
+    """Stands in for ``asyncio.sleep``: a sleep of a watched length waits for
+    :meth:`release` instead of the clock (and is recorded); any other sleep is real.
+
+    The SDK's backoff is its only ``asyncio.sleep``; a ``Retry-After`` makes its length
+    exact, so a test can hold a call between two attempts without timing anything.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *watched: float) -> None:
+        self.watched = set(watched)
+        self.slept: list[float] = []
+        self.started = asyncio.Event()
+        self._go = asyncio.Event()
+        real = asyncio.sleep
+
+        async def sleep(delay: float, result: Any = None) -> Any:
+            if delay in self.watched:
+                self.slept.append(delay)
+                self.started.set()
+                await self._go.wait()
+                return result
+            return await real(delay, result)
+
+        monkeypatch.setattr(asyncio, "sleep", sleep)
+
+    def release(self) -> None:
+        """Let every watched sleep, now and later, end."""
+        self._go.set()
 
 
 def client_for(script: Script, **options: Any) -> AsyncItnio:
@@ -470,3 +502,164 @@ async def test_backoff_sleeps_between_attempts(caplog: pytest.LogCaptureFixture)
     assert len(delays) == 2
     assert 0.0 <= delays[0] <= 0.004
     assert 0.0 <= delays[1] <= 0.006
+
+
+class FixedDelay(RetryPolicy):
+    """A retry policy whose backoff is a known number of seconds, recording each retry asked."""
+
+    def delay(self, error: Any, retry: int, rand: Any = None) -> float | None:
+        ASKED.append(retry)
+        return 3.25
+
+
+ASKED: list[int] = []
+
+
+@pytest.mark.parametrize("name", ["flows.get", "send"])
+async def test_a_retry_waits_the_policys_delay(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before each retry the call awaits a sleep of exactly the policy's delay, and the next
+    attempt is sent only once that sleep has ended (a never-awaited sleep would send it at
+    once)."""
+    ASKED.clear()
+    sleep = GatedSleep(monkeypatch, 3.25)
+    if name == "send":
+        outcomes: list[Outcome] = [httpx.ConnectError("refused"), httpx.ConnectError("refused")]
+        success, call = envelope(SEND), UNSAFE_CALLS["verifications.send"][0]
+    else:
+        outcomes = [httpx.Response(503), httpx.Response(502)]
+        success, call = envelope(FLOW), SAFE_CALLS["flows.get"][0]
+    script = Script(outcomes, success)
+    async with client_for(script, retry_policy=FixedDelay(max_retries=2)) as client:
+        task = asyncio.ensure_future(call(client))
+        started = asyncio.ensure_future(sleep.started.wait())
+        await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+        assert not task.done(), "the retry was sent without waiting"
+        assert script.count == 1
+        assert sleep.slept == [3.25]
+        sleep.release()
+        await task
+    assert script.count == 3
+    assert sleep.slept == [3.25, 3.25]
+    assert ASKED == [1, 2]
+
+
+async def test_retry_after_is_slept_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Retry-After above the jittered backoff is the exact sleep before the retry."""
+    sleep = GatedSleep(monkeypatch, 7.0)
+    sleep.release()
+    script = Script([httpx.Response(429, headers={"Retry-After": "7"})], envelope(FLOW))
+    policy = RetryPolicy(base_delay=0.0, max_delay=0.0, max_retry_after=7.0)
+    async with client_for(script, retry_policy=policy) as client:
+        await client.flows.get(1)
+    assert sleep.slept == [7.0]
+    assert script.count == 2
+
+
+async def test_no_sleep_without_a_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call that is not retried (max_retries reached, or not retryable) never sleeps."""
+    sleep = GatedSleep(monkeypatch, 3.25)
+    script = Script([httpx.Response(503)] * 3, envelope(FLOW))
+    async with client_for(script, retry_policy=FixedDelay(max_retries=0)) as client:
+        with pytest.raises(HTTPStatusError):
+            await client.flows.get(1)
+        script.outcomes.insert(0, status("-22"))
+        with pytest.raises(InvalidParameterError):
+            await client.with_options(max_retries=2).flows.get(1)
+    assert sleep.slept == []
+
+
+# -- event hooks, a closed client, bulk queueing and a raw resolved verify ---------------------
+
+
+@pytest.mark.parametrize("where", ["request", "response"])
+@pytest.mark.parametrize("raised", [LookupError("mine"), ItnioError("hook says no")])
+async def test_an_event_hooks_own_exception_ends_the_call_unchanged(
+    where: str, raised: Exception
+) -> None:
+    """An exception a hook raises (even an ItnioError) is what the call raises, unwrapped and
+    not retried."""
+
+    def hook(_: Any) -> None:
+        raise raised
+
+    script = Script([], envelope(FLOW))
+    async with client_for(script, event_hooks={where: [hook]}) as client:
+        with pytest.raises(type(raised)) as info:
+            await client.flows.get(1)
+    assert info.value is raised
+    assert script.count == (0 if where == "request" else 1)
+
+
+async def test_an_exception_once_the_client_is_closed_is_a_transport_error() -> None:
+    """A failure that is not httpx's, after the client was closed under the call, is a
+    TransportError naming it and the call, chained to it."""
+    boom = RuntimeError("boom")
+    clients: list[AsyncItnio] = []
+
+    async def hook(_: Any) -> None:
+        await clients[0].aclose()
+        raise boom
+
+    script = Script([], envelope(FLOW))
+    async with client_for(script, event_hooks={"request": [hook]}) as client:
+        clients.append(client)
+        with pytest.raises(TransportError) as info:
+            await client.flows.get(1)
+    assert str(info.value) == "RuntimeError on GET api.itniotech.com/flow/details/1: boom"
+    assert (info.value.method, info.value.path) == ("GET", "/flow/details/1")
+    assert info.value.__cause__ is boom
+    assert script.count == 0
+
+
+async def test_bulk_lookups_wait_for_a_connection_without_a_pool_timeout() -> None:
+    """Bulk lookups queue for a connection by design (no pool timeout, only the deadline);
+    a single lookup keeps the client's pool timeout."""
+    seen: list[dict[str, float | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(dict(request.extensions["timeout"]))
+        order_id = json.loads(request.content)["orderId"]
+        return httpx.Response(200, json=envelope({**RECORD_BY_ORDER, "orderId": order_id}))
+
+    async with AsyncItnio(
+        API_KEY,
+        API_SECRET,
+        base_url=BASE_URL,
+        transport=httpx.MockTransport(handler),
+        clock=lambda: FIXED_TIME,
+        deadline=None,
+        timeout=httpx.Timeout(10.0, pool=7.0),
+    ) as client:
+        [lookup] = await client.records.get_many_by_order_ids(["1234566"])
+        assert lookup.ok
+        await client.records.get_by_order_id("1234566")
+    bulk, single = seen
+    assert bulk == {"connect": 10.0, "read": 10.0, "write": 10.0, "pool": None}
+    assert single == {"connect": 10.0, "read": 10.0, "write": 10.0, "pool": 7.0}
+
+
+async def test_a_raw_verify_resolved_from_the_record_is_raw() -> None:
+    """with_raw_response.verify whose answer was lost and resolved from the record returns a
+    RawResponse: the record lookup's HTTP answer beside the MATCHED result."""
+    from datetime import timedelta, timezone
+
+    china = timezone(timedelta(hours=8))
+    verified = datetime.fromtimestamp(FIXED_TIME + 60, china).isoformat()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/verify"):
+            raise httpx.ReadTimeout("lost")
+        record = {"verificationId": VID, "verifications": {"matched": 0, "verifiedDate": verified}}
+        return httpx.Response(200, json=envelope(record), headers={"X-Answer": "record"})
+
+    async with AsyncItnio(
+        API_KEY,
+        API_SECRET,
+        base_url=BASE_URL,
+        transport=httpx.MockTransport(handler),
+        clock=lambda: FIXED_TIME,
+    ) as client:
+        raw = await client.verifications.with_raw_response.verify(VID, "4821")
+    assert raw.parse().ok is True
+    assert raw.headers["x-answer"] == "record"
+    assert raw.retries_taken == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from email.utils import formatdate
 from typing import Any
 
@@ -239,6 +240,20 @@ def test_parse_retry_after_infinite_is_above_any_cap() -> None:
 def test_parse_http_date(value: str | None, expected: float | None) -> None:
     """HTTP dates become epoch seconds; a zone-less '-0000' date is UTC."""
     assert parse_http_date(value) == expected
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/New_York", "UTC"])
+def test_a_zone_less_http_date_is_utc_whatever_the_local_zone(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'-0000' is UTC on every machine: the local time zone never shifts a server's Date."""
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        assert parse_http_date("Tue, 14 Nov 2023 22:13:20 -0000") == NOW
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 async def test_retry_after_date_is_read_against_the_response_date() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
@@ -1170,3 +1170,132 @@ def test_every_check_names_argument_rule_and_shown_exactly(
     error = info.value
     assert (error.argument, error.rule, error.shown) == (argument, rule, shown)
     assert str(error) == f"{argument} must be {rule}; got {shown}"
+
+
+# -- boundaries and forms the mutation run found unpinned --------------------------------------
+
+
+@pytest.mark.parametrize(("value", "number"), [("000", 0), ("0", 0), ("007", 7), (" 0 ", 0)])
+def test_int_id_reads_zeros_and_leading_zeros(value: str, number: int) -> None:
+    """An id of zeros is 0 and leading zeros are dropped (never an error)."""
+    assert v.int_id("template_id", value) == number
+
+
+@pytest.mark.parametrize(
+    ("length", "cut"), [(23, False), (24, False), (25, True)], ids=["23", "24", "25"]
+)
+def test_a_refused_number_longer_than_24_characters_is_cut(length: int, cut: bool) -> None:
+    """A refused number is shown by its last 24 characters at most (masked), with '...' in
+    front only when it was longer."""
+    value = "1" * (length - 1) + "x"
+    with pytest.raises(ValidationError) as info:
+        v.phone("to", value)
+    shown = info.value.shown
+    assert shown.startswith("'...") is cut
+    assert shown.endswith(f" ({length} characters)")
+
+
+def test_send_limit_of_another_type_shows_the_value() -> None:
+    """A send limit that is not a SendLimit is shown as given."""
+    with pytest.raises(ValidationError) as info:
+        v.send_limit("period_total_send_limit", {"enabled": True})
+    assert info.value.rule == "a SendLimit"
+    assert info.value.shown == "{'enabled': True}"
+
+
+class _NoOffset(tzinfo):
+    """A time zone that does not know its offset (utcoffset() is None)."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "?"
+
+
+@pytest.mark.parametrize("check", [v.epoch_millis, v.iso_time], ids=["epoch_millis", "iso_time"])
+def test_a_datetime_whose_zone_has_no_offset_is_naive(check: Any) -> None:
+    """A datetime with a tzinfo that gives no offset is refused like a naive one."""
+    value = datetime(2023, 4, 11, tzinfo=_NoOffset())
+    with pytest.raises(ValidationError) as info:
+        check("time", value)
+    assert info.value.rule == "a timezone-aware datetime"
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"), [("1E-63", True), ("1E-64", False), ("9E+63", True), ("1E+64", False)]
+)
+def test_plain_numbers_have_at_most_64_digits(value: str, ok: bool) -> None:
+    """A number is sent only if written out plainly it has at most 64 digits (63 decimals
+    after a leading 0 is 64)."""
+    if ok:
+        text = v.numeric_string("n", value)
+        assert len(text.replace(".", "")) == 64
+    else:
+        with pytest.raises(ValidationError, match="of at most 64 digits"):
+            v.numeric_string("n", value)
+
+
+@pytest.mark.parametrize(
+    ("value", "integer", "sent"),
+    [("007", True, "007"), ("01.5", False, "01.5"), ("-1E1", False, "-10"), ("-0", False, "0")],
+)
+def test_numbers_already_plain_go_out_as_written(value: str, integer: bool, sent: str) -> None:
+    """Plain digits go out exactly as written (leading zeros kept); other forms are written
+    out plainly, keeping a sign, with "-0" as "0"."""
+    assert v.numeric_string("n", value, integer=integer) == sent
+
+
+@pytest.mark.parametrize("url", ["http://localhost./otp", "http://LOCALHOST/otp"])
+def test_localhost_with_a_trailing_dot_is_loopback(url: str) -> None:
+    """The fully qualified localhost is loopback too: plain http needs no opt-in."""
+    assert v.check_base_url(url, allow_insecure_http=False) == url.lower()
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [(58, "'" + "a" * 58 + "' (58 characters)"), (59, "'" + "a" * 56 + "... (59 characters)")],
+)
+def test_values_are_shown_up_to_60_characters(size: int, shown: str) -> None:
+    """A value's repr is shown whole up to 60 characters, else cut to 57 and '...'."""
+    with pytest.raises(ValidationError) as info:
+        v.check_str("order_id", "a" * size, 0, 10)
+    assert info.value.shown == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://bücher.example/otp", "https://bücher.example/otp"),
+        ("https://api.example.com/apiX/", "https://api.example.com/apiX"),
+    ],
+)
+def test_international_hosts_and_paths_are_kept(url: str, expected: str) -> None:
+    """An international host name is accepted as given; only a trailing '/' leaves the path."""
+    assert v.check_base_url(url, allow_insecure_http=False) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "https://b" + "ü" * 70 + ".example/otp",
+            "base_url 'https://b" + "ü" * 47 + "... has no valid host",
+        ),
+        ("https://☃.example/otp", "base_url 'https://☃.example/otp' is not a valid URL"),
+        (
+            "user:hunter2@api.example.com/otp",
+            "base_url '***@api.example.com/otp' must start with https:// (or http://)",
+        ),
+    ],
+    ids=["idna-label-too-long", "not-idna-2008", "userinfo-without-scheme"],
+)
+def test_bad_hosts_say_what_is_wrong(url: str, message: str) -> None:
+    """A host IDNA cannot encode, one httpx refuses, and user info without a scheme (masked)
+    are refused with their own messages."""
+    with pytest.raises(ItnioError) as info:
+        v.check_base_url(url, allow_insecure_http=False)
+    assert str(info.value) == message

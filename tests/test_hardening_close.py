@@ -1,0 +1,260 @@
+"""Closing the client while calls are running (issue 12, item 5).
+
+``aclose()`` with 30 calls running — reads, sends and verifies, some written and held
+by the server, some still waiting for a connection of the pool — ends every one of
+them with an :class:`ItnioError` subclass (never a bare ``RuntimeError``), with
+``sent`` telling the truth: ``True`` for a request the server received, ``False``
+for one that was still waiting for a connection. No retry starts once the client is
+closed: the server's own count of requests proves it.
+
+Held requests are held by an event (or until the client hangs up), never by a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from itnio_async import (
+    AsyncItnio,
+    HTTPStatusError,
+    ItnioError,
+    RetryPolicy,
+    TransportError,
+)
+from itnio_async import _base_client as base_client
+from itnio_async.testing import FakeItnio
+
+from .conftest import API_KEY, API_SECRET, FIXED_TIME
+from .test_retries import GatedSleep
+
+#: Calls started at once, and connections in the pool for them (the rest must wait).
+CALLS = 30
+POOL = 10
+
+Call = Callable[[AsyncItnio], Awaitable[Any]]
+
+
+def _calls() -> list[tuple[str, Call]]:
+    """Ten reads, ten sends and ten verifies, interleaved, each naming itself on the wire."""
+    made: list[tuple[str, Call]] = []
+    for i in range(CALLS // 3):
+        order_id, number, vid = f"order-{i:03d}", f"86135000{i:05d}", f"2220605144305100{i:04d}"
+        made.append((order_id, lambda c, o=order_id: c.records.get_by_order_id(o)))
+        made.append(
+            (
+                number,
+                lambda c, n=number: c.verifications.send(app_id="mRELxtHc", template_id=455, to=n),
+            )
+        )
+        made.append((vid, lambda c, v=vid: c.verifications.verify(v, "4821")))
+    return made
+
+
+class HoldingServer:
+    """HTTP/1.1 on 127.0.0.1 that records who each request is for and answers none of them:
+    it holds each one until the client hangs up."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.changed = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/otp``."""
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/otp"
+
+    async def wait_for(self, count: int) -> None:
+        """Return once ``count`` requests have arrived."""
+        while len(self.seen) < count:
+            self.changed.clear()
+            await self.changed.wait()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {k.lower(): v for k, v in (ln.split(": ", 1) for ln in lines[1:] if ln)}
+            body = json.loads(await reader.readexactly(int(headers["content-length"])))
+            self.seen.append(body.get("orderId") or body.get("to") or body["verificationId"])
+            self.changed.set()
+            await reader.read(1)  # held until the client hangs up
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            self._tasks.discard(task)
+
+    async def __aenter__(self) -> HoldingServer:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+
+@pytest.fixture
+async def holding() -> AsyncIterator[HoldingServer]:
+    """A server that holds every request it receives."""
+    async with HoldingServer() as server:
+        yield server
+
+
+async def _settle(predicate: Callable[[], bool]) -> None:
+    """Let the event loop run until ``predicate()`` holds (no clock involved)."""
+    while not predicate():  # noqa: ASYNC110 - the pool has no event for its queue
+        await asyncio.sleep(0)
+
+
+async def test_closing_during_thirty_calls_over_sockets_types_every_error(
+    holding: HoldingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the SDK's own engine with a 10-connection pool: 10 calls written and held, 20
+    waiting for a connection; aclose() ends all 30 with a TransportError whose ``sent`` is
+    True exactly for the 10 the server received, and nothing more reaches the server."""
+    monkeypatch.setattr(base_client, "DEFAULT_MAX_CONNECTIONS", POOL)
+    calls = _calls()
+    client = AsyncItnio(
+        API_KEY,
+        API_SECRET,
+        base_url=holding.base_url,
+        clock=lambda: FIXED_TIME,
+        retry_policy=RetryPolicy(max_retries=2, base_delay=0.0, max_delay=0.0),
+    )
+    async with client:
+        pool = client._engine().transport
+        assert pool is not None
+        tasks = [asyncio.ensure_future(call(client)) for _, call in calls]
+        await holding.wait_for(POOL)
+        await _settle(lambda: pool.stats().waiting == CALLS - POOL)  # type: ignore[attr-defined]
+        await client.aclose()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+
+    assert len(holding.seen) == POOL  # nothing more arrived: no retry, no queued request
+    assert len(set(holding.seen)) == POOL
+    for (name, _), outcome in zip(calls, outcomes, strict=True):
+        assert isinstance(outcome, TransportError), f"{name}: {outcome!r}"
+        assert outcome.sent is (name in holding.seen), f"{name}: {outcome!r}"
+    assert sum(o.sent for o in outcomes if isinstance(o, TransportError)) == POOL
+
+
+async def test_closing_during_calls_on_the_in_process_fake_starts_no_retry() -> None:
+    """With the fake's latency holding 30 calls that will all be answered 503, aclose()
+    while they are in flight: each ends with an ItnioError and the fake sees 30 requests,
+    not one retry (reads would retry a 503 on an open client)."""
+    fake = FakeItnio()
+    fake.fail_next(503, times=10 * CALLS)
+    fake.set_latency(0.5)
+    arrived = 0
+    all_in = asyncio.Event()
+
+    def count(request: httpx.Request) -> None:
+        nonlocal arrived
+        arrived += 1
+        if arrived == CALLS:
+            all_in.set()
+
+    calls = _calls()
+    async with fake.client(event_hooks={"request": [count]}, max_retries=2) as client:
+        tasks = [asyncio.ensure_future(call(client)) for _, call in calls]
+        await all_in.wait()
+        assert fake.requests == []  # every call is still inside the fake's latency
+        await client.aclose()
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+
+    assert arrived == CALLS
+    assert len(fake.requests) == CALLS
+    for (name, _), outcome in zip(calls, outcomes, strict=True):
+        assert isinstance(outcome, ItnioError), f"{name}: {outcome!r}"
+        assert isinstance(outcome, HTTPStatusError), f"{name}: {outcome!r}"
+        assert outcome.status_code == 503
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: BaseClient._request checks is_closed before the backoff sleep but not "
+    "after it, so a call sleeping before its retry sends that retry on a closed client",
+)
+async def test_a_call_sleeping_before_its_retry_sends_nothing_once_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A read answered 503 with Retry-After sleeps before its retry; aclose() during that
+    sleep: the retry is never sent and the call ends with the 503's HTTPStatusError."""
+    sleep = GatedSleep(monkeypatch, 7.0)
+    fake = FakeItnio()
+    fake.fail_next(503, retry_after=7, path="/flow/details")
+    async with fake.client() as client:
+        task = asyncio.ensure_future(client.flows.get(1))
+        await sleep.started.wait()  # the call sleeps before its retry
+        await client.aclose()
+        sleep.release()
+        with pytest.raises(ItnioError) as info:
+            await task
+    assert sleep.slept == [7.0]
+    assert len(fake.requests) == 1
+    assert isinstance(info.value, HTTPStatusError)
+    assert info.value.status_code == 503
+
+
+async def test_a_call_sleeping_before_its_retry_on_the_own_engine_is_never_sent_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the SDK's own engine, a retry due after aclose() never reaches the server and the
+    call ends with an ItnioError that says nothing of it was sent a second time."""
+    sleep = GatedSleep(monkeypatch, 7.0)
+    seen: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                seen.append(await reader.readuntil(b"\r\n\r\n"))
+                writer.write(
+                    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\n"
+                    b"Content-Length: 0\r\n\r\n"
+                )
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with AsyncItnio(
+            API_KEY,
+            API_SECRET,
+            base_url=f"http://127.0.0.1:{port}/otp",
+            clock=lambda: FIXED_TIME,
+            retry_policy=RetryPolicy(max_retries=2, base_delay=0.0, max_delay=0.0),
+        ) as client:
+            task = asyncio.ensure_future(client.flows.get(1))
+            await sleep.started.wait()
+            await client.aclose()
+            sleep.release()
+            with pytest.raises(ItnioError) as info:
+                await task
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert len(seen) == 1
+    error = info.value
+    assert isinstance(error, (HTTPStatusError, TransportError)), repr(error)
+    if isinstance(error, TransportError):
+        assert error.sent is False
