@@ -1026,9 +1026,16 @@ def _transport_error(exc: BaseException, call: Call[Any], request: httpx.Request
 
 
 def _scrubbed_copy(exc: BaseException, secrets: Secrets) -> BaseException:
-    """``exc`` again, its message scrubbed; ``Exception`` when its type cannot be rebuilt."""
+    """``exc`` again (its request too), its message scrubbed; ``Exception`` when its type
+    cannot be rebuilt from a message."""
     message = secrets.scrub(str(exc))
     try:
+        if isinstance(exc, httpx.RequestError):
+            try:
+                request: httpx.Request | None = exc.request
+            except RuntimeError:  # an httpx error raised without its request
+                request = None
+            return type(exc)(message, request=request)
         return type(exc)(message)
     except Exception:  # noqa: BLE001 - any constructor may refuse one string
         return Exception(f"{type(exc).__name__}: {message}")

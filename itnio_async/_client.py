@@ -157,7 +157,6 @@ class AsyncItnio(BaseClient):
         clock: Callable[[], float] | None = None,
     ) -> None:
         try:
-            key, secret = _credentials(api_key, api_secret)
             _check_engine(http_client, transport, proxy, ssl_context, max_response_size)
             url = check_base_url(
                 str(base_url or os.environ.get("ITNIO_BASE_URL") or DEFAULT_BASE_URL),
@@ -171,6 +170,8 @@ class AsyncItnio(BaseClient):
                 retry_policy=retry_policy or RetryPolicy(),
                 event_hooks=event_hooks,
             )
+            # Last: once they are held here, nothing else can fail.
+            key, secret = _credentials(api_key, api_secret)
         except BaseException as exc:
             # No frame of a configuration error may hold the credentials or a URL with
             # a password: this one drops them, the checks' frames are cleared.

@@ -294,7 +294,9 @@ async def test_a_deadline_cut_of_a_written_request_says_it_was_sent() -> None:
         with pytest.raises(RequestTimeoutError, match="deadline") as info:
             await client.verifications.send(app_id="mRELxtHc", template_id=455, to="8613512345678")
     assert info.value.sent is True
-    assert str(info.value) == ("deadline exceeded for POST /verification/send after 1 attempt(s)")
+    assert str(info.value) == (
+        "deadline exceeded for POST api.itniotech.com/verification/send after 1 attempt(s)"
+    )
 
 
 async def test_a_deadline_cut_names_the_attempt_it_cut() -> None:
@@ -312,7 +314,10 @@ async def test_a_deadline_cut_names_the_attempt_it_cut() -> None:
     async with client_for(handler, deadline=0.3) as client:
         with pytest.raises(RequestTimeoutError) as info:
             await client.flows.get(1)
-    assert str(info.value) == "deadline exceeded for GET /flow/details/1 after 2 attempt(s)"
+    assert (
+        str(info.value)
+        == "deadline exceeded for GET api.itniotech.com/flow/details/1 after 2 attempt(s)"
+    )
     assert info.value.sent is True
     assert attempts == 2
 

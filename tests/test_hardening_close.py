@@ -189,11 +189,6 @@ async def test_closing_during_calls_on_the_in_process_fake_starts_no_retry() -> 
         assert outcome.status_code == 503
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: BaseClient._request checks is_closed before the backoff sleep but not "
-    "after it, so a call sleeping before its retry sends that retry on a closed client",
-)
 async def test_a_call_sleeping_before_its_retry_sends_nothing_once_closed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -143,12 +143,6 @@ def _safe_repr(value: object) -> str:
         return f"<repr failed: {type(exc).__name__}>"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: AsyncItnio.__init__ raises configuration errors with api_key/api_secret "
-    "(and check_credentials' value) as live locals of its frames; a traceback printed "
-    "with its locals shows the secret",
-)
 @pytest.mark.parametrize("options", CONSTRUCTION_ERRORS.values(), ids=list(CONSTRUCTION_ERRORS))
 def test_a_construction_error_keeps_no_secret_in_traceback_locals(options: dict[str, Any]) -> None:
     """No frame of a configuration error's traceback holds the secret (as given or as it
@@ -164,12 +158,6 @@ def test_a_construction_error_keeps_no_secret_in_traceback_locals(options: dict[
     assert GOOD_SECRET not in "\n".join(shown)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: repr() of an AsyncItnio whose __init__ failed raises AttributeError "
-    "(_shared unset), so traceback.TracebackException(capture_locals=True) of any "
-    "configuration error raises instead of formatting (Python 3.11 does not guard repr)",
-)
 @pytest.mark.parametrize("options", CONSTRUCTION_ERRORS.values(), ids=list(CONSTRUCTION_ERRORS))
 def test_a_construction_error_can_be_formatted_with_captured_locals(
     options: dict[str, Any],
@@ -470,7 +458,7 @@ async def test_a_streamed_error_answer_keeps_its_headers_and_request() -> None:
         ({"max_retries": True}, "max_retries must be an int >= 0, got True"),
         (
             {"event_hooks": {"req": []}},
-            "event_hooks takes 'request' and 'response' lists, got ['req']",
+            "event_hooks takes 'request', 'response' and 'call' lists, got ['req']",
         ),
         (
             {"event_hooks": {"request": [print, 1]}},

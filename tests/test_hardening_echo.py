@@ -158,23 +158,12 @@ def _logged(error: BaseException) -> str:
     return stream.getvalue()
 
 
-#: The engine's own exception is chained as ``__cause__`` with its message as it was:
-#: an echo quoted there (h11 quotes a malformed status or header line) is shown by
-#: ``logging.exception`` and any traceback printer.
-CAUSE_NOT_SCRUBBED = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _transport_error scrubs its own message but chains the httpx error (and "
-    "the httpcore/h11 errors behind it) with the echoed Sign, code and number unscrubbed",
-)
-
-
 def _cases() -> Iterator[Any]:
     for place in PLACES:
         for name in CALLS:
             if place == "wrong-shape-200" and name == "backfill.report":
                 continue  # it returns nothing: its data is never decoded
-            marks = [CAUSE_NOT_SCRUBBED] if place == "transport-message" else []
-            yield pytest.param(name, place, id=f"{name}-{place}", marks=marks)
+            yield pytest.param(name, place, id=f"{name}-{place}")
 
 
 @pytest.mark.parametrize(("name", "place"), list(_cases()))
@@ -264,7 +253,6 @@ async def test_decode_error_keeps_no_json_error_with_the_body(body: bytes) -> No
     assert PHONE_SENT not in error.body
 
 
-@CAUSE_NOT_SCRUBBED
 async def test_an_echo_in_an_illegal_header_line_is_not_shown_through_the_cause() -> None:
     """Over a real socket with httpx's own transport (a user's http_client), a proxy that
     echoes the Sign in a malformed header line gets an h11 error quoting that line; neither

@@ -590,9 +590,30 @@ async def test_an_event_hooks_own_exception_ends_the_call_unchanged(
     assert script.count == (0 if where == "request" else 1)
 
 
-async def test_an_exception_once_the_client_is_closed_is_a_transport_error() -> None:
-    """A failure that is not httpx's, after the client was closed under the call, is a
-    TransportError naming it and the call, chained to it."""
+async def test_an_engine_failure_once_the_client_is_closed_is_a_transport_error() -> None:
+    """A failure of the engine that is not httpx's, after the client was closed under the
+    call, is a TransportError naming it and the call, chained to a scrubbed copy of it."""
+    clients: list[AsyncItnio] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await clients[0].aclose()
+        raise RuntimeError("boom")
+
+    async with AsyncItnio(
+        API_KEY, API_SECRET, base_url=BASE_URL, transport=httpx.MockTransport(handler)
+    ) as client:
+        clients.append(client)
+        with pytest.raises(TransportError) as info:
+            await client.flows.get(1)
+    assert str(info.value) == "RuntimeError on GET api.itniotech.com/flow/details/1: boom"
+    assert (info.value.method, info.value.path) == ("GET", "/flow/details/1")
+    assert type(info.value.__cause__) is RuntimeError
+    assert str(info.value.__cause__) == "boom"
+
+
+async def test_a_hooks_own_exception_once_the_client_is_closed_is_its_own() -> None:
+    """A request hook that closes the client and raises ends the call with its own exception,
+    as any hook's exception does; nothing is sent."""
     boom = RuntimeError("boom")
     clients: list[AsyncItnio] = []
 
@@ -603,11 +624,9 @@ async def test_an_exception_once_the_client_is_closed_is_a_transport_error() -> 
     script = Script([], envelope(FLOW))
     async with client_for(script, event_hooks={"request": [hook]}) as client:
         clients.append(client)
-        with pytest.raises(TransportError) as info:
+        with pytest.raises(RuntimeError) as info:
             await client.flows.get(1)
-    assert str(info.value) == "RuntimeError on GET api.itniotech.com/flow/details/1: boom"
-    assert (info.value.method, info.value.path) == ("GET", "/flow/details/1")
-    assert info.value.__cause__ is boom
+    assert info.value is boom
     assert script.count == 0
 
 
