@@ -357,7 +357,13 @@ class _Engine:
             # replayable Sign to whatever host the Location names.
             http = self.http if transport is None else self._mock_client()
             response = await http.send(request, stream=True, follow_redirects=False)
-        return await _read_capped(response, self.max_body)
+        try:
+            body = response.content  # the SDK's own engine and most transports read it
+        except httpx.ResponseNotRead:
+            return await _read_capped(response, self.max_body)
+        if len(body) > self.max_body:
+            raise ResponseTooLarge(f"response larger than {self.max_body} bytes")
+        return response
 
     def _mock_client(self) -> httpx.AsyncClient:
         if self.fallback is None:
@@ -374,19 +380,13 @@ class _Engine:
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> httpx.Response:
-    """``response`` with its body read, or ``ResponseTooLarge`` past ``limit`` bytes."""
-    try:
-        body = response.content
-    except httpx.ResponseNotRead:
-        pass
-    else:
-        if len(body) > limit:
-            raise ResponseTooLarge(f"response larger than {limit} bytes")
-        return response
+    """``response`` (a stream not read yet) with its body read, or ``ResponseTooLarge``
+    past ``limit`` bytes (once decompressed)."""
     headers = response.headers
     length = headers.get("Content-Length")
     if (
         length is not None
+        and length.isascii()
         and length.isdigit()
         and int(length) <= limit
         and headers.get("Content-Encoding", "identity").strip().lower() == "identity"

@@ -191,9 +191,17 @@ def get_converter(*, strict: bool = False) -> cattrs.Converter:
 
 def _register_optional(conv: cattrs.Converter, base: type) -> None:
     hook = conv.get_structure_hook(base)
+    if base in (int, str):
+        # Most wire values are already exactly the type wanted (a bool is no int here).
+        def structure(value: Any, _: Any) -> Any:
+            if value is None or type(value) is base:
+                return value
+            return hook(value, base)
 
-    def structure(value: Any, _: Any) -> Any:
-        return None if value is None else hook(value, base)
+    else:
+
+        def structure(value: Any, _: Any) -> Any:
+            return None if value is None else hook(value, base)
 
     conv.register_structure_hook(base | None, structure)
 
