@@ -739,7 +739,7 @@ class BaseClient:
             result = hook(request)
             if inspect.isawaitable(result):
                 await result
-        failure: Exception | None
+        failure: Exception
         try:
             response = await engine.send(request)
         except httpx.RequestError as exc:
@@ -749,17 +749,15 @@ class BaseClient:
                 raise  # a user client's own hook, or a user transport's own exception
             failure = exc
         else:
-            failure = None
-        if failure is not None:
-            # Raised outside the except block: the original (whose message may quote
-            # what a server echoed) is neither the cause nor the context.
-            wrapped = _transport_error(failure, call, request)
-            raise wrapped from wrapped.__cause__
-        for hook in options.response_hooks:
-            result = hook(response)
-            if inspect.isawaitable(result):
-                await result
-        return response
+            for hook in options.response_hooks:
+                result = hook(response)
+                if inspect.isawaitable(result):
+                    await result
+            return response
+        # Raised outside the except block: the original (whose message may quote what
+        # a server echoed) is neither the cause nor the context.
+        wrapped = _transport_error(failure, call, request)
+        raise wrapped from wrapped.__cause__
 
     async def _observed(
         self, call: Call[T], raw: bool, deadline_at: float | None
