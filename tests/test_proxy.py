@@ -24,6 +24,7 @@ from itnio_async import AsyncItnio, HTTPStatusError, ItnioError
 from itnio_async._transport import HTTP11Transport
 from itnio_async.testing import FakeItnio, SeedData
 
+from ._loopback import LoopbackServer, Request, response
 from .test_raw_response import NO_SLEEP, FakeGateway
 
 PROXY_VARIABLES = (
@@ -39,17 +40,7 @@ PROXY_VARIABLES = (
 NUMBER = "8613800138000"
 
 
-@attrs.frozen
-class Forwarded:
-    """One request the proxy forwarded: the request line's target and the headers."""
-
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class ForwardProxy:
+class ForwardProxy(LoopbackServer):
     """A forward HTTP proxy on 127.0.0.1 that records every request it forwards.
 
     Each request (absolute URI, ``http://`` only) goes to its target on a fresh
@@ -59,76 +50,30 @@ class ForwardProxy:
     """
 
     def __init__(self) -> None:
-        self.forwarded: list[Forwarded] = []
-        self.connections = 0
+        super().__init__()
+        self.forwarded: list[Request] = []
         self.relayed_bytes = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
 
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    async def __aenter__(self) -> ForwardProxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self.connections += 1
-        try:
-            while await self._forward_one(reader, writer):
-                pass
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
-            self._tasks.discard(task)
-
-    async def _forward_one(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
         """Forward one request; False when the client's connection must close."""
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        method, target, _ = lines[0].split(" ", 2)
-        headers: list[tuple[str, str]] = []
-        for line in lines[1:]:
-            if line:
-                name, _, value = line.partition(":")
-                headers.append((name.strip(), value.strip()))
-        lowered = {name.lower(): value for name, value in headers}
-        body = await reader.readexactly(int(lowered.get("content-length", "0")))
-        self.forwarded.append(Forwarded(method, target, lowered, body))
-        url = urlsplit(target)
+        self.forwarded.append(request)
+        url = urlsplit(request.target)
         if url.scheme != "http" or url.hostname is None:
-            writer.write(b"HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\n\r\n")
+            writer.write(response(b"", 501, reason="Not Implemented"))
             await writer.drain()
             return True
         up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port or 80)
         try:
             path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-            out = [f"{method} {path} HTTP/1.1"]
+            out = [f"{request.method} {path} HTTP/1.1"]
             out += [
                 f"{name}: {value}"
-                for name, value in headers
+                for name, value in request.fields
                 if name.lower() not in ("proxy-connection", "proxy-authorization")
             ]
-            up_writer.write("\r\n".join(out).encode("latin-1") + b"\r\n\r\n" + body)
+            up_writer.write("\r\n".join(out).encode("latin-1") + b"\r\n\r\n" + request.body)
             await up_writer.drain()
             answer = await up_reader.readuntil(b"\r\n\r\n")
             length = None
