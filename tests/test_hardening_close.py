@@ -31,6 +31,7 @@ from itnio_async import (
 from itnio_async import _base_client as base_client
 from itnio_async.testing import FakeItnio
 
+from ._loopback import LoopbackServer, Request
 from .conftest import API_KEY, API_SECRET, FIXED_TIME
 from .test_retries import GatedSleep
 
@@ -57,21 +58,14 @@ def _calls() -> list[tuple[str, Call]]:
     return made
 
 
-class HoldingServer:
+class HoldingServer(LoopbackServer):
     """HTTP/1.1 on 127.0.0.1 that records who each request is for and answers none of them:
     it holds each one until the client hangs up."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.seen: list[str] = []
         self.changed = asyncio.Event()
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT/otp``."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/otp"
 
     async def wait_for(self, count: int) -> None:
         """Return once ``count`` requests have arrived."""
@@ -79,37 +73,14 @@ class HoldingServer:
             self.changed.clear()
             await self.changed.wait()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            headers = {k.lower(): v for k, v in (ln.split(": ", 1) for ln in lines[1:] if ln)}
-            body = json.loads(await reader.readexactly(int(headers["content-length"])))
-            self.seen.append(body.get("orderId") or body.get("to") or body["verificationId"])
-            self.changed.set()
-            await reader.read(1)  # held until the client hangs up
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-            self._tasks.discard(task)
-
-    async def __aenter__(self) -> HoldingServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        body = json.loads(request.body)
+        self.seen.append(body.get("orderId") or body.get("to") or body["verificationId"])
+        self.changed.set()
+        await reader.read(1)  # held until the client hangs up
+        return False
 
 
 @pytest.fixture
