@@ -13,6 +13,7 @@ import pytest
 
 from itnio_async._transport import DEFAULT_MAX_RESPONSE_SIZE, HTTP11Transport, ResponseTooLarge
 
+from .._loopback import response
 from .conftest import (
     GUARD,
     SHORT_READ,
@@ -24,7 +25,6 @@ from .conftest import (
     fails_after_sending,
     first_then_echo,
     make_request,
-    response,
 )
 
 MiB = 1024 * 1024

@@ -14,6 +14,7 @@ import pytest
 
 from itnio_async._transport import _READ_BUFFER, WRITTEN, HTTP11Transport
 
+from .._loopback import response
 from .conftest import (
     SHORT_READ,
     Handler,
@@ -27,7 +28,6 @@ from .conftest import (
     idle_connections,
     make_client,
     make_request,
-    response,
 )
 
 MiB = 1024 * 1024

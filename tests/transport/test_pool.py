@@ -15,6 +15,7 @@ import pytest
 
 from itnio_async._transport import WRITTEN, HTTP11Transport
 
+from .._loopback import response
 from .conftest import (
     GUARD,
     Peer,
@@ -26,7 +27,6 @@ from .conftest import (
     held,
     idle_connections,
     make_request,
-    response,
 )
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from itnio_async._transport import WRITTEN, HTTP11Transport
 
+from .._loopback import response
 from .conftest import (
     Peer,
     RawServer,
@@ -25,7 +26,6 @@ from .conftest import (
     idle_connections,
     make_client,
     make_request,
-    response,
 )
 
 trustme = pytest.importorskip("trustme")

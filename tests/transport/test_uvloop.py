@@ -9,6 +9,7 @@ import pytest
 
 from itnio_async._transport import HTTP11Transport
 
+from .._loopback import response
 from .conftest import (
     Peer,
     RawServer,
@@ -17,7 +18,6 @@ from .conftest import (
     happened,
     make_client,
     make_request,
-    response,
 )
 
 
