@@ -35,6 +35,7 @@ from itnio_async import (
 )
 from itnio_async.testing import FakeItnio, SeedData
 
+from ._loopback import LoopbackServer
 from .conftest import FIXED_TIME
 from .test_raw_response import ENGINES, NO_SLEEP, FakeGateway, connect
 
@@ -312,31 +313,18 @@ async def test_read_timeout_names_the_call_and_the_host() -> None:
     assert "itnio.fake/template/list" in str(error)
 
 
-@contextlib.asynccontextmanager
-async def silent_server() -> AsyncIterator[str]:
-    """A server on 127.0.0.1 that reads requests and never answers; yields its base URL."""
-    held: list[asyncio.StreamWriter] = []
+class SilentServer(LoopbackServer):
+    """A server on 127.0.0.1 that reads requests and never answers."""
 
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-        with contextlib.suppress(ConnectionError):
-            await reader.read(-1)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/otp"
-    finally:
-        server.close()
-        for writer in held:
-            writer.close()
-        await server.wait_closed()
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(-1)
 
 
 async def test_deadline_error_names_the_call() -> None:
     """The call's deadline passing is a RequestTimeoutError with method and path."""
     async with (
-        silent_server() as base_url,
-        AsyncItnio("key-1234", "secret-1234", base_url=base_url, deadline=0.05) as client,
+        SilentServer() as server,
+        AsyncItnio("key-1234", "secret-1234", base_url=server.base_url, deadline=0.05) as client,
     ):
         with pytest.raises(RequestTimeoutError) as info:
             await client.flows.get(42)
@@ -348,8 +336,8 @@ async def test_deadline_error_names_the_call() -> None:
 async def test_deadline_error_names_the_host() -> None:
     """The deadline's RequestTimeoutError names the host, as other transport errors do."""
     async with (
-        silent_server() as base_url,
-        AsyncItnio("key-1234", "secret-1234", base_url=base_url, deadline=0.05) as client,
+        SilentServer() as server,
+        AsyncItnio("key-1234", "secret-1234", base_url=server.base_url, deadline=0.05) as client,
     ):
         with pytest.raises(RequestTimeoutError) as info:
             await client.flows.get(42)

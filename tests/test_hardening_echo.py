@@ -33,6 +33,7 @@ from itnio_async import (
     TransportError,
 )
 
+from ._loopback import LoopbackServer, Request, response
 from .conftest import BASE_URL, FIXED_TIME
 
 #: The signing clock: with these credentials its Sign has no run of 7 digits, which
@@ -253,45 +254,43 @@ async def test_decode_error_keeps_no_json_error_with_the_body(body: bytes) -> No
     assert PHONE_SENT not in error.body
 
 
+class SignEchoingProxy(LoopbackServer):
+    """HTTP/1.1 on 127.0.0.1 that answers each request with a 502 whose malformed header
+    line quotes the request's Sign, then hangs up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signs: list[str] = []
+
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        sign = request.headers["sign"]
+        self.signs.append(sign)
+        writer.write(response(b"", 502, f"Echoed Sign {sign}", reason="Bad Gateway", length=False))
+        await writer.drain()
+        return False
+
+
 async def test_an_echo_in_an_illegal_header_line_is_not_shown_through_the_cause() -> None:
     """Over a real socket with httpx's own transport (a user's http_client), a proxy that
     echoes the Sign in a malformed header line gets an h11 error quoting that line; neither
     the TransportError nor its chained httpx error may show the Sign."""
-    signs: list[str] = []
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        headers = dict(
-            line.split(": ", 1) for line in head.decode("latin-1").split("\r\n")[1:] if line
-        )
-        length = int(headers.get("Content-Length", headers.get("content-length", "0")))
-        await reader.readexactly(length)
-        sign = headers.get("Sign") or headers["sign"]
-        signs.append(sign)
-        writer.write(f"HTTP/1.1 502 Bad Gateway\r\nEchoed Sign {sign}\r\n\r\n".encode())
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        async with (
-            httpx.AsyncClient() as http,
-            AsyncItnio(
-                API_KEY,
-                API_SECRET,
-                base_url=f"http://127.0.0.1:{port}/otp",
-                http_client=http,
-                max_retries=0,
-                clock=lambda: SIGN_TIME,
-            ) as client,
-        ):
-            with pytest.raises(TransportError) as info:
-                await CALLS["send_code"](client)
-    finally:
-        server.close()
-        await server.wait_closed()
-    [sign] = signs
+    async with (
+        SignEchoingProxy() as proxy,
+        httpx.AsyncClient() as http,
+        AsyncItnio(
+            API_KEY,
+            API_SECRET,
+            base_url=proxy.base_url,
+            http_client=http,
+            max_retries=0,
+            clock=lambda: SIGN_TIME,
+        ) as client,
+    ):
+        with pytest.raises(TransportError) as info:
+            await CALLS["send_code"](client)
+    [sign] = proxy.signs
     error = info.value
     assert isinstance(error.__cause__, httpx.RemoteProtocolError)
     everything = "\n".join(
