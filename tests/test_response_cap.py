@@ -189,34 +189,35 @@ async def test_a_custom_small_cap_bounds_memory_tighter(engine: str, shape: str)
     assert peak < SMALL_CAP_PEAK, f"peak {peak / 1024:.0f} KiB"
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-async def test_a_body_of_exactly_the_cap_decodes_and_one_byte_more_does_not(engine: str) -> None:
-    """A valid answer of exactly max_response_size bytes decodes; one byte more is refused."""
-    async with BodyServer("exact", envelope_of_size(SMALL_CAP)) as server:
+async def at_the_cap_then_one_byte_over(engine: str, shape: str) -> TransportError:
+    """An answer of ``shape`` holding exactly SMALL_CAP bytes must decode; the error of the
+    same answer one byte longer."""
+    async with BodyServer(shape, envelope_of_size(SMALL_CAP)) as server:
         async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
             assert await client.templates.list() == []
         server.payload = envelope_of_size(SMALL_CAP + 1)
         async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
             with pytest.raises(TransportError) as info:
                 await client.templates.list()
-    assert not isinstance(info.value, RequestTimeoutError)
-    assert isinstance(info.value.__cause__, ResponseTooLarge)
-    assert info.value.sent is True
+    return info.value
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_body_of_exactly_the_cap_decodes_and_one_byte_more_does_not(engine: str) -> None:
+    """A valid answer of exactly max_response_size bytes decodes; one byte more is refused."""
+    error = await at_the_cap_then_one_byte_over(engine, "exact")
+    assert not isinstance(error, RequestTimeoutError)
+    assert isinstance(error.__cause__, ResponseTooLarge)
+    assert error.sent is True
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 async def test_a_compressed_body_is_capped_by_its_unpacked_size(engine: str) -> None:
     """A gzip answer that unpacks to exactly the cap decodes; one that unpacks to a byte
     more is refused, though both are tiny on the wire."""
-    async with BodyServer("gzip-exact", envelope_of_size(SMALL_CAP)) as server:
-        async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
-            assert await client.templates.list() == []
-        server.payload = envelope_of_size(SMALL_CAP + 1)
-        async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
-            with pytest.raises(TransportError) as info:
-                await client.templates.list()
-    assert isinstance(info.value.__cause__, ResponseTooLarge)
-    assert "once decompressed" in str(info.value)
+    error = await at_the_cap_then_one_byte_over(engine, "gzip-exact")
+    assert isinstance(error.__cause__, ResponseTooLarge)
+    assert "once decompressed" in str(error)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
