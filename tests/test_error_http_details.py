@@ -35,7 +35,7 @@ from itnio_async import (
 )
 from itnio_async.testing import FakeItnio, SeedData
 
-from ._loopback import LoopbackServer
+from ._loopback import LoopbackServer, response
 from .conftest import FIXED_TIME
 from .test_raw_response import ENGINES, NO_SLEEP, FakeGateway, connect
 
@@ -377,39 +377,38 @@ def answer_with_another_record(fake: FakeItnio) -> Callable[[str, dict[str, str]
     def other(target: str, headers: dict[str, str], body: bytes) -> bytes:
         data = {"verificationId": "b" * 32, "orderId": "someone-else", "flowId": 1}
         payload = json.dumps({"status": "0", "reason": "success", "data": data}).encode()
-        return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload)
+        return response(payload)
 
     return other
+
+
+async def mismatched_record_lookup() -> MismatchedAnswerError:
+    """The error of a record lookup (id ``"a" * 32``) answered with another verification's
+    record."""
+    fake, _ = seeded()
+    async with (
+        FakeGateway(fake, raw_reply=answer_with_another_record(fake)) as gateway,
+        AsyncItnio(
+            fake.api_key, fake.api_secret, base_url=gateway.base_url, clock=fake.now, max_retries=0
+        ) as client,
+    ):
+        with pytest.raises(MismatchedAnswerError) as info:
+            await client.records.get("a" * 32)
+    return info.value
 
 
 async def test_mismatched_answer_names_the_call() -> None:
     """A record lookup answered with another verification's record: MismatchedAnswerError
     with the method."""
-    fake, _ = seeded()
-    async with (
-        FakeGateway(fake, raw_reply=answer_with_another_record(fake)) as gateway,
-        AsyncItnio(
-            fake.api_key, fake.api_secret, base_url=gateway.base_url, clock=fake.now, max_retries=0
-        ) as client,
-    ):
-        with pytest.raises(MismatchedAnswerError) as info:
-            await client.records.get("a" * 32)
-    assert info.value.method == "GET"
-    assert info.value.path.startswith("/verification/record/")
+    error = await mismatched_record_lookup()
+    assert error.method == "GET"
+    assert error.path.startswith("/verification/record/")
 
 
 async def test_mismatched_answer_path_is_the_path_called() -> None:
     """MismatchedAnswerError.path is the path called (with the id), like every other error's."""
-    fake, _ = seeded()
-    async with (
-        FakeGateway(fake, raw_reply=answer_with_another_record(fake)) as gateway,
-        AsyncItnio(
-            fake.api_key, fake.api_secret, base_url=gateway.base_url, clock=fake.now, max_retries=0
-        ) as client,
-    ):
-        with pytest.raises(MismatchedAnswerError) as info:
-            await client.records.get("a" * 32)
-    assert info.value.path == "/verification/record/" + "a" * 32
+    error = await mismatched_record_lookup()
+    assert error.path == "/verification/record/" + "a" * 32
 
 
 # -- a 404 says where to look ------------------------------------------------------------
