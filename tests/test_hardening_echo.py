@@ -17,8 +17,8 @@ import json
 import logging
 import pickle
 import re
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -34,22 +34,21 @@ from itnio_async import (
 )
 
 from ._loopback import LoopbackServer, Request, response
-from .conftest import BASE_URL, FIXED_TIME
+from .conftest import BASE_URL
+from .test_hardening_locals import (
+    API_KEY,
+    API_SECRET,
+    APP_ID,
+    CODE,
+    PHONE_GIVEN,
+    PHONE_SENT,
+    SIGN_TIME,
+    VID,
+    Factory,
+)
 
-#: The signing clock: with these credentials its Sign has no run of 7 digits, which
-#: mask_digits would mask by chance, hiding an echoed Sign that was never scrubbed.
-SIGN_TIME = FIXED_TIME + 6
-
-API_KEY = "hk-4f1c9a"
-API_SECRET = "Sx9-secret-QpL7w2"
-CODE = "Q7z3Kp95"
-PHONE_GIVEN = "+86 135-1234-5678"
-PHONE_SENT = "8613512345678"
 MASKED = "*********5678"
-VID = "22206051443051000003"
-APP_ID = "mRELxtHc"
-
-Factory = Callable[[AsyncItnio], Awaitable[Any]]
+E = TypeVar("E", bound=ItnioError)
 
 CALLS: dict[str, Factory] = {
     "send_code": lambda c: c.verifications.send_code(app_id=APP_ID, code=CODE, to=PHONE_GIVEN),
@@ -200,21 +199,27 @@ async def test_echoed_code_number_and_sign_are_never_shown(name: str, place: str
     assert not any(hasattr(e, "doc") for e in _chain(error))
 
 
-@pytest.mark.parametrize("place", ["reason-200", "reason-400", "html-403", "html-200"])
-async def test_an_echoed_number_is_masked_not_dropped(place: str) -> None:
-    """An echoed number still shows its last four digits, so the message stays useful."""
-    server = Echoing(place)
+async def failed_send_code(
+    handler: Callable[[httpx.Request], httpx.Response], expected: type[E]
+) -> E:
+    """The error (of type ``expected``) a send_code ends with, ``handler`` answering it once."""
     async with AsyncItnio(
         API_KEY,
         API_SECRET,
         base_url=BASE_URL,
-        transport=httpx.MockTransport(server),
+        transport=httpx.MockTransport(handler),
         clock=lambda: SIGN_TIME,
         max_retries=0,
     ) as client:
-        with pytest.raises(ItnioError) as info:
+        with pytest.raises(expected) as info:
             await CALLS["send_code"](client)
-    error = info.value
+    return info.value
+
+
+@pytest.mark.parametrize("place", ["reason-200", "reason-400", "html-403", "html-200"])
+async def test_an_echoed_number_is_masked_not_dropped(place: str) -> None:
+    """An echoed number still shows its last four digits, so the message stays useful."""
+    error = await failed_send_code(Echoing(place), ItnioError)
     shown = f"{error} {getattr(error, 'body', '')}"
     assert MASKED in shown
     assert "***" in shown
@@ -236,17 +241,7 @@ async def test_decode_error_keeps_no_json_error_with_the_body(body: bytes) -> No
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=body)
 
-    async with AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(handler),
-        clock=lambda: SIGN_TIME,
-        max_retries=0,
-    ) as client:
-        with pytest.raises(DecodeError) as info:
-            await CALLS["send_code"](client)
-    error = info.value
+    error = await failed_send_code(handler, DecodeError)
     assert error.__cause__ is None
     assert error.__context__ is None
     assert error.__suppress_context__ is False or error.__context__ is None
