@@ -38,6 +38,8 @@ PROXY_VARIABLES = (
     "no_proxy",
 )
 NUMBER = "8613800138000"
+#: Stands for the forward proxy's URL in the variables given to :func:`exercise_under`.
+PROXY_URL = "<the proxy's URL>"
 
 
 class ForwardProxy(LoopbackServer):
@@ -187,16 +189,27 @@ async def test_proxy_argument_accepts_an_httpx_proxy(clean_env: pytest.MonkeyPat
         assert_went_through(proxy, gateway)
 
 
+async def exercise_under(
+    env: pytest.MonkeyPatch, **variables: str
+) -> tuple[ForwardProxy, FakeGateway, object]:
+    """:func:`exercise` on a client made with the proxy ``variables`` set (a value of
+    ``PROXY_URL`` is the proxy's URL): the proxy, the server and the client's transport."""
+    async with proxied_world() as (world, gateway, proxy):
+        for name, value in variables.items():
+            env.setenv(name, proxy.url if value == PROXY_URL else value)
+        async with client_for(world, gateway) as client:
+            await exercise(client, world)
+            transport = client._engine().transport
+    return proxy, gateway, transport
+
+
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
 async def test_proxy_environment_variable_is_honoured(
     clean_env: pytest.MonkeyPatch, variable: str
 ) -> None:
     """With HTTP_PROXY (either case) or ALL_PROXY set, calls go through that proxy."""
-    async with proxied_world() as (world, gateway, proxy):
-        clean_env.setenv(variable, proxy.url)
-        async with client_for(world, gateway) as client:
-            await exercise(client, world)
-        assert_went_through(proxy, gateway)
+    proxy, gateway, _ = await exercise_under(clean_env, **{variable: PROXY_URL})
+    assert_went_through(proxy, gateway)
 
 
 @pytest.mark.parametrize("no_proxy", ["127.0.0.1", "localhost,127.0.0.1", "*"])
@@ -204,11 +217,7 @@ async def test_no_proxy_covering_the_host_bypasses_the_proxy(
     clean_env: pytest.MonkeyPatch, no_proxy: str
 ) -> None:
     """HTTP_PROXY with NO_PROXY naming the API host: calls go straight to the server."""
-    async with proxied_world() as (world, gateway, proxy):
-        clean_env.setenv("HTTP_PROXY", proxy.url)
-        clean_env.setenv("NO_PROXY", no_proxy)
-        async with client_for(world, gateway) as client:
-            await exercise(client, world)
+    proxy, gateway, _ = await exercise_under(clean_env, HTTP_PROXY=PROXY_URL, NO_PROXY=no_proxy)
     assert proxy.forwarded == []
     assert proxy.connections == 0
     assert gateway.requests == 3
@@ -216,11 +225,8 @@ async def test_no_proxy_covering_the_host_bypasses_the_proxy(
 
 async def test_a_proxy_for_another_scheme_is_not_used(clean_env: pytest.MonkeyPatch) -> None:
     """HTTPS_PROXY does not apply to an http:// base_url: the SDK's own engine serves it."""
-    async with proxied_world() as (world, gateway, proxy):
-        clean_env.setenv("HTTPS_PROXY", proxy.url)
-        async with client_for(world, gateway) as client:
-            await exercise(client, world)
-            assert isinstance(client._engine().transport, HTTP11Transport)
+    proxy, gateway, transport = await exercise_under(clean_env, HTTPS_PROXY=PROXY_URL)
+    assert isinstance(transport, HTTP11Transport)
     assert proxy.connections == 0
     assert gateway.requests == 3
 
