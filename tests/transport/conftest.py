@@ -476,11 +476,12 @@ def held(release: asyncio.Event) -> Handler:
     return script
 
 
-def first_then_echo(script: Handler) -> Handler:
-    """A handler running ``script`` on the first connection and :func:`echo` on the others."""
+def first_then(script: Handler, others: Handler = echo) -> Handler:
+    """A handler running ``script`` on the first connection and ``others`` (:func:`echo`
+    unless given) on the rest."""
 
     async def handler(peer: Peer) -> None:
-        await (script(peer) if peer.index == 0 else echo(peer))
+        await (script(peer) if peer.index == 0 else others(peer))
 
     return handler
 
