@@ -29,22 +29,22 @@ from itnio_async import (
     DecodeError,
     HTTPStatusError,
     ItnioError,
-    RetryPolicy,
     TransportError,
 )
 
 from ._loopback import LoopbackServer, Request, response
-from .conftest import BASE_URL
 from .test_hardening_locals import (
     API_KEY,
     API_SECRET,
     APP_ID,
     CODE,
+    ONE_QUICK_RETRY,
     PHONE_GIVEN,
     PHONE_SENT,
     SIGN_TIME,
     VID,
     Factory,
+    client_of,
 )
 
 MASKED = "*********5678"
@@ -171,14 +171,7 @@ async def test_echoed_code_number_and_sign_are_never_shown(name: str, place: str
     """Wherever the answer echoes them, the code, the number and every Sign of the call are in
     no message, repr, attribute, pickled copy, log line or chained exception."""
     server = Echoing(place)
-    async with AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(server),
-        clock=lambda: SIGN_TIME,
-        retry_policy=RetryPolicy(max_retries=1, base_delay=0.0, max_delay=0.0),
-    ) as client:
+    async with client_of(server, retry_policy=ONE_QUICK_RETRY) as client:
         with pytest.raises(ItnioError) as info:
             await CALLS[name](client)
     error = info.value
@@ -203,14 +196,7 @@ async def failed_send_code(
     handler: Callable[[httpx.Request], httpx.Response], expected: type[E]
 ) -> E:
     """The error (of type ``expected``) a send_code ends with, ``handler`` answering it once."""
-    async with AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(handler),
-        clock=lambda: SIGN_TIME,
-        max_retries=0,
-    ) as client:
+    async with client_of(handler, max_retries=0) as client:
         with pytest.raises(expected) as info:
             await CALLS["send_code"](client)
     return info.value
