@@ -39,8 +39,9 @@ from itnio_async._bulk import (
     run_bulk,
 )
 
+from ._loopback import Request
 from .conftest import API_KEY, FIXED_SIGN, envelope
-from .test_sdk_over_sockets import RECORD, Reply, Seen, record_reply, serve_loopback
+from .test_sdk_over_sockets import RECORD, RecordingServer, Reply, record_reply
 
 PATH = "/otp/verification/orderId/record"
 Handler = Callable[[httpx.Request], Any]
@@ -550,7 +551,7 @@ async def test_rate_limiter_with_a_fake_clock() -> None:
 async def test_concurrency_above_pool_size_never_pool_times_out() -> None:
     """Over real sockets, even concurrency above the pool size gives no pool timeout."""
     async with (
-        serve_loopback() as server,
+        RecordingServer() as server,
         AsyncItnio(
             "key",
             "secret",
@@ -569,11 +570,11 @@ async def test_concurrency_above_pool_size_never_pool_times_out() -> None:
 async def test_concurrency_is_capped_at_the_sdk_pool_size() -> None:
     """With the SDK's own pool, concurrency 250 runs 100 lookups at a time, all answered."""
 
-    def slow(seen: Seen) -> Reply:
+    def slow(seen: Request) -> Reply:
         return attrs.evolve(record_reply(str(json.loads(seen.body)["orderId"])), delay=0.03)
 
     async with (
-        serve_loopback(slow) as server,
+        RecordingServer(slow) as server,
         AsyncItnio("key", "secret", base_url=server.base_url) as client,
     ):
         ids = [f"c{i}" for i in range(250)]

@@ -23,40 +23,22 @@ import pytest
 from itnio_async import AsyncItnio, RecordLookup, RequestTimeoutError
 from itnio_async._transport import HTTP11Transport
 
+from ._loopback import LoopbackServer, Request, success
 from .conftest import API_KEY, API_SECRET
 
 GENEROUS = 2.5
 
 
-class SlowServer:
+class SlowServer(LoopbackServer):
     """HTTP/1.1 with keep-alive; slow requests wait for the client to disconnect."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.open = 0  # connections the server holds
         self.in_flight = 0  # requests received and not yet answered
         self.slow_started = 0
         self.answered = 0
         self._changed = asyncio.Event()
-        self._handlers: set[asyncio.Task[None]] = set()
-        self._server: asyncio.Server | None = None
-        self.port = 0
-
-    async def __aenter__(self) -> SlowServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._handlers):
-            task.cancel()
-        await asyncio.gather(*self._handlers, return_exceptions=True)
-        await self._server.wait_closed()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/otp"
 
     def _note(self) -> None:
         """Wake whoever waits for a change of the counters."""
@@ -77,64 +59,46 @@ class SlowServer:
         """Wait until no request is in flight on the server side."""
         await self.wait_until(lambda: self.in_flight == 0)
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open += 1
         self._note()
         try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {
-                    k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:] if line)
-                }
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                assert headers["sign"]
-                assert headers["timestamp"]
-                self.in_flight += 1
-                self._note()
-                try:
-                    if target.endswith("/999") or b"slow" in body:
-                        self.slow_started += 1
-                        self._note()
-                        # Hold the request until the client hangs up (EOF) or 30 s pass.
-                        with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
-                            await asyncio.wait_for(reader.read(1), 30)
-                        return
-                    payload = self._answer(method, target, body)
-                finally:
-                    self.in_flight -= 1
-                    self._note()
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    + f"Content-Length: {len(payload)}\r\n\r\n".encode()
-                    + payload
-                )
-                await writer.drain()
-                self.answered += 1
+            await super().serve(reader, writer)
         finally:
             self.open -= 1
             self._note()
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-            self._handlers.discard(task)
+
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        assert request.headers["sign"]
+        assert request.headers["timestamp"]
+        self.in_flight += 1
+        self._note()
+        try:
+            if request.target.endswith("/999") or b"slow" in request.body:
+                self.slow_started += 1
+                self._note()
+                # Hold the request until the client hangs up (EOF) or 30 s pass.
+                with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
+                    await asyncio.wait_for(reader.read(1), 30)
+                return False
+            data = self._data(request)
+        finally:
+            self.in_flight -= 1
+            self._note()
+        writer.write(success(data))
+        await writer.drain()
+        self.answered += 1
+        return True
 
     @staticmethod
-    def _answer(method: str, target: str, body: bytes) -> bytes:
-        if method == "GET" and "/flow/details/" in target:
-            flow_id = int(target.rsplit("/", 1)[1])
-            data: dict[str, Any] = {"flowId": flow_id, "name": "flow", "flow": []}
-        else:
-            order_id = json.loads(body)["orderId"]
-            data = {"orderId": order_id, "verifications": {"matched": 0}}
-        return json.dumps({"status": "0", "reason": "success", "data": data}).encode()
+    def _data(request: Request) -> dict[str, Any]:
+        if request.method == "GET" and "/flow/details/" in request.target:
+            flow_id = int(request.target.rsplit("/", 1)[1])
+            return {"flowId": flow_id, "name": "flow", "flow": []}
+        order_id = json.loads(request.body)["orderId"]
+        return {"orderId": order_id, "verifications": {"matched": 0}}
 
 
 @pytest.fixture

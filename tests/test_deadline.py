@@ -18,6 +18,7 @@ from itnio_async import (
     RetryPolicy,
 )
 
+from ._loopback import LoopbackServer
 from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_TIME, envelope
 
 FLOW = {"flowId": 1, "name": "name", "flow": []}
@@ -352,23 +353,19 @@ async def test_a_deadline_reached_exactly_sends_nothing(monkeypatch: pytest.Monk
     assert handler.timeouts == []
 
 
-class _Hold:
+class _Hold(LoopbackServer):
     """A one-connection-at-a-time server on 127.0.0.1 that holds every request it reads."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.seen = 0
         self.arrived = asyncio.Event()
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            self.seen += 1
-            self.arrived.set()
-            await reader.read()  # the body, then nothing until the client hangs up
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+        await reader.readuntil(b"\r\n\r\n")
+        self.seen += 1
+        self.arrived.set()
+        await reader.read()  # the body, then nothing until the client hangs up
 
 
 async def test_a_deadline_cut_on_the_own_engine_is_exact_about_sent(
@@ -379,25 +376,19 @@ async def test_a_deadline_cut_on_the_own_engine_is_exact_about_sent(
     from itnio_async import _base_client
 
     monkeypatch.setattr(_base_client, "DEFAULT_MAX_CONNECTIONS", 1)
-    hold = _Hold()
-    server = await asyncio.start_server(hold.serve, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/otp"
     send = {"app_id": "mRELxtHc", "template_id": 455, "to": "8613512345678"}
-    try:
-        async with AsyncItnio(
-            API_KEY, API_SECRET, base_url=url, clock=lambda: FIXED_TIME, deadline=30.0
-        ) as client:
-            first = asyncio.ensure_future(
-                client.with_options(deadline=0.3).verifications.send(**send)
-            )
-            await hold.arrived.wait()  # written, and holding the only connection
-            with pytest.raises(RequestTimeoutError, match="deadline") as queued:
-                await client.with_options(deadline=0.1).verifications.send(**send)
-            with pytest.raises(RequestTimeoutError, match="deadline") as written:
-                await first
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with (
+        _Hold() as hold,
+        AsyncItnio(
+            API_KEY, API_SECRET, base_url=hold.base_url, clock=lambda: FIXED_TIME, deadline=30.0
+        ) as client,
+    ):
+        first = asyncio.ensure_future(client.with_options(deadline=0.3).verifications.send(**send))
+        await hold.arrived.wait()  # written, and holding the only connection
+        with pytest.raises(RequestTimeoutError, match="deadline") as queued:
+            await client.with_options(deadline=0.1).verifications.send(**send)
+        with pytest.raises(RequestTimeoutError, match="deadline") as written:
+            await first
     assert queued.value.sent is False
     assert written.value.sent is True
     assert hold.seen == 1

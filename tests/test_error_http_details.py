@@ -35,6 +35,7 @@ from itnio_async import (
 )
 from itnio_async.testing import FakeItnio, SeedData
 
+from ._loopback import LoopbackServer, response
 from .conftest import FIXED_TIME
 from .test_raw_response import ENGINES, NO_SLEEP, FakeGateway, connect
 
@@ -312,31 +313,18 @@ async def test_read_timeout_names_the_call_and_the_host() -> None:
     assert "itnio.fake/template/list" in str(error)
 
 
-@contextlib.asynccontextmanager
-async def silent_server() -> AsyncIterator[str]:
-    """A server on 127.0.0.1 that reads requests and never answers; yields its base URL."""
-    held: list[asyncio.StreamWriter] = []
+class SilentServer(LoopbackServer):
+    """A server on 127.0.0.1 that reads requests and never answers."""
 
-    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held.append(writer)
-        with contextlib.suppress(ConnectionError):
-            await reader.read(-1)
-
-    server = await asyncio.start_server(hold, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/otp"
-    finally:
-        server.close()
-        for writer in held:
-            writer.close()
-        await server.wait_closed()
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(-1)
 
 
 async def test_deadline_error_names_the_call() -> None:
     """The call's deadline passing is a RequestTimeoutError with method and path."""
     async with (
-        silent_server() as base_url,
-        AsyncItnio("key-1234", "secret-1234", base_url=base_url, deadline=0.05) as client,
+        SilentServer() as server,
+        AsyncItnio("key-1234", "secret-1234", base_url=server.base_url, deadline=0.05) as client,
     ):
         with pytest.raises(RequestTimeoutError) as info:
             await client.flows.get(42)
@@ -348,8 +336,8 @@ async def test_deadline_error_names_the_call() -> None:
 async def test_deadline_error_names_the_host() -> None:
     """The deadline's RequestTimeoutError names the host, as other transport errors do."""
     async with (
-        silent_server() as base_url,
-        AsyncItnio("key-1234", "secret-1234", base_url=base_url, deadline=0.05) as client,
+        SilentServer() as server,
+        AsyncItnio("key-1234", "secret-1234", base_url=server.base_url, deadline=0.05) as client,
     ):
         with pytest.raises(RequestTimeoutError) as info:
             await client.flows.get(42)
@@ -389,39 +377,38 @@ def answer_with_another_record(fake: FakeItnio) -> Callable[[str, dict[str, str]
     def other(target: str, headers: dict[str, str], body: bytes) -> bytes:
         data = {"verificationId": "b" * 32, "orderId": "someone-else", "flowId": 1}
         payload = json.dumps({"status": "0", "reason": "success", "data": data}).encode()
-        return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload)
+        return response(payload)
 
     return other
+
+
+async def mismatched_record_lookup() -> MismatchedAnswerError:
+    """The error of a record lookup (id ``"a" * 32``) answered with another verification's
+    record."""
+    fake, _ = seeded()
+    async with (
+        FakeGateway(fake, raw_reply=answer_with_another_record(fake)) as gateway,
+        AsyncItnio(
+            fake.api_key, fake.api_secret, base_url=gateway.base_url, clock=fake.now, max_retries=0
+        ) as client,
+    ):
+        with pytest.raises(MismatchedAnswerError) as info:
+            await client.records.get("a" * 32)
+    return info.value
 
 
 async def test_mismatched_answer_names_the_call() -> None:
     """A record lookup answered with another verification's record: MismatchedAnswerError
     with the method."""
-    fake, _ = seeded()
-    async with (
-        FakeGateway(fake, raw_reply=answer_with_another_record(fake)) as gateway,
-        AsyncItnio(
-            fake.api_key, fake.api_secret, base_url=gateway.base_url, clock=fake.now, max_retries=0
-        ) as client,
-    ):
-        with pytest.raises(MismatchedAnswerError) as info:
-            await client.records.get("a" * 32)
-    assert info.value.method == "GET"
-    assert info.value.path.startswith("/verification/record/")
+    error = await mismatched_record_lookup()
+    assert error.method == "GET"
+    assert error.path.startswith("/verification/record/")
 
 
 async def test_mismatched_answer_path_is_the_path_called() -> None:
     """MismatchedAnswerError.path is the path called (with the id), like every other error's."""
-    fake, _ = seeded()
-    async with (
-        FakeGateway(fake, raw_reply=answer_with_another_record(fake)) as gateway,
-        AsyncItnio(
-            fake.api_key, fake.api_secret, base_url=gateway.base_url, clock=fake.now, max_retries=0
-        ) as client,
-    ):
-        with pytest.raises(MismatchedAnswerError) as info:
-            await client.records.get("a" * 32)
-    assert info.value.path == "/verification/record/" + "a" * 32
+    error = await mismatched_record_lookup()
+    assert error.path == "/verification/record/" + "a" * 32
 
 
 # -- a 404 says where to look ------------------------------------------------------------

@@ -13,7 +13,6 @@ Held requests are held by an event (or until the client hangs up), never by a ti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -31,6 +30,7 @@ from itnio_async import (
 from itnio_async import _base_client as base_client
 from itnio_async.testing import FakeItnio
 
+from ._loopback import LoopbackServer, Request, response
 from .conftest import API_KEY, API_SECRET, FIXED_TIME
 from .test_retries import GatedSleep
 
@@ -57,21 +57,14 @@ def _calls() -> list[tuple[str, Call]]:
     return made
 
 
-class HoldingServer:
+class HoldingServer(LoopbackServer):
     """HTTP/1.1 on 127.0.0.1 that records who each request is for and answers none of them:
     it holds each one until the client hangs up."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.seen: list[str] = []
         self.changed = asyncio.Event()
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT/otp``."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/otp"
 
     async def wait_for(self, count: int) -> None:
         """Return once ``count`` requests have arrived."""
@@ -79,37 +72,14 @@ class HoldingServer:
             self.changed.clear()
             await self.changed.wait()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            headers = {k.lower(): v for k, v in (ln.split(": ", 1) for ln in lines[1:] if ln)}
-            body = json.loads(await reader.readexactly(int(headers["content-length"])))
-            self.seen.append(body.get("orderId") or body.get("to") or body["verificationId"])
-            self.changed.set()
-            await reader.read(1)  # held until the client hangs up
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-            self._tasks.discard(task)
-
-    async def __aenter__(self) -> HoldingServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        body = json.loads(request.body)
+        self.seen.append(body.get("orderId") or body.get("to") or body["verificationId"])
+        self.changed.set()
+        await reader.read(1)  # held until the client hangs up
+        return False
 
 
 @pytest.fixture
@@ -210,45 +180,45 @@ async def test_a_call_sleeping_before_its_retry_sends_nothing_once_closed(
     assert info.value.status_code == 503
 
 
+class Unavailable(LoopbackServer):
+    """HTTP/1.1 on 127.0.0.1 that answers every request 503 with ``Retry-After: 7``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[Request] = []
+
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        self.seen.append(request)
+        writer.write(response(b"", 503, "Retry-After: 7", reason="Service Unavailable"))
+        await writer.drain()
+        return True
+
+
 async def test_a_call_sleeping_before_its_retry_on_the_own_engine_is_never_sent_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On the SDK's own engine, a retry due after aclose() never reaches the server and the
     call ends with an ItnioError that says nothing of it was sent a second time."""
     sleep = GatedSleep(monkeypatch, 7.0)
-    seen: list[bytes] = []
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
-            while True:
-                seen.append(await reader.readuntil(b"\r\n\r\n"))
-                writer.write(
-                    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\n"
-                    b"Content-Length: 0\r\n\r\n"
-                )
-                await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        async with AsyncItnio(
+    async with (
+        Unavailable() as server,
+        AsyncItnio(
             API_KEY,
             API_SECRET,
-            base_url=f"http://127.0.0.1:{port}/otp",
+            base_url=server.base_url,
             clock=lambda: FIXED_TIME,
             retry_policy=RetryPolicy(max_retries=2, base_delay=0.0, max_delay=0.0),
-        ) as client:
-            task = asyncio.ensure_future(client.flows.get(1))
-            await sleep.started.wait()
-            await client.aclose()
-            sleep.release()
-            with pytest.raises(ItnioError) as info:
-                await task
-    finally:
-        server.close()
-        await server.wait_closed()
-    assert len(seen) == 1
+        ) as client,
+    ):
+        task = asyncio.ensure_future(client.flows.get(1))
+        await sleep.started.wait()
+        await client.aclose()
+        sleep.release()
+        with pytest.raises(ItnioError) as info:
+            await task
+    assert len(server.seen) == 1
     error = info.value
     assert isinstance(error, (HTTPStatusError, TransportError)), repr(error)
     if isinstance(error, TransportError):

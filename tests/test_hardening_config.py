@@ -11,8 +11,10 @@ in with ``allow_insecure_http=True``; surrounding spaces are stripped. An
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import traceback
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -42,6 +44,18 @@ class Recorder:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.urls.append(str(request.url))
         return httpx.Response(200, json=envelope(FLOW))
+
+
+@contextlib.asynccontextmanager
+async def recorded_client(
+    base_url: str, **options: Any
+) -> AsyncIterator[tuple[AsyncItnio, Recorder]]:
+    """A client of ``base_url`` whose calls a :class:`Recorder` answers, and the recorder."""
+    recorder = Recorder()
+    async with AsyncItnio(
+        API_KEY, API_SECRET, base_url=base_url, transport=httpx.MockTransport(recorder), **options
+    ) as client:
+        yield client, recorder
 
 
 # -- credentials --------------------------------------------------------------------------
@@ -245,24 +259,15 @@ def test_plain_http_to_a_remote_host_is_refused_unless_allowed(url: str) -> None
 )
 async def test_plain_http_to_loopback_needs_no_opt_in(url: str) -> None:
     """A sandbox on this machine is reached over plain http:// without the opt-in."""
-    recorder = Recorder()
-    async with AsyncItnio(
-        API_KEY, API_SECRET, base_url=url, transport=httpx.MockTransport(recorder)
-    ) as client:
+    async with recorded_client(url) as (client, recorder):
         await client.flows.get(1)
     assert recorder.urls == [url + "/flow/details/1"]
 
 
 async def test_an_opted_in_remote_http_base_url_is_used_as_given() -> None:
     """With allow_insecure_http=True the calls go to the plain-http host named."""
-    recorder = Recorder()
-    async with AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url="http://sandbox.internal:8080/otp",
-        allow_insecure_http=True,
-        transport=httpx.MockTransport(recorder),
-    ) as client:
+    url = "http://sandbox.internal:8080/otp"
+    async with recorded_client(url, allow_insecure_http=True) as (client, recorder):
         await client.flows.get(1)
     assert recorder.urls == ["http://sandbox.internal:8080/otp/flow/details/1"]
 
@@ -277,10 +282,7 @@ async def test_an_opted_in_remote_http_base_url_is_used_as_given() -> None:
 )
 async def test_spaces_around_base_url_are_stripped(url: str) -> None:
     """Surrounding whitespace (and a trailing slash) are dropped; calls reach the right URL."""
-    recorder = Recorder()
-    async with AsyncItnio(
-        API_KEY, API_SECRET, base_url=url, transport=httpx.MockTransport(recorder)
-    ) as client:
+    async with recorded_client(url) as (client, recorder):
         assert client.base_url == "https://api.example.com/otp"
         assert "  " not in repr(client)
         await client.flows.get(1)

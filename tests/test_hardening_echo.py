@@ -17,8 +17,8 @@ import json
 import logging
 import pickle
 import re
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -29,26 +29,26 @@ from itnio_async import (
     DecodeError,
     HTTPStatusError,
     ItnioError,
-    RetryPolicy,
     TransportError,
 )
 
-from .conftest import BASE_URL, FIXED_TIME
+from ._loopback import LoopbackServer, Request, response
+from .test_hardening_locals import (
+    API_KEY,
+    API_SECRET,
+    APP_ID,
+    CODE,
+    ONE_QUICK_RETRY,
+    PHONE_GIVEN,
+    PHONE_SENT,
+    SIGN_TIME,
+    VID,
+    Factory,
+    client_of,
+)
 
-#: The signing clock: with these credentials its Sign has no run of 7 digits, which
-#: mask_digits would mask by chance, hiding an echoed Sign that was never scrubbed.
-SIGN_TIME = FIXED_TIME + 6
-
-API_KEY = "hk-4f1c9a"
-API_SECRET = "Sx9-secret-QpL7w2"
-CODE = "Q7z3Kp95"
-PHONE_GIVEN = "+86 135-1234-5678"
-PHONE_SENT = "8613512345678"
 MASKED = "*********5678"
-VID = "22206051443051000003"
-APP_ID = "mRELxtHc"
-
-Factory = Callable[[AsyncItnio], Awaitable[Any]]
+E = TypeVar("E", bound=ItnioError)
 
 CALLS: dict[str, Factory] = {
     "send_code": lambda c: c.verifications.send_code(app_id=APP_ID, code=CODE, to=PHONE_GIVEN),
@@ -171,14 +171,7 @@ async def test_echoed_code_number_and_sign_are_never_shown(name: str, place: str
     """Wherever the answer echoes them, the code, the number and every Sign of the call are in
     no message, repr, attribute, pickled copy, log line or chained exception."""
     server = Echoing(place)
-    async with AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(server),
-        clock=lambda: SIGN_TIME,
-        retry_policy=RetryPolicy(max_retries=1, base_delay=0.0, max_delay=0.0),
-    ) as client:
+    async with client_of(server, retry_policy=ONE_QUICK_RETRY) as client:
         with pytest.raises(ItnioError) as info:
             await CALLS[name](client)
     error = info.value
@@ -199,21 +192,20 @@ async def test_echoed_code_number_and_sign_are_never_shown(name: str, place: str
     assert not any(hasattr(e, "doc") for e in _chain(error))
 
 
+async def failed_send_code(
+    handler: Callable[[httpx.Request], httpx.Response], expected: type[E]
+) -> E:
+    """The error (of type ``expected``) a send_code ends with, ``handler`` answering it once."""
+    async with client_of(handler, max_retries=0) as client:
+        with pytest.raises(expected) as info:
+            await CALLS["send_code"](client)
+    return info.value
+
+
 @pytest.mark.parametrize("place", ["reason-200", "reason-400", "html-403", "html-200"])
 async def test_an_echoed_number_is_masked_not_dropped(place: str) -> None:
     """An echoed number still shows its last four digits, so the message stays useful."""
-    server = Echoing(place)
-    async with AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(server),
-        clock=lambda: SIGN_TIME,
-        max_retries=0,
-    ) as client:
-        with pytest.raises(ItnioError) as info:
-            await CALLS["send_code"](client)
-    error = info.value
+    error = await failed_send_code(Echoing(place), ItnioError)
     shown = f"{error} {getattr(error, 'body', '')}"
     assert MASKED in shown
     assert "***" in shown
@@ -235,17 +227,7 @@ async def test_decode_error_keeps_no_json_error_with_the_body(body: bytes) -> No
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=body)
 
-    async with AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(handler),
-        clock=lambda: SIGN_TIME,
-        max_retries=0,
-    ) as client:
-        with pytest.raises(DecodeError) as info:
-            await CALLS["send_code"](client)
-    error = info.value
+    error = await failed_send_code(handler, DecodeError)
     assert error.__cause__ is None
     assert error.__context__ is None
     assert error.__suppress_context__ is False or error.__context__ is None
@@ -253,45 +235,43 @@ async def test_decode_error_keeps_no_json_error_with_the_body(body: bytes) -> No
     assert PHONE_SENT not in error.body
 
 
+class SignEchoingProxy(LoopbackServer):
+    """HTTP/1.1 on 127.0.0.1 that answers each request with a 502 whose malformed header
+    line quotes the request's Sign, then hangs up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signs: list[str] = []
+
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        sign = request.headers["sign"]
+        self.signs.append(sign)
+        writer.write(response(b"", 502, f"Echoed Sign {sign}", reason="Bad Gateway", length=False))
+        await writer.drain()
+        return False
+
+
 async def test_an_echo_in_an_illegal_header_line_is_not_shown_through_the_cause() -> None:
     """Over a real socket with httpx's own transport (a user's http_client), a proxy that
     echoes the Sign in a malformed header line gets an h11 error quoting that line; neither
     the TransportError nor its chained httpx error may show the Sign."""
-    signs: list[str] = []
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        headers = dict(
-            line.split(": ", 1) for line in head.decode("latin-1").split("\r\n")[1:] if line
-        )
-        length = int(headers.get("Content-Length", headers.get("content-length", "0")))
-        await reader.readexactly(length)
-        sign = headers.get("Sign") or headers["sign"]
-        signs.append(sign)
-        writer.write(f"HTTP/1.1 502 Bad Gateway\r\nEchoed Sign {sign}\r\n\r\n".encode())
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        async with (
-            httpx.AsyncClient() as http,
-            AsyncItnio(
-                API_KEY,
-                API_SECRET,
-                base_url=f"http://127.0.0.1:{port}/otp",
-                http_client=http,
-                max_retries=0,
-                clock=lambda: SIGN_TIME,
-            ) as client,
-        ):
-            with pytest.raises(TransportError) as info:
-                await CALLS["send_code"](client)
-    finally:
-        server.close()
-        await server.wait_closed()
-    [sign] = signs
+    async with (
+        SignEchoingProxy() as proxy,
+        httpx.AsyncClient() as http,
+        AsyncItnio(
+            API_KEY,
+            API_SECRET,
+            base_url=proxy.base_url,
+            http_client=http,
+            max_retries=0,
+            clock=lambda: SIGN_TIME,
+        ) as client,
+    ):
+        with pytest.raises(TransportError) as info:
+            await CALLS["send_code"](client)
+    [sign] = proxy.signs
     error = info.value
     assert isinstance(error.__cause__, httpx.RemoteProtocolError)
     everything = "\n".join(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import traceback
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -55,6 +55,24 @@ ORDER_ID = "order-0001"
 CHINA = timezone(timedelta(hours=8))
 
 Factory = Callable[[AsyncItnio], Awaitable[Any]]
+#: One retry, with no sleep before it.
+ONE_QUICK_RETRY = RetryPolicy(max_retries=1, base_delay=0.0, max_delay=0.0)
+
+
+def client_of(
+    handler: Callable[[httpx.Request], httpx.Response]
+    | Callable[[httpx.Request], Coroutine[None, None, httpx.Response]],
+    **options: Any,
+) -> AsyncItnio:
+    """A client whose calls ``handler`` answers, signing at ``SIGN_TIME`` (caller closes it)."""
+    return AsyncItnio(
+        API_KEY,
+        API_SECRET,
+        base_url=BASE_URL,
+        transport=httpx.MockTransport(handler),
+        clock=lambda: SIGN_TIME,
+        **options,
+    )
 
 
 async def _bulk(client: AsyncItnio, order_id: str = ORDER_ID) -> Any:
@@ -255,13 +273,9 @@ async def test_no_error_path_leaves_sensitive_values_in_traceback_locals(
     """Formatted with captured locals, every error of every sensitive call shows none of its
     code, number, body, Sign or the secret, in any frame of the whole chain."""
     server = EchoServer(mode)
-    client = AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(server),
-        clock=lambda: SIGN_TIME,
-        retry_policy=RetryPolicy(max_retries=1, base_delay=0.0, max_delay=0.0),
+    client = client_of(
+        server,
+        retry_policy=ONE_QUICK_RETRY,
         deadline=0.2 if mode == "deadline" else 30.0,
         event_hooks={"request": [server.hook]},
     )
@@ -318,13 +332,7 @@ async def test_a_successful_call_after_errors_is_unaffected() -> None:
         data = {"verificationId": VID, "to": PHONE_SENT, "channel": "sms", "matched": 0}
         return httpx.Response(200, json={"status": "0", "reason": "success", "data": data})
 
-    async with AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(handler),
-        clock=lambda: SIGN_TIME,
-    ) as client:
+    async with client_of(handler) as client:
         with pytest.raises(ItnioError):
             await client.verifications.verify(VID, CODE)
         result = await client.verifications.verify(VID, CODE)

@@ -23,7 +23,7 @@ from itnio_async import AsyncItnio, RequestTimeoutError, RetryPolicy, TransportE
 from itnio_async._transport import HTTP11Transport
 
 from .conftest import API_KEY, API_SECRET, FIXED_SIGN, FIXED_TIME, envelope
-from .test_sdk_over_sockets import RECORD, LoopbackServer, serve_loopback
+from .test_sdk_over_sockets import RECORD, RecordingServer
 
 NUMBER = "8613800138000"
 NO_SLEEP = RetryPolicy(base_delay=0.0, max_delay=0.0)
@@ -33,9 +33,9 @@ LOOKUP_BODY = b'{"appId":"ad454212","orderId":"1234566"}'
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[LoopbackServer]:
+async def server() -> AsyncIterator[RecordingServer]:
     """A loopback server that counts connections: a mocked call must open none."""
-    async with serve_loopback() as running:
+    async with RecordingServer() as running:
         yield running
 
 
@@ -66,7 +66,7 @@ def assert_engine_is_own(client: AsyncItnio) -> None:
 
 @pytest.mark.parametrize("using", [None, "httpcore", "httpx"])
 async def test_respx_mock_intercepts_the_default_engine(
-    server: LoopbackServer, using: str | None
+    server: RecordingServer, using: str | None
 ) -> None:
     """respx.mock (default, httpcore, httpx) answers a lookup and a send with the exact
     requests, and the loopback server behind base_url sees no connection."""
@@ -115,7 +115,7 @@ async def test_respx_mock_as_a_decorator_with_the_default_base_url(
     assert {"sign", "timestamp", "api-key"} <= set(request.headers)
 
 
-async def test_respx_mock_fixture(respx_mock: respx.MockRouter, server: LoopbackServer) -> None:
+async def test_respx_mock_fixture(respx_mock: respx.MockRouter, server: RecordingServer) -> None:
     """respx's respx_mock fixture intercepts the SDK's default engine too."""
     route = respx_mock.post(f"{server.base_url}/verification/orderId/record").respond(
         json=envelope(RECORD_ANSWER)
@@ -128,7 +128,7 @@ async def test_respx_mock_fixture(respx_mock: respx.MockRouter, server: Loopback
 
 @pytest.mark.parametrize("using", ["httpcore", "httpx"])
 async def test_respx_unmocked_route_is_an_error_not_a_network_call(
-    server: LoopbackServer, using: str
+    server: RecordingServer, using: str
 ) -> None:
     """With assert_all_mocked (respx's default), a call to an unmocked route raises respx's
     error and never reaches the server behind base_url."""
@@ -142,7 +142,7 @@ async def test_respx_unmocked_route_is_an_error_not_a_network_call(
     assert server.connections == 0
 
 
-async def test_respx_side_effects_become_typed_errors(server: LoopbackServer) -> None:
+async def test_respx_side_effects_become_typed_errors(server: RecordingServer) -> None:
     """A mocked ConnectError on a send is "never sent" (retried, then TransportError with
     sent=False); a mocked ReadTimeout is a RequestTimeoutError with sent=True."""
     async with (
@@ -161,7 +161,7 @@ async def test_respx_side_effects_become_typed_errors(server: LoopbackServer) ->
     assert server.connections == 0
 
 
-async def test_respx_retries_through_the_mock(server: LoopbackServer) -> None:
+async def test_respx_retries_through_the_mock(server: RecordingServer) -> None:
     """A mocked 503 then 200 for a read: retried through the mock, the second answer wins."""
     async with (
         respx.mock(base_url=server.base_url) as mock,
@@ -181,7 +181,7 @@ async def test_respx_retries_through_the_mock(server: LoopbackServer) -> None:
 
 @pytest.mark.parametrize("using", ["httpcore", "httpx"])
 async def test_after_the_mock_the_own_engine_serves_again(
-    server: LoopbackServer, using: str
+    server: RecordingServer, using: str
 ) -> None:
     """A client warmed on its own engine, then mocked, then unmocked: the mocked call never
     reaches the server, and the next call goes out on the same pooled connection."""
@@ -208,7 +208,7 @@ async def test_after_the_mock_the_own_engine_serves_again(
 
 
 async def test_pytest_httpx_intercepts_the_default_engine(
-    httpx_mock: HTTPXMock, server: LoopbackServer
+    httpx_mock: HTTPXMock, server: RecordingServer
 ) -> None:
     """pytest-httpx's httpx_mock answers a lookup and a send with the exact requests; the
     server behind base_url sees no connection."""
@@ -234,7 +234,7 @@ async def test_pytest_httpx_intercepts_the_default_engine(
 
 @pytest.mark.httpx_mock(assert_all_requests_were_expected=False)
 async def test_pytest_httpx_unmatched_request_never_reaches_the_network(
-    httpx_mock: HTTPXMock, server: LoopbackServer
+    httpx_mock: HTTPXMock, server: RecordingServer
 ) -> None:
     """A request pytest-httpx has no answer for fails (its TimeoutException, typed by the
     SDK) without reaching the server."""
@@ -245,7 +245,7 @@ async def test_pytest_httpx_unmatched_request_never_reaches_the_network(
     assert server.connections == 0
 
 
-async def test_after_pytest_httpx_the_own_engine_serves_again(server: LoopbackServer) -> None:
+async def test_after_pytest_httpx_the_own_engine_serves_again(server: RecordingServer) -> None:
     """The patch httpx_mock applies (AsyncHTTPTransport.handle_async_request), once undone,
     leaves the SDK on its own engine: the next call reaches the server."""
     async with make_client(server.base_url) as client:

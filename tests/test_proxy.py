@@ -24,6 +24,7 @@ from itnio_async import AsyncItnio, HTTPStatusError, ItnioError
 from itnio_async._transport import HTTP11Transport
 from itnio_async.testing import FakeItnio, SeedData
 
+from ._loopback import LoopbackServer, Request, response
 from .test_raw_response import NO_SLEEP, FakeGateway
 
 PROXY_VARIABLES = (
@@ -37,19 +38,11 @@ PROXY_VARIABLES = (
     "no_proxy",
 )
 NUMBER = "8613800138000"
+#: Stands for the forward proxy's URL in the variables given to :func:`exercise_under`.
+PROXY_URL = "<the proxy's URL>"
 
 
-@attrs.frozen
-class Forwarded:
-    """One request the proxy forwarded: the request line's target and the headers."""
-
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class ForwardProxy:
+class ForwardProxy(LoopbackServer):
     """A forward HTTP proxy on 127.0.0.1 that records every request it forwards.
 
     Each request (absolute URI, ``http://`` only) goes to its target on a fresh
@@ -59,76 +52,30 @@ class ForwardProxy:
     """
 
     def __init__(self) -> None:
-        self.forwarded: list[Forwarded] = []
-        self.connections = 0
+        super().__init__()
+        self.forwarded: list[Request] = []
         self.relayed_bytes = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
 
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-
-    async def __aenter__(self) -> ForwardProxy:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self.connections += 1
-        try:
-            while await self._forward_one(reader, writer):
-                pass
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
-            self._tasks.discard(task)
-
-    async def _forward_one(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
         """Forward one request; False when the client's connection must close."""
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        method, target, _ = lines[0].split(" ", 2)
-        headers: list[tuple[str, str]] = []
-        for line in lines[1:]:
-            if line:
-                name, _, value = line.partition(":")
-                headers.append((name.strip(), value.strip()))
-        lowered = {name.lower(): value for name, value in headers}
-        body = await reader.readexactly(int(lowered.get("content-length", "0")))
-        self.forwarded.append(Forwarded(method, target, lowered, body))
-        url = urlsplit(target)
+        self.forwarded.append(request)
+        url = urlsplit(request.target)
         if url.scheme != "http" or url.hostname is None:
-            writer.write(b"HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\n\r\n")
+            writer.write(response(b"", 501, reason="Not Implemented"))
             await writer.drain()
             return True
         up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port or 80)
         try:
             path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-            out = [f"{method} {path} HTTP/1.1"]
+            out = [f"{request.method} {path} HTTP/1.1"]
             out += [
                 f"{name}: {value}"
-                for name, value in headers
+                for name, value in request.fields
                 if name.lower() not in ("proxy-connection", "proxy-authorization")
             ]
-            up_writer.write("\r\n".join(out).encode("latin-1") + b"\r\n\r\n" + body)
+            up_writer.write("\r\n".join(out).encode("latin-1") + b"\r\n\r\n" + request.body)
             await up_writer.drain()
             answer = await up_reader.readuntil(b"\r\n\r\n")
             length = None
@@ -242,16 +189,27 @@ async def test_proxy_argument_accepts_an_httpx_proxy(clean_env: pytest.MonkeyPat
         assert_went_through(proxy, gateway)
 
 
+async def exercise_under(
+    env: pytest.MonkeyPatch, **variables: str
+) -> tuple[ForwardProxy, FakeGateway, object]:
+    """:func:`exercise` on a client made with the proxy ``variables`` set (a value of
+    ``PROXY_URL`` is the proxy's URL): the proxy, the server and the client's transport."""
+    async with proxied_world() as (world, gateway, proxy):
+        for name, value in variables.items():
+            env.setenv(name, proxy.url if value == PROXY_URL else value)
+        async with client_for(world, gateway) as client:
+            await exercise(client, world)
+            transport = client._engine().transport
+    return proxy, gateway, transport
+
+
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
 async def test_proxy_environment_variable_is_honoured(
     clean_env: pytest.MonkeyPatch, variable: str
 ) -> None:
     """With HTTP_PROXY (either case) or ALL_PROXY set, calls go through that proxy."""
-    async with proxied_world() as (world, gateway, proxy):
-        clean_env.setenv(variable, proxy.url)
-        async with client_for(world, gateway) as client:
-            await exercise(client, world)
-        assert_went_through(proxy, gateway)
+    proxy, gateway, _ = await exercise_under(clean_env, **{variable: PROXY_URL})
+    assert_went_through(proxy, gateway)
 
 
 @pytest.mark.parametrize("no_proxy", ["127.0.0.1", "localhost,127.0.0.1", "*"])
@@ -259,11 +217,7 @@ async def test_no_proxy_covering_the_host_bypasses_the_proxy(
     clean_env: pytest.MonkeyPatch, no_proxy: str
 ) -> None:
     """HTTP_PROXY with NO_PROXY naming the API host: calls go straight to the server."""
-    async with proxied_world() as (world, gateway, proxy):
-        clean_env.setenv("HTTP_PROXY", proxy.url)
-        clean_env.setenv("NO_PROXY", no_proxy)
-        async with client_for(world, gateway) as client:
-            await exercise(client, world)
+    proxy, gateway, _ = await exercise_under(clean_env, HTTP_PROXY=PROXY_URL, NO_PROXY=no_proxy)
     assert proxy.forwarded == []
     assert proxy.connections == 0
     assert gateway.requests == 3
@@ -271,11 +225,8 @@ async def test_no_proxy_covering_the_host_bypasses_the_proxy(
 
 async def test_a_proxy_for_another_scheme_is_not_used(clean_env: pytest.MonkeyPatch) -> None:
     """HTTPS_PROXY does not apply to an http:// base_url: the SDK's own engine serves it."""
-    async with proxied_world() as (world, gateway, proxy):
-        clean_env.setenv("HTTPS_PROXY", proxy.url)
-        async with client_for(world, gateway) as client:
-            await exercise(client, world)
-            assert isinstance(client._engine().transport, HTTP11Transport)
+    proxy, gateway, transport = await exercise_under(clean_env, HTTPS_PROXY=PROXY_URL)
+    assert isinstance(transport, HTTP11Transport)
     assert proxy.connections == 0
     assert gateway.requests == 3
 

@@ -37,6 +37,7 @@ from itnio_async._transport import HTTP11Transport
 from itnio_async.testing import FakeItnio
 from itnio_async.testing._fake import Dropped, Hung
 
+from ._loopback import LoopbackServer, Request, response
 from .conftest import FIXED_TIME
 
 NO_SLEEP = RetryPolicy(base_delay=0.0, max_delay=0.0)
@@ -81,7 +82,7 @@ RETURNS_NOTHING = frozenset({"backfill.report", "backfill.report_rate"})
 # -- a gateway: the stateful fake behind a real socket ------------------------------------
 
 
-class FakeGateway:
+class FakeGateway(LoopbackServer):
     """A keep-alive HTTP/1.1 server on 127.0.0.1 that answers from a :class:`FakeItnio`.
 
     It adds ``extra_headers`` to every answer (as a gateway would), counts the
@@ -96,76 +97,29 @@ class FakeGateway:
         extra_headers: tuple[tuple[str, str], ...] = (GATEWAY_HEADER,),
         raw_reply: Callable[[str, dict[str, str], bytes], bytes | None] | None = None,
     ) -> None:
+        super().__init__()
         self.fake = fake
         self.extra_headers = extra_headers
         self.raw_reply = raw_reply
-        self.connections = 0
         self.requests = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
 
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT/otp``."""
-        return f"http://127.0.0.1:{self.port}/otp"
-
-    @property
-    def port(self) -> int:
-        """The listening port."""
-        assert self._server is not None
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def __aenter__(self) -> FakeGateway:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self.connections += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers: dict[str, str] = {}
-                for line in lines[1:]:
-                    if line:
-                        name, _, value = line.partition(":")
-                        headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.requests += 1
-                raw = None if self.raw_reply is None else self.raw_reply(target, headers, body)
-                if raw is not None:
-                    writer.write(raw)
-                    await writer.drain()
-                    continue
-                outcome = await self.fake.exchange(method, target, headers, body)
-                if isinstance(outcome, (Dropped, Hung)):
-                    break
-                out = [f"HTTP/1.1 {outcome.status_code} X".encode()]
-                for name, value in [*outcome.headers, *self.extra_headers]:
-                    out.append(f"{name}: {value}".encode("latin-1"))
-                out.append(f"Content-Length: {len(outcome.body)}".encode())
-                writer.write(b"\r\n".join(out) + b"\r\n\r\n" + outcome.body)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
-            self._tasks.discard(task)
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        self.requests += 1
+        target, headers, body = request.target, request.headers, request.body
+        raw = None if self.raw_reply is None else self.raw_reply(target, headers, body)
+        if raw is not None:
+            writer.write(raw)
+            await writer.drain()
+            return True
+        outcome = await self.fake.exchange(request.method, target, headers, body)
+        if isinstance(outcome, (Dropped, Hung)):
+            return False
+        lines = [f"{name}: {value}" for name, value in [*outcome.headers, *self.extra_headers]]
+        writer.write(response(outcome.body, outcome.status_code, *lines, reason="X"))
+        await writer.drain()
+        return True
 
 
 def frozen_fake() -> FakeItnio:

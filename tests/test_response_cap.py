@@ -28,6 +28,7 @@ import pytest
 from itnio_async import AsyncItnio, ItnioError, RequestTimeoutError, TransportError
 from itnio_async._transport import DEFAULT_MAX_RESPONSE_SIZE, HTTP11Transport, ResponseTooLarge
 
+from ._loopback import JSON, LoopbackServer, Request, response
 from .test_proxy import ForwardProxy
 
 MiB = 1024 * 1024
@@ -60,7 +61,7 @@ def envelope_of_size(size: int) -> bytes:
     return body + b" " * (size - len(body))
 
 
-class BodyServer:
+class BodyServer(LoopbackServer):
     """Answers ``/flow/list`` small and ``/template/list`` with a body of ``shape``.
 
     Shapes: ``length`` (``Content-Length`` of 100 MiB, written until the client goes),
@@ -69,91 +70,46 @@ class BodyServer:
     """
 
     def __init__(self, shape: str, payload: bytes = b"") -> None:
+        super().__init__()
         self.shape = shape
         self.payload = payload
         self.requests = 0
         self.big_requests = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
 
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT/otp``."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/otp"
-
-    async def __aenter__(self) -> BodyServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                target = head.split(b" ", 2)[1]
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":", 1)[1])
-                await reader.readexactly(length)
-                self.requests += 1
-                if target.endswith(b"/flow/list"):
-                    writer.write(self._head(len(SMALL_ANSWER)) + SMALL_ANSWER)
-                    await writer.drain()
-                    continue
-                self.big_requests += 1
-                if not await self._big(writer):
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
-            self._tasks.discard(task)
-
-    @staticmethod
-    def _head(length: int | None, *extra: str) -> bytes:
-        lines = ["HTTP/1.1 200 OK", "Content-Type: application/json", *extra]
-        if length is not None:
-            lines.append(f"Content-Length: {length}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        self.requests += 1
+        if request.target.endswith("/flow/list"):
+            writer.write(response(SMALL_ANSWER, 200, JSON))
+            await writer.drain()
+            return True
+        self.big_requests += 1
+        return await self._big(writer)
 
     async def _big(self, writer: asyncio.StreamWriter) -> bool:
         """Write the big answer; False when the connection must close afterwards."""
         shape = self.shape
         if shape == "exact":
-            writer.write(self._head(len(self.payload)) + self.payload)
+            writer.write(response(self.payload, 200, JSON))
         elif shape == "gzip-exact":
             packed = gzip.compress(self.payload)
-            writer.write(self._head(len(packed), "Content-Encoding: gzip") + packed)
+            writer.write(response(packed, 200, JSON, "Content-Encoding: gzip"))
         elif shape == "gzip":
-            bomb = gzip_bomb()
-            writer.write(self._head(len(bomb), "Content-Encoding: gzip") + bomb)
+            writer.write(response(gzip_bomb(), 200, JSON, "Content-Encoding: gzip"))
         elif shape == "length":
-            writer.write(self._head(100 * MiB))
+            writer.write(response(b"", 200, JSON, f"Content-Length: {100 * MiB}", length=False))
             for _ in range(100 * MiB // len(_BLOCK)):
                 writer.write(_BLOCK)
                 await writer.drain()
         elif shape == "chunked":
-            writer.write(self._head(None, "Transfer-Encoding: chunked"))
+            writer.write(response(b"", 200, JSON, "Transfer-Encoding: chunked", length=False))
             chunk = b"%x\r\n%s\r\n" % (len(_BLOCK), _BLOCK)
             while True:
                 writer.write(chunk)
                 await writer.drain()
         elif shape == "close":
-            writer.write(self._head(None, "Connection: close"))
+            writer.write(response(b"", 200, JSON, "Connection: close", length=False))
             while True:
                 writer.write(_BLOCK)
                 await writer.drain()
@@ -233,34 +189,35 @@ async def test_a_custom_small_cap_bounds_memory_tighter(engine: str, shape: str)
     assert peak < SMALL_CAP_PEAK, f"peak {peak / 1024:.0f} KiB"
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-async def test_a_body_of_exactly_the_cap_decodes_and_one_byte_more_does_not(engine: str) -> None:
-    """A valid answer of exactly max_response_size bytes decodes; one byte more is refused."""
-    async with BodyServer("exact", envelope_of_size(SMALL_CAP)) as server:
+async def at_the_cap_then_one_byte_over(engine: str, shape: str) -> TransportError:
+    """An answer of ``shape`` holding exactly SMALL_CAP bytes must decode; the error of the
+    same answer one byte longer."""
+    async with BodyServer(shape, envelope_of_size(SMALL_CAP)) as server:
         async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
             assert await client.templates.list() == []
         server.payload = envelope_of_size(SMALL_CAP + 1)
         async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
             with pytest.raises(TransportError) as info:
                 await client.templates.list()
-    assert not isinstance(info.value, RequestTimeoutError)
-    assert isinstance(info.value.__cause__, ResponseTooLarge)
-    assert info.value.sent is True
+    return info.value
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_a_body_of_exactly_the_cap_decodes_and_one_byte_more_does_not(engine: str) -> None:
+    """A valid answer of exactly max_response_size bytes decodes; one byte more is refused."""
+    error = await at_the_cap_then_one_byte_over(engine, "exact")
+    assert not isinstance(error, RequestTimeoutError)
+    assert isinstance(error.__cause__, ResponseTooLarge)
+    assert error.sent is True
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 async def test_a_compressed_body_is_capped_by_its_unpacked_size(engine: str) -> None:
     """A gzip answer that unpacks to exactly the cap decodes; one that unpacks to a byte
     more is refused, though both are tiny on the wire."""
-    async with BodyServer("gzip-exact", envelope_of_size(SMALL_CAP)) as server:
-        async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
-            assert await client.templates.list() == []
-        server.payload = envelope_of_size(SMALL_CAP + 1)
-        async with client_on(engine, server.base_url, max_response_size=SMALL_CAP) as client:
-            with pytest.raises(TransportError) as info:
-                await client.templates.list()
-    assert isinstance(info.value.__cause__, ResponseTooLarge)
-    assert "once decompressed" in str(info.value)
+    error = await at_the_cap_then_one_byte_over(engine, "gzip-exact")
+    assert isinstance(error.__cause__, ResponseTooLarge)
+    assert "once decompressed" in str(error)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -26,6 +26,7 @@ from itnio_async import AsyncItnio, SendResult
 from itnio_async._base_client import DEFAULT_MAX_CONNECTIONS
 from itnio_async._transport import HTTP11Transport
 
+from ._loopback import LoopbackServer, Request, success
 from .conftest import API_KEY, API_SECRET
 
 STEPS = 30
@@ -34,77 +35,33 @@ SERVER_STEPS = 5
 NUMBER = "8613800138000"
 
 
-class StepServer:
+class StepServer(LoopbackServer):
     """A keep-alive HTTP/1.1 server that answers ``SERVER_STEPS`` loop steps after a request."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.received = 0
         self.answered = 0
-        self.connections = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
 
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT/otp``."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/otp"
-
-    async def __aenter__(self) -> StepServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self.connections += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {
-                    k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:] if line)
-                }
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                assert headers["sign"]
-                self.received += 1
-                for _ in range(SERVER_STEPS):
-                    await asyncio.sleep(0)
-                payload = self._answer(method, target, body)
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    + f"Content-Length: {len(payload)}\r\n\r\n".encode()
-                    + payload
-                )
-                await writer.drain()
-                self.answered += 1
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
-            self._tasks.discard(task)
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        assert request.headers["sign"]
+        self.received += 1
+        for _ in range(SERVER_STEPS):
+            await asyncio.sleep(0)
+        writer.write(success(self._data(request)))
+        await writer.drain()
+        self.answered += 1
+        return True
 
     @staticmethod
-    def _answer(method: str, target: str, body: bytes) -> bytes:
-        if method == "GET":
-            flow_id = int(target.rsplit("/", 1)[1])
-            data: dict[str, Any] = {"flowId": flow_id, "name": "flow", "flow": []}
-        else:
-            sent = json.loads(body)
-            data = {"verificationId": "c" * 32, "to": sent["to"], "channel": "sms"}
-        return json.dumps({"status": "0", "reason": "success", "data": data}).encode()
+    def _data(request: Request) -> dict[str, Any]:
+        if request.method == "GET":
+            flow_id = int(request.target.rsplit("/", 1)[1])
+            return {"flowId": flow_id, "name": "flow", "flow": []}
+        sent = json.loads(request.body)
+        return {"verificationId": "c" * 32, "to": sent["to"], "channel": "sms"}
 
 
 @attrs.frozen

@@ -8,7 +8,6 @@ that keep "was anything sent", bulk lookups, keep-alive and a clean close.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import json
 import socket
@@ -32,22 +31,13 @@ from itnio_async import (
     TransportError,
 )
 
+from ._loopback import LoopbackServer, Request, response
 from .conftest import API_KEY, API_SECRET, FIXED_SIGN, FIXED_TIME, envelope
 
 #: ``data`` of the documented (seed 003) answer of POST /verification/orderId/record.
 RECORD = json.loads(
     (Path(__file__).parent / "fixtures" / "record_by_order_id.json").read_text(encoding="utf-8")
 )["data"]
-
-
-@attrs.frozen
-class Seen:
-    """One request as it arrived on the socket."""
-
-    method: str
-    path: str
-    headers: dict[str, str]  # lower-cased names
-    body: bytes
 
 
 @attrs.frozen
@@ -73,109 +63,52 @@ def record_reply(order_id: str = "1234566") -> Reply:
     return Reply(body=json.dumps(envelope(data)).encode())
 
 
-def _default_handler(seen: Seen) -> Reply:
+def _default_handler(seen: Request) -> Reply:
     if seen.body:
         return record_reply(str(json.loads(seen.body).get("orderId", "")))
     # GET /verification/record/{verificationId}: the record of that id.
-    data = {**RECORD, "verificationId": seen.path.rsplit("/", 1)[-1]}
+    data = {**RECORD, "verificationId": seen.target.rsplit("/", 1)[-1]}
     return Reply(body=json.dumps(envelope(data)).encode())
 
 
-class LoopbackServer:
+class RecordingServer(LoopbackServer):
     """A minimal keep-alive HTTP/1.1 server on 127.0.0.1 that records what it receives."""
 
-    def __init__(self, handler: Callable[[Seen], Reply] = _default_handler) -> None:
+    def __init__(self, handler: Callable[[Request], Reply] = _default_handler) -> None:
+        super().__init__()
         self.handler = handler
-        self.seen: list[Seen] = []
-        self.connections = 0
+        self.seen: list[Request] = []
         self.in_flight = 0
         self.peak = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:PORT/otp``."""
-        assert self._server is not None
-        port = self._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/otp"
-
-    async def start(self) -> None:
-        """Listen on an ephemeral port."""
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-
-    async def stop(self) -> None:
-        """Stop listening and end every open connection."""
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self.connections += 1
+    async def respond(
+        self, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        self.seen.append(request)
+        reply = self.handler(request)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
         try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    if line:
-                        name, _, value = line.partition(":")
-                        headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                seen = Seen(method, target, headers, body)
-                self.seen.append(seen)
-                reply = self.handler(seen)
-                self.in_flight += 1
-                self.peak = max(self.peak, self.in_flight)
-                try:
-                    if reply.delay:
-                        await asyncio.sleep(reply.delay)
-                finally:
-                    self.in_flight -= 1
-                if reply.close:
-                    break
-                if reply.raw is not None:
-                    writer.write(reply.raw)
-                    await writer.drain()
-                    break
-                writer.write(
-                    b"HTTP/1.1 %d X\r\nContent-Type: application/json;charset=UTF-8\r\n"
-                    b"Content-Length: %d\r\n\r\n%s" % (reply.status, len(reply.body), reply.body)
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
         finally:
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
-            self._tasks.discard(task)
-
-
-@contextlib.asynccontextmanager
-async def serve_loopback(
-    handler: Callable[[Seen], Reply] = _default_handler,
-) -> AsyncIterator[LoopbackServer]:
-    """Run a :class:`LoopbackServer` for the duration of the block."""
-    server = LoopbackServer(handler)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
+            self.in_flight -= 1
+        if reply.close:
+            return False
+        if reply.raw is not None:
+            writer.write(reply.raw)
+            await writer.drain()
+            return False
+        content_type = "Content-Type: application/json;charset=UTF-8"
+        writer.write(response(reply.body, reply.status, content_type, reason="X"))
+        await writer.drain()
+        return True
 
 
 @pytest.fixture
-async def loopback() -> AsyncIterator[LoopbackServer]:
+async def loopback() -> AsyncIterator[RecordingServer]:
     """A loopback HTTP/1.1 server answering the documented record response."""
-    async with serve_loopback() as server:
+    async with RecordingServer() as server:
         yield server
 
 
@@ -194,13 +127,13 @@ def _refused_port() -> int:
     return port
 
 
-async def test_signed_headers_and_exact_body(loopback: LoopbackServer) -> None:
+async def test_signed_headers_and_exact_body(loopback: RecordingServer) -> None:
     """The lookup POST carries the documented headers, Sign and byte-exact JSON body."""
     async with make_real_client(loopback.base_url) as client:
         await client.records.get_by_order_id("1234566", app_id="ad454212")
     (seen,) = loopback.seen
     assert seen.method == "POST"
-    assert seen.path == "/otp/verification/orderId/record"
+    assert seen.target == "/otp/verification/orderId/record"
     assert seen.headers["sign"] == FIXED_SIGN
     assert seen.headers["timestamp"] == str(FIXED_TIME)
     assert seen.headers["api-key"] == API_KEY
@@ -209,19 +142,19 @@ async def test_signed_headers_and_exact_body(loopback: LoopbackServer) -> None:
     assert seen.body == b'{"appId":"ad454212","orderId":"1234566"}'
 
 
-async def test_get_without_body(loopback: LoopbackServer) -> None:
+async def test_get_without_body(loopback: RecordingServer) -> None:
     """A GET sends no body and no Content-Length of a body."""
     async with make_real_client(loopback.base_url) as client:
         await client.records.get("5d3c5bc5b6a84a84bd1ba4a1c5d4a8f3")
     (seen,) = loopback.seen
     assert seen.method == "GET"
-    assert seen.path == "/otp/verification/record/5d3c5bc5b6a84a84bd1ba4a1c5d4a8f3"
+    assert seen.target == "/otp/verification/record/5d3c5bc5b6a84a84bd1ba4a1c5d4a8f3"
     assert seen.body == b""
     assert seen.headers.get("content-length", "0") == "0"
     assert seen.headers["sign"] == FIXED_SIGN
 
 
-async def test_record_decodes(loopback: LoopbackServer) -> None:
+async def test_record_decodes(loopback: RecordingServer) -> None:
     """The documented answer decodes into a Record identically on both transports."""
     async with make_real_client(loopback.base_url) as client:
         record = await client.records.get_by_order_id("1234566")
@@ -240,7 +173,7 @@ async def test_api_error_mapping(status: str, error: type[Exception]) -> None:
     """An envelope status other than "0" raises the class of the status table."""
     body = json.dumps(envelope(status=status, reason="nope")).encode()
     async with (
-        serve_loopback(lambda _: Reply(body=body)) as server,
+        RecordingServer(lambda _: Reply(body=body)) as server,
         make_real_client(server.base_url) as client,
     ):
         with pytest.raises(error) as info:
@@ -253,7 +186,7 @@ async def test_http_status_error() -> None:
     """A 503 raises HTTPStatusError with the status code and the envelope it carried."""
     body = json.dumps(envelope(status="-18", reason="busy")).encode()
     async with (
-        serve_loopback(lambda _: Reply(status=503, body=body)) as server,
+        RecordingServer(lambda _: Reply(status=503, body=body)) as server,
         make_real_client(server.base_url) as client,
     ):
         with pytest.raises(HTTPStatusError) as info:
@@ -266,7 +199,7 @@ async def test_http_status_error() -> None:
 async def test_server_disconnect_after_request_is_sent() -> None:
     """A server that reads the request and hangs up gives TransportError(sent=True)."""
     async with (
-        serve_loopback(lambda _: Reply(close=True)) as server,
+        RecordingServer(lambda _: Reply(close=True)) as server,
         make_real_client(server.base_url) as client,
     ):
         with pytest.raises(TransportError) as info:
@@ -295,7 +228,7 @@ async def test_refused_connection_is_not_sent() -> None:
 async def test_broken_response_is_a_sent_transport_error(raw: bytes) -> None:
     """A malformed or truncated answer is a TransportError(sent=True), never a raw aiohttp error."""
     async with (
-        serve_loopback(lambda _: Reply(raw=raw)) as server,
+        RecordingServer(lambda _: Reply(raw=raw)) as server,
         make_real_client(server.base_url) as client,
     ):
         with pytest.raises(TransportError) as info:
@@ -306,7 +239,7 @@ async def test_broken_response_is_a_sent_transport_error(raw: bytes) -> None:
 async def test_unsafe_send_retried_only_when_never_sent() -> None:
     """On aiohttp a hang-up after sending is not retried for send (one request arrives)."""
     async with (
-        serve_loopback(lambda _: Reply(close=True)) as server,
+        RecordingServer(lambda _: Reply(close=True)) as server,
         make_real_client(server.base_url, max_retries=2) as client,
     ):
         with pytest.raises(TransportError):
@@ -318,7 +251,7 @@ async def test_read_timeout_maps_to_request_timeout() -> None:
     """A server slower than the read timeout raises RequestTimeoutError with sent=True."""
     reply = Reply(body=json.dumps(envelope()).encode(), delay=0.5)
     async with (
-        serve_loopback(lambda _: reply) as server,
+        RecordingServer(lambda _: reply) as server,
         make_real_client(server.base_url, timeout=httpx.Timeout(0.05, connect=1.0)) as client,
     ):
         with pytest.raises(RequestTimeoutError) as info:
@@ -326,7 +259,7 @@ async def test_read_timeout_maps_to_request_timeout() -> None:
     assert info.value.sent is True
 
 
-async def test_bulk_lookups(loopback: LoopbackServer) -> None:
+async def test_bulk_lookups(loopback: RecordingServer) -> None:
     """Bulk lookups over a real socket return every id, in order, on both transports."""
     ids = [f"o{i}" for i in range(60)]
     async with make_real_client(loopback.base_url) as client:
@@ -337,7 +270,7 @@ async def test_bulk_lookups(loopback: LoopbackServer) -> None:
     assert loopback.connections <= 8  # connections are reused, never more than in flight
 
 
-async def test_connections_kept_alive(loopback: LoopbackServer) -> None:
+async def test_connections_kept_alive(loopback: RecordingServer) -> None:
     """Sequential calls reuse one keep-alive connection."""
     async with make_real_client(loopback.base_url) as client:
         for i in range(5):
@@ -346,7 +279,7 @@ async def test_connections_kept_alive(loopback: LoopbackServer) -> None:
     assert len(loopback.seen) == 5
 
 
-async def test_close_leaves_no_unclosed_session(loopback: LoopbackServer) -> None:
+async def test_close_leaves_no_unclosed_session(loopback: RecordingServer) -> None:
     """Closing the client closes the aiohttp session: no "Unclosed" warning or loop error."""
     loop = asyncio.get_running_loop()
     errors: list[dict[str, Any]] = []
@@ -372,7 +305,7 @@ def test_calls_and_bulk_lookups_on_uvloop() -> None:
     uvloop = pytest.importorskip("uvloop")
 
     async def main() -> None:
-        async with serve_loopback() as server, make_real_client(server.base_url) as client:
+        async with RecordingServer() as server, make_real_client(server.base_url) as client:
             record = await client.records.get_by_order_id("1234566")
             assert record.order_id == "1234566"
             ids = [f"u{i}" for i in range(50)]

@@ -23,10 +23,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from dataclasses import dataclass, field
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
 from itnio_async._transport import WRITTEN, HTTP11Transport
+
+from .._loopback import LoopbackServer, response
+from .._loopback import Request as LoopbackRequest
 
 #: "Fail instead of hang" guard for every request of these tests.
 GUARD = httpx.Timeout(10.0)
@@ -68,35 +72,14 @@ def make_request(
     )
 
 
-def response(
-    body: bytes = b"",
-    status: int = 200,
-    *headers: str,
-    reason: str = "OK",
-    length: bool = True,
-    version: str = "1.1",
-) -> bytes:
-    """The bytes of a response; ``length=False`` leaves the framing to ``headers``."""
-    lines = [f"HTTP/{version} {status} {reason}", *headers]
-    if length:
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-
-
 def chunked(*chunks: bytes, trailer: bytes = b"") -> bytes:
     """``chunks`` in chunked transfer coding, with the last chunk and optional trailers."""
     out = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks if chunk)
     return out + b"0\r\n" + trailer + b"\r\n"
 
 
-@dataclass
-class Request:
+class Request(LoopbackRequest):
     """A request as the raw server read it."""
-
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
 
     @property
     def id(self) -> str:
@@ -135,24 +118,17 @@ class Peer:
         head = await self.head()
         if head is None:
             return None
-        lines = head.decode("latin-1").split("\r\n")
-        method, target, _ = lines[0].split(" ", 2)
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            if line:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-        body = b""
+        request = Request.of_head(head)
+        headers = request.headers
         if "content-length" in headers:
-            body = await self.reader.readexactly(int(headers["content-length"]))
+            request = await request.with_body(self.reader)
         elif headers.get("transfer-encoding", "").lower() == "chunked":
             parts = []
             while size := int((await self.reader.readuntil(b"\r\n"))[:-2], 16):
                 parts.append(await self.reader.readexactly(size))
                 await self.reader.readexactly(2)
             await self.reader.readuntil(b"\r\n")  # no trailers
-            body = b"".join(parts)
-        request = Request(method, target, headers, body)
+            request = attrs.evolve(request, body=b"".join(parts))
         self.requests.append(request)
         self.server.arrivals[request.id] += 1
         self.server.arrived.set()
@@ -210,10 +186,11 @@ async def echo(peer: Peer) -> None:
         peer.send(response(body))
 
 
-class RawServer:
+class RawServer(LoopbackServer):
     """A scripted HTTP server on 127.0.0.1: ``handler`` runs once per connection."""
 
     def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__()
         self.handler: Handler = echo
         self.tls = tls
         self.peers: list[Peer] = []
@@ -222,23 +199,13 @@ class RawServer:
         #: Set whenever a connection is accepted / a request arrives.
         self.accepted = asyncio.Event()
         self.arrived = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._server: asyncio.Server | None = None
-        self.port = 0
 
     @property
     def url(self) -> str:
         scheme = "https" if self.tls else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+    async def connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = Peer(self, len(self.peers), reader, writer)
         self.peers.append(peer)
         self.accepted.set()
@@ -258,19 +225,16 @@ class RawServer:
         except Exception as exc:
             self.errors.append(exc)
         finally:
-            self._tasks.discard(task)
             writer.close()  # flushes what the script wrote, then FIN
             peer.done.set()
 
-    async def stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def end_connections(self) -> None:
+        await super().end_connections()
         for peer in self.peers:
             peer.writer.transport.abort()  # a client that never read its bytes: drop them
-        await self._server.wait_closed()
+
+    async def stop(self) -> None:
+        await super().stop()
         await asyncio.sleep(0)  # let the aborted transports close their sockets
 
     async def requests_seen(self, count: int) -> None:
@@ -512,11 +476,12 @@ def held(release: asyncio.Event) -> Handler:
     return script
 
 
-def first_then_echo(script: Handler) -> Handler:
-    """A handler running ``script`` on the first connection and :func:`echo` on the others."""
+def first_then(script: Handler, others: Handler = echo) -> Handler:
+    """A handler running ``script`` on the first connection and ``others`` (:func:`echo`
+    unless given) on the rest."""
 
     async def handler(peer: Peer) -> None:
-        await (script(peer) if peer.index == 0 else echo(peer))
+        await (script(peer) if peer.index == 0 else others(peer))
 
     return handler
 

@@ -9,6 +9,7 @@ import pytest
 
 from itnio_async._transport import HTTP11Transport
 
+from .._loopback import response
 from .conftest import (
     Handler,
     Peer,
@@ -17,7 +18,6 @@ from .conftest import (
     held,
     make_client,
     make_request,
-    response,
 )
 
 #: A leaked slot makes the calls after a cancellation fail with PoolTimeout (fast).

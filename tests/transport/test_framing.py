@@ -13,6 +13,7 @@ import pytest
 
 from itnio_async._transport import DEFAULT_MAX_RESPONSE_SIZE, HTTP11Transport, ResponseTooLarge
 
+from .._loopback import response
 from .conftest import (
     GUARD,
     SHORT_READ,
@@ -22,9 +23,8 @@ from .conftest import (
     chunked,
     echo,
     fails_after_sending,
-    first_then_echo,
+    first_then,
     make_request,
-    response,
 )
 
 MiB = 1024 * 1024
@@ -86,7 +86,7 @@ async def test_content_length_shorter_than_the_body(
 ) -> None:
     """A Content-Length shorter than the body sent: bytes past the end, a protocol error."""
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello, world"
-    raw.handler = first_then_echo(answer_once(head, then="stall"))
+    raw.handler = first_then(answer_once(head, then="stall"))
     error = await fails_after_sending(transport, raw.url)
     assert type(error) is httpx.RemoteProtocolError
     assert "past the end" in str(error)
@@ -99,7 +99,7 @@ async def test_content_length_longer_than_the_body(
 ) -> None:
     """A Content-Length longer than the body: EOF is a protocol error, a stall a ReadTimeout."""
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nonly ten b"
-    raw.handler = first_then_echo(answer_once(head, then=then))
+    raw.handler = first_then(answer_once(head, then=then))
     error = await fails_after_sending(transport, raw.url, limits=SHORT_READ)
     expected = httpx.RemoteProtocolError if kind == "eof" else httpx.ReadTimeout
     assert type(error) is expected
@@ -121,7 +121,7 @@ async def test_bad_content_length_is_a_protocol_error(
 ) -> None:
     """Conflicting or malformed Content-Length: a protocol error, never a guess."""
     head = f"HTTP/1.1 200 OK\r\n{headers}\r\n\r\nhello".encode()
-    raw.handler = first_then_echo(answer_once(head, then="stall"))
+    raw.handler = first_then(answer_once(head, then="stall"))
     error = await fails_after_sending(transport, raw.url)
     assert type(error) is httpx.RemoteProtocolError
     await answered(transport, raw.url)
@@ -133,7 +133,7 @@ async def test_bad_content_length_is_a_protocol_error(
 async def test_chunked_body(raw: RawServer, transport: HTTP11Transport) -> None:
     """A chunked body is joined; the connection is reused."""
     head = response(b"", 200, "Transfer-Encoding: chunked", length=False)
-    raw.handler = first_then_echo(answer_once(head + chunked(b"hello, ", b"world", b"!")))
+    raw.handler = first_then(answer_once(head + chunked(b"hello, ", b"world", b"!")))
     assert (await get(transport, raw.url)).content == b"hello, world!"
     await answered(transport, raw.url)
     assert len(raw.peers) == 1
@@ -145,7 +145,7 @@ async def test_chunked_trailers_are_not_merged_into_the_headers(
     """Trailer fields stay out of the header section (a Content-Encoding trailer decodes none)."""
     head = response(b"", 200, "Transfer-Encoding: chunked", length=False)
     body = chunked(b"plain", trailer=b"Content-Encoding: gzip\r\nX-Checksum: 1\r\n")
-    raw.handler = first_then_echo(answer_once(head + body))
+    raw.handler = first_then(answer_once(head + body))
     reply = await get(transport, raw.url)
     assert reply.content == b"plain"
     assert "content-encoding" not in reply.headers
@@ -169,7 +169,7 @@ async def test_broken_chunking_is_a_protocol_error(
 ) -> None:
     """Malformed chunked framing fails the request; the pool carries on."""
     head = response(b"", 200, "Transfer-Encoding: chunked", length=False)
-    raw.handler = first_then_echo(answer_once(head + body, then="stall"))
+    raw.handler = first_then(answer_once(head + body, then="stall"))
     error = await fails_after_sending(transport, raw.url)
     assert type(error) is httpx.RemoteProtocolError
     await answered(transport, raw.url)
@@ -178,7 +178,7 @@ async def test_broken_chunking_is_a_protocol_error(
 async def test_eof_inside_a_chunk(raw: RawServer, transport: HTTP11Transport) -> None:
     """The connection closing inside a chunk is a protocol error (the body is incomplete)."""
     head = response(b"", 200, "Transfer-Encoding: chunked", length=False)
-    raw.handler = first_then_echo(answer_once(head + b"a\r\nhello", then="close"))
+    raw.handler = first_then(answer_once(head + b"a\r\nhello", then="close"))
     error = await fails_after_sending(transport, raw.url)
     assert type(error) is httpx.RemoteProtocolError
 
@@ -204,7 +204,7 @@ async def test_interim_answers_are_skipped(
 ) -> None:
     """1xx answers before the final one are skipped, their headers dropped; keep-alive holds."""
     final = response(b"final", 201, "X-Final: yes", reason="Created")
-    raw.handler = first_then_echo(answer_once(b"".join(interim) + final))
+    raw.handler = first_then(answer_once(b"".join(interim) + final))
     reply = await get(transport, raw.url)
     assert (reply.status_code, reply.content) == (201, b"final")
     assert reply.extensions["reason_phrase"] == b"Created"
@@ -231,7 +231,7 @@ async def test_interim_answers_split_from_the_final_one(
 async def test_switching_protocols_is_refused(raw: RawServer, transport: HTTP11Transport) -> None:
     """A 101 answer is a protocol error (the SDK never asks to upgrade)."""
     head = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
-    raw.handler = first_then_echo(answer_once(head, then="stall"))
+    raw.handler = first_then(answer_once(head, then="stall"))
     error = await fails_after_sending(transport, raw.url)
     assert type(error) is httpx.RemoteProtocolError
     assert "101" in str(error)
@@ -264,7 +264,7 @@ async def test_body_delimited_by_the_end_of_the_connection(
         )
         await peer.close()
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     assert (await get(transport, raw.url)).content == b"part one, part two"
     await answered(transport, raw.url)
     assert [len(peer.requests) for peer in raw.peers] == [1, 1]
@@ -331,7 +331,7 @@ async def test_head_reads_no_body_and_is_not_reused(
     raw: RawServer, transport: HTTP11Transport, answer: bytes
 ) -> None:
     """A HEAD answer ends at its head whatever its framing says; its connection is dropped."""
-    raw.handler = first_then_echo(answer_once(answer))
+    raw.handler = first_then(answer_once(answer))
     reply = await get(transport, raw.url, "HEAD")
     assert (reply.status_code, reply.content) == (200, b"")
     await answered(transport, raw.url)
@@ -351,7 +351,7 @@ async def test_no_content_answers_have_no_body_and_keep_alive(
     raw: RawServer, transport: HTTP11Transport, answer: bytes
 ) -> None:
     """204 and 304 answers have no body (whatever Content-Length says) and keep the connection."""
-    raw.handler = first_then_echo(answer_once(answer))
+    raw.handler = first_then(answer_once(answer))
     reply = await get(transport, raw.url)
     assert reply.content == b""
     await answered(transport, raw.url)
@@ -394,7 +394,7 @@ async def test_giant_status_line(raw: RawServer, transport: HTTP11Transport) -> 
 async def test_too_many_headers(raw: RawServer, transport: HTTP11Transport) -> None:
     """101 headers (the limit is 100): ResponseTooLarge."""
     headers = [f"X-H{i}: {i}" for i in range(101)]
-    raw.handler = first_then_echo(answer_once(response(b"", 200, *headers), then="stall"))
+    raw.handler = first_then(answer_once(response(b"", 200, *headers), then="stall"))
     error = await fails_after_sending(transport, raw.url)
     assert isinstance(error, ResponseTooLarge)
     assert "headers" in str(error)
@@ -406,7 +406,7 @@ async def test_headers_past_the_head_size(raw: RawServer) -> None:
     pool = HTTP11Transport(max_head_size=4096)
     try:
         headers = [f"X-H{i}: {'v' * 100}" for i in range(50)]
-        raw.handler = first_then_echo(answer_once(response(b"", 200, *headers), then="stall"))
+        raw.handler = first_then(answer_once(response(b"", 200, *headers), then="stall"))
         assert isinstance(await fails_after_sending(pool, raw.url), ResponseTooLarge)
         headers = [f"X-H{i}: {'v' * 100}" for i in range(30)]  # 3.3 kB: fits
         raw.handler = answer_once(response(b"fits", 200, *headers))

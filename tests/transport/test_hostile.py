@@ -14,6 +14,7 @@ import pytest
 
 from itnio_async._transport import _READ_BUFFER, WRITTEN, HTTP11Transport
 
+from .._loopback import response
 from .conftest import (
     SHORT_READ,
     Handler,
@@ -22,12 +23,11 @@ from .conftest import (
     answered,
     echo,
     fails_after_sending,
-    first_then_echo,
+    first_then,
     happened,
     idle_connections,
     make_client,
     make_request,
-    response,
 )
 
 MiB = 1024 * 1024
@@ -55,7 +55,7 @@ async def test_reset_mid_response_is_a_read_error(
         peer.send(sent)
         peer.reset()
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     error = await fails_after_sending(transport, raw.url)
     assert isinstance(error, httpx.ReadError)
     await answered(transport, raw.url)
@@ -72,7 +72,7 @@ async def test_reset_after_the_full_response_keeps_the_answer(
         peer.send(OK)
         peer.reset()
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     reply = await transport.handle_async_request(make_request(raw.url))
     assert reply.content == b"0123456789"
     await answered(transport, raw.url)
@@ -99,7 +99,7 @@ async def test_eof_mid_response_is_a_protocol_error(
         peer.send(sent)
         await peer.close()
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     error = await fails_after_sending(transport, raw.url)
     assert type(error) is httpx.RemoteProtocolError
     assert message in str(error)
@@ -115,7 +115,7 @@ async def test_close_after_reading_the_request_head(
         await peer.head()
         peer.writer.close()
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     error = await fails_after_sending(transport, raw.url, "POST")
     assert isinstance(error, httpx.ReadError | httpx.RemoteProtocolError | httpx.WriteError)
     await answered(transport, raw.url, "POST")
@@ -134,7 +134,7 @@ async def test_stall_is_a_read_timeout(
         peer.send(sent)
         await peer.eof()  # the stall: nothing more until the client closes
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     error = await fails_after_sending(transport, raw.url, limits=SHORT_READ)
     assert isinstance(error, httpx.ReadTimeout)
     await answered(transport, raw.url)
@@ -155,7 +155,7 @@ async def test_bytes_past_content_length_in_the_same_write(
         peer.send(OK + extra)
         await peer.eof()
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     error = await fails_after_sending(transport, raw.url)
     assert type(error) is httpx.RemoteProtocolError
     assert "past the end" in str(error)
@@ -201,7 +201,7 @@ async def test_bytes_past_the_end_before_the_response_is_picked_up(
         peer.send(OK + FORGED)
         await peer.eof()
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     error = await fails_after_sending(transport, raw.url)
     assert type(error) is httpx.RemoteProtocolError
     monkeypatch.undo()
@@ -234,7 +234,7 @@ async def test_idle_connection_that_received_bytes_or_eof_is_not_reused(
         sent.set()
         leftover.append(await peer.eof())
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     first = await transport.handle_async_request(make_request(raw.url))
     assert first.content == b"0123456789"
     assert transport.stats().idle == 1
@@ -294,7 +294,7 @@ async def test_connection_not_kept_alive_is_not_reused(
         peer.send(response(b"bye", 200, *headers))
         leftover.append(await peer.eof())
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     assert (await transport.handle_async_request(make_request(raw.url))).content == b"bye"
     await answered(transport, raw.url)
     await asyncio.wait_for(raw.peers[0].writer.wait_closed(), 10)
@@ -316,7 +316,7 @@ async def test_request_saying_connection_close_is_the_last_on_its_connection(
         peer.send(response(b"last"))
         leftover.append(await peer.eof())
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     reply = await client.get(raw.url, headers={"Connection": "close"})
     assert reply.text == "last"
     assert (await client.get(raw.url)).status_code == 200
@@ -411,7 +411,7 @@ async def test_server_not_reading_the_body_is_a_write_timeout(
         await peer.head()
         await peer.done.wait()  # never reads again: the stall
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     request = make_request(
         raw.url, "POST", content=bytes(32 * MiB), timeout=httpx.Timeout(10.0, write=0.2)
     )
@@ -447,7 +447,7 @@ async def test_server_closing_mid_body_is_a_write_error(
         await peer.head()
         peer.reset()
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     request = make_request(raw.url, "POST", content=bytes(32 * MiB))
     with pytest.raises(httpx.WriteError):
         await transport.handle_async_request(request)
@@ -469,7 +469,7 @@ async def test_keep_alive_header_parsing(
     raw: RawServer, transport: HTTP11Transport, value: str, expiry: float
 ) -> None:
     """``Keep-Alive`` parameters: a malformed one is ignored, ``timeout`` shortens the expiry."""
-    raw.handler = first_then_echo(answer_once_keep_alive(value))
+    raw.handler = first_then(answer_once_keep_alive(value))
     await transport.handle_async_request(make_request(raw.url))
     (conn,) = idle_connections(transport) or transport._open
     assert conn.expiry == expiry
@@ -521,7 +521,7 @@ async def test_answer_and_extra_bytes_in_one_large_read(raw: RawServer, method: 
         peer.send(answer + FORGED * 2000)
         await peer.eof()
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     try:
         if method == "HEAD":
             reply = await pool.handle_async_request(make_request(raw.url, "HEAD"))

@@ -15,6 +15,7 @@ import pytest
 
 from itnio_async._transport import WRITTEN, HTTP11Transport
 
+from .._loopback import response
 from .conftest import (
     GUARD,
     Peer,
@@ -22,11 +23,11 @@ from .conftest import (
     answered,
     fails_after_sending,
     fails_before_sending,
+    first_then,
     happened,
     held,
     idle_connections,
     make_request,
-    response,
 )
 
 
@@ -176,9 +177,6 @@ async def test_connection_handed_to_a_waiter_but_closed_since(raw: RawServer) ->
     release = asyncio.Event()
 
     async def script(peer: Peer) -> None:
-        if peer.index > 0:
-            await held(release)(peer)
-            return
         request = await peer.request()
         assert request is not None
         await release.wait()
@@ -186,7 +184,7 @@ async def test_connection_handed_to_a_waiter_but_closed_since(raw: RawServer) ->
         peer.shutdown()  # the FIN follows the answer at once
         await peer.eof()
 
-    raw.handler = script
+    raw.handler = first_then(script, held(release))
     try:
         first = asyncio.ensure_future(answered(pool, raw.url))
         await raw.requests_seen(1)
@@ -333,15 +331,12 @@ async def test_request_after_stale_connection_has_exactly_one_copy(
     closed = asyncio.Event()
 
     async def script(peer: Peer) -> None:
-        if peer.index > 0:
-            await held(closed)(peer)
-            return
         await peer.request()
         peer.send(response(b"first"))
         await peer.close()
         closed.set()
 
-    raw.handler = script
+    raw.handler = first_then(script, held(closed))
     assert (await transport.handle_async_request(make_request(raw.url))).content == b"first"
     await happened(closed)
     (stale,) = idle_connections(transport) or [None]
@@ -378,15 +373,12 @@ async def test_failed_exchange_hands_its_slot_to_a_waiter(raw: RawServer) -> Non
     release = asyncio.Event()
 
     async def script(peer: Peer) -> None:
-        if peer.index > 0:
-            await held(release)(peer)
-            return
         await peer.request()
         await release.wait()
         peer.send(b"garbage\r\n\r\n")
         await peer.eof()
 
-    raw.handler = script
+    raw.handler = first_then(script, held(release))
     try:
         first = asyncio.ensure_future(fails_after_sending(pool, raw.url))
         await raw.requests_seen(1)

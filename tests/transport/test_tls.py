@@ -14,18 +14,18 @@ import pytest
 
 from itnio_async._transport import WRITTEN, HTTP11Transport
 
+from .._loopback import response
 from .conftest import (
     Peer,
     RawServer,
     answered,
     fails_after_sending,
     fails_before_sending,
-    first_then_echo,
+    first_then,
     happened,
     idle_connections,
     make_client,
     make_request,
-    response,
 )
 
 trustme = pytest.importorskip("trustme")
@@ -196,7 +196,7 @@ async def test_idle_tls_connection_closed_by_the_server(
             peer.writer.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
         closed.set()
 
-    tls.handler = first_then_echo(script)
+    tls.handler = first_then(script)
     pool = HTTP11Transport(ssl_context=trusting(ca))
     try:
         assert (await pool.handle_async_request(make_request(tls.url))).content == b"first"
@@ -221,7 +221,7 @@ async def test_tls_eof_mid_response(ca: trustme.CA, tls: RawServer) -> None:
         peer.send(response(b"0123456789")[:-4])
         await peer.close()
 
-    tls.handler = first_then_echo(script)
+    tls.handler = first_then(script)
     pool = HTTP11Transport(ssl_context=trusting(ca))
     try:
         error = await fails_after_sending(pool, tls.url)

@@ -9,15 +9,15 @@ import pytest
 
 from itnio_async._transport import HTTP11Transport
 
+from .._loopback import response
 from .conftest import (
     Peer,
     RawServer,
     answered,
-    first_then_echo,
+    first_then,
     happened,
     make_client,
     make_request,
-    response,
 )
 
 
@@ -51,7 +51,7 @@ async def _idle_close() -> None:
         closed.set()
         await peer.eof()
 
-    raw.handler = first_then_echo(script)
+    raw.handler = first_then(script)
     pool = HTTP11Transport(max_connections=1)
     try:
         assert (await pool.handle_async_request(make_request(raw.url))).content == b"first"
