@@ -7,7 +7,9 @@
 * ``httpx post+json``     bare ``httpx.AsyncClient(transport=mock)``: md5-signed ``post`` +
   ``.json()`` — the baseline of both ratios
 * ``sdk transport= + hooks``  one no-op request hook and one no-op response hook set
-  (against ``sdk transport=``: what hooks cost, and that none set costs nothing)
+  (against ``sdk transport=``: what hooks cost)
+* ``sdk transport= + no hooks``  ``event_hooks`` given with every list empty (against
+  ``sdk transport=``: that hooks cost nothing when none are set)
 * ``sdk own share, call`` ``get_by_order_id`` on a transport that returns prebuilt
   responses: the SDK's own work per call, from the method call to the decoded model
 * ``sdk own share, bulk c50``  the same per lookup of ``iter_by_order_ids(..., concurrency=50)``
@@ -63,6 +65,7 @@ RATIOS = (
     ("SDK via transport= ÷ bare httpx post+json", "sdk transport=", "httpx post+json", 0.8),
     ("SDK via http_client= ÷ bare httpx post+json", "sdk http_client=", "httpx post+json", 1.1),
     ("SDK with 2 no-op hooks ÷ without", "sdk transport= + hooks", "sdk transport=", None),
+    ("SDK with empty hook lists ÷ without", "sdk transport= + no hooks", "sdk transport=", None),
 )
 OWN_SHARE_TARGET_US = 100.0
 
@@ -131,6 +134,15 @@ async def paths() -> AsyncIterator[dict[str, Callable[[int], Awaitable[float]]]]
                 event_hooks={"request": [noop], "response": [noop]},
             )
         )
+        sdk_e = await enter(
+            AsyncItnio(
+                API_KEY,
+                API_SECRET,
+                base_url=BASE,
+                transport=httpx.MockTransport(handler),
+                event_hooks={"request": [], "response": [], "call": []},
+            )
+        )
         prebuilt = PrebuiltTransport(PREBUILT_IDS)
         sdk_p = await enter(AsyncItnio(API_KEY, API_SECRET, base_url=BASE, transport=prebuilt))
         bare = await enter(httpx.AsyncClient(transport=httpx.MockTransport(handler)))
@@ -167,6 +179,7 @@ async def paths() -> AsyncIterator[dict[str, Callable[[int], Awaitable[float]]]]
             "sdk http_client=": sdk_path(sdk_u),
             "httpx post+json": lambda calls: _per_call(post_json, calls),
             "sdk transport= + hooks": sdk_path(sdk_h),
+            "sdk transport= + no hooks": sdk_path(sdk_e),
             "sdk own share, call": sdk_path(sdk_p),
             "sdk own share, bulk c50": bulk,
             "prebuilt transport": lambda calls: _per_call(transport_only, calls),
@@ -197,23 +210,23 @@ def report(results: dict[str, list[float]]) -> tuple[str, dict[str, float]]:
         lines.append(
             f"| {name} | {summary(values, '{:.2f}')}× | {'' if target is None else f'≤ {target}'} |"
         )
-    hooks = [
-        a - b
-        for a, b in zip(results["sdk transport= + hooks"], results["sdk transport="], strict=True)
-    ]
-    bulk_helper = [
-        a - b
-        for a, b in zip(
-            results["sdk own share, bulk c50"], results["sdk own share, call"], strict=True
-        )
-    ]
+
+    def extra(path: str, base: str) -> list[float]:
+        return [a - b for a, b in zip(results[path], results[base], strict=True)]
+
+    hooks = extra("sdk transport= + hooks", "sdk transport=")
+    no_hooks = extra("sdk transport= + no hooks", "sdk transport=")
+    bulk_helper = extra("sdk own share, bulk c50", "sdk own share, call")
     metrics["hooks µs"] = median(hooks)
+    metrics["empty hooks µs"] = median(no_hooks)
     metrics["own share bulk µs"] = median(results["sdk own share, bulk c50"])
     metrics["own share call µs"] = median(results["sdk own share, call"])
     metrics["bulk minus call µs"] = median(bulk_helper)
     lines += [
         "",
-        f"Two no-op hooks add {summary(hooks, '{:+.1f}')} µs per call. A bulk lookup costs "
+        f"Two no-op hooks add {summary(hooks, '{:+.1f}')} µs per call; hook lists given but "
+        f"empty add {summary(no_hooks, '{:+.1f}')} µs (the same code path as none). "
+        f"A bulk lookup costs "
         f"{summary(bulk_helper, '{:+.1f}')} µs more than a single call; "
         f"the SDK's own share of a bulk lookup is "
         f"**{summary(results['sdk own share, bulk c50'], '{:.1f}')} µs** "
