@@ -107,6 +107,15 @@ def targets(parts: dict[str, dict[str, Any]]) -> str:
             _verdict(own, 100.0, at_most=True),
         )
     )
+    empty = cpu.get("SDK with empty hook lists ÷ without")
+    rows.append(
+        (
+            "issue 15: hooks cost nothing when none are set (empty hook lists ÷ none ≤ 1.05; "
+            "the same code path, so only noise differs)",
+            "–" if empty is None else f"{empty:.2f}×",
+            _verdict(empty, 1.05, at_most=True),
+        )
+    )
     growth = mem.get("metrics", {}).get("peak growth MB")
     sizes = mem.get("sizes", [10_000, 100_000])
     rows.append(
