@@ -30,6 +30,7 @@ from itnio_async import (
     RecordLookup,
     TransportError,
     ValidationError,
+    _bulk,
 )
 from itnio_async._bulk import (
     MAX_TRANSPORT_FAILURES,
@@ -505,13 +506,27 @@ async def test_closed_client_raises(make_client: Callable[..., AsyncItnio]) -> N
         await client.records.get_many_by_order_ids(["a"])
 
 
-async def test_max_per_second_spaces_starts(make_client: Callable[..., AsyncItnio]) -> None:
-    """With max_per_second the request starts are spread out (loosely timed)."""
-    loop = asyncio.get_running_loop()
+async def test_max_per_second_spaces_starts(
+    make_client: Callable[..., AsyncItnio], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With max_per_second each request starts only once its slot, 1/250 s after the one
+    before, has come. The run's limiter gets a clock that stands still at 0 and a sleep
+    that notes when its task wakes (yielding once), so the slots are read, not timed."""
+    woke: dict[asyncio.Task[Any] | None, float] = {}
+    real = asyncio.sleep
+
+    async def sleep(delay: float) -> None:
+        await real(0)
+        woke[asyncio.current_task()] = delay  # the clock reads 0: woken at `delay`
+
+    def limiter(per_second: float) -> RateLimiter:
+        return RateLimiter(per_second, clock=lambda: 0.0, sleep=sleep)
+
+    monkeypatch.setattr(_bulk, "RateLimiter", limiter)
     starts: list[float] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        starts.append(loop.time())
+        starts.append(woke.get(asyncio.current_task(), 0.0))  # the worker's own task
         return echo(request)
 
     async with make_client(handler) as client:
@@ -519,7 +534,15 @@ async def test_max_per_second_spaces_starts(make_client: Callable[..., AsyncItni
             [f"r{i}" for i in range(5)], concurrency=5, max_per_second=250
         )
     assert all(r.ok for r in results)
-    assert starts[-1] - starts[0] >= 4 / 250 * 0.8  # 16 ms for 4 intervals of 4 ms
+    assert sorted(starts) == pytest.approx([i / 250 for i in range(5)])
+
+
+async def test_rate_limiter_defaults_to_the_loop_clock_and_asyncio_sleep() -> None:
+    """Without injections (as a bulk run makes it) the limiter reads the running loop's
+    clock and waits with asyncio.sleep: what the tests above replace is what runs for real."""
+    limiter = RateLimiter(250)
+    assert limiter._clock == asyncio.get_running_loop().time
+    assert limiter._sleep is asyncio.sleep
 
 
 async def test_rate_limiter_with_a_fake_clock() -> None:

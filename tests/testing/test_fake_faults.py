@@ -211,17 +211,28 @@ def test_fail_next_rejects_bad_arguments() -> None:
         fake.latency = -1
 
 
-async def test_latency_global_and_per_path(api: AsyncItnio, fake: FakeItnio) -> None:
-    """latency delays every request; set_latency(path=...) overrides it for that path."""
-    loop = asyncio.get_running_loop()
+async def test_latency_global_and_per_path(
+    api: AsyncItnio, fake: FakeItnio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """latency delays every request; set_latency(path=...) overrides it for that path.
+
+    The fake's latency is an ``asyncio.sleep``: each sleep asked for is recorded (and only
+    yields once), so the delays are read exactly instead of timed.
+    """
+    slept: list[float] = []
+    real = asyncio.sleep
+
+    async def sleep(delay: float, result: object = None) -> object:
+        slept.append(delay)
+        return await real(0, result)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)  # what the fake's module calls
     fake.latency = 0.02
     fake.set_latency(0.0, path="/flow")
-    start = loop.time()
     await api.flows.list()
-    assert loop.time() - start < 0.02
-    start = loop.time()
+    assert slept == []
     await api.templates.list()
-    assert loop.time() - start >= 0.02
+    assert slept == [0.02]
     assert fake.latency_for("/flow/list") == 0.0
     assert fake.latency_for("/template/list") == 0.02
 
