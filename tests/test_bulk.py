@@ -7,6 +7,7 @@ import contextlib
 import copy
 import json
 import pickle
+import types
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -82,6 +83,13 @@ class CountingIds:
 def other_tasks() -> set[asyncio.Task[Any]]:
     """Every task of the loop except the running test."""
     return {t for t in asyncio.all_tasks() if t is not asyncio.current_task()}
+
+
+def coroutine_name(task: asyncio.Task[Any]) -> str:
+    """The qualified name of the coroutine ``task`` runs."""
+    coro = task.get_coro()
+    assert isinstance(coro, types.CoroutineType | types.GeneratorType)
+    return coro.__qualname__
 
 
 async def settle(rounds: int = 50) -> None:
@@ -485,7 +493,12 @@ async def test_invalid_options_raise_before_sending(
 ) -> None:
     """Bad options raise ValidationError before any request is sent."""
     sent: list[httpx.Request] = []
-    async with make_client(lambda r: sent.append(r) or echo(r)) as client:
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return echo(request)
+
+    async with make_client(handler) as client:
         with pytest.raises(ValidationError) as info:
             await client.records.get_many_by_order_ids(["a"], **options)
     assert info.value.argument == argument
@@ -604,7 +617,7 @@ async def test_concurrency_is_capped_at_the_sdk_pool_size() -> None:
         task = asyncio.ensure_future(client.records.get_many_by_order_ids(ids, concurrency=250))
         most = 0
         while not task.done():
-            workers = [t for t in other_tasks() if "worker" in t.get_coro().__qualname__]
+            workers = [t for t in other_tasks() if "worker" in coroutine_name(t)]
             most = max(most, len(workers))
             await asyncio.sleep(0.001)
         results = await task

@@ -199,7 +199,7 @@ async def test_breaking_out_of_a_bulk_lookup_cancels_in_flight_requests(
     async with AsyncItnio(API_KEY, API_SECRET, base_url=server.base_url) as client:
         ids = ["ok-first"] + [f"slow-{i}" for i in range(3)]
         lookups = client.records.iter_by_order_ids(ids, concurrency=4)
-        async with contextlib.aclosing(lookups) as stream:  # type: ignore[type-var]
+        async with contextlib.aclosing(lookups) as stream:
             async for lookup in stream:
                 assert lookup.order_id == "ok-first"
                 await server.wait_slow(3)

@@ -58,6 +58,13 @@ def new(handler: Any = None, **options: Any) -> AsyncItnio:
     return AsyncItnio(API_KEY, API_SECRET, **options)
 
 
+def sdk_pool(client: AsyncItnio) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` of the client's engine (made by its first call)."""
+    engine = client._shared.engine
+    assert engine is not None
+    return engine.http
+
+
 # -- credentials and configuration ----------------------------------------------------------
 
 
@@ -109,7 +116,7 @@ async def test_arguments_win_over_environment(monkeypatch: pytest.MonkeyPatch) -
     ],
 )
 def test_missing_credentials_name_the_variable(
-    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], args: dict[str, str], missing: str
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], args: dict[str, Any], missing: str
 ) -> None:
     """A missing key or secret raises ItnioError naming the variable to set."""
     for name, value in env.items():
@@ -263,10 +270,10 @@ async def test_pool_created_lazily_on_first_call() -> None:
     assert client._shared.engine is None
     try:
         await client.flows.get(1)
-        pool = client._shared.engine.http  # type: ignore[union-attr]
+        pool = sdk_pool(client)
         assert isinstance(pool, httpx.AsyncClient)
         await client.flows.get(1)
-        assert client._shared.engine.http is pool  # type: ignore[union-attr]
+        assert sdk_pool(client) is pool
     finally:
         await client.aclose()
 
@@ -275,7 +282,7 @@ async def test_async_with_closes_sdk_pool() -> None:
     """Leaving ``async with`` closes the pool the SDK created."""
     async with new() as client:
         await client.flows.get(1)
-        pool = client._shared.engine.http  # type: ignore[union-attr]
+        pool = sdk_pool(client)
         assert pool is not None
         assert not pool.is_closed
     assert pool.is_closed
@@ -286,7 +293,7 @@ async def test_aclose_twice_is_safe() -> None:
     """aclose() closes the pool and a second aclose() is a no-op."""
     client = new()
     await client.flows.get(1)
-    pool = client._shared.engine.http  # type: ignore[union-attr]
+    pool = sdk_pool(client)
     assert pool is not None
     await client.aclose()
     assert pool.is_closed
@@ -449,7 +456,7 @@ async def test_closing_derived_leaves_original_usable() -> None:
         assert derived.is_closed
         with pytest.raises(ItnioError, match="closed"):
             await derived.flows.get(1)
-        pool = client._shared.engine.http  # type: ignore[union-attr]
+        pool = sdk_pool(client)
         assert pool is not None
         assert not pool.is_closed
         await client.flows.get(1)
@@ -463,7 +470,7 @@ async def test_closing_original_closes_derived() -> None:
     client = new(recorder)
     derived = client.with_options(timeout=1.0)
     await derived.flows.get(1)
-    pool = client._shared.engine.http  # type: ignore[union-attr]
+    pool = sdk_pool(client)
     await client.aclose()
     assert pool is not None
     assert pool.is_closed

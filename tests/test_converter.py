@@ -24,6 +24,7 @@ cannot drift apart silently.
 
 from __future__ import annotations
 
+import enum
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -129,6 +130,7 @@ def test_app_details_example() -> None:
     assert_aware_cn(app.create_time, cn(2022, 1, 1, 0, 0, 0))
     for limit in (app.period_total_send_limit, app.period_phone_send_limit):
         assert limit == SendLimit(enabled=True, unit=PeriodUnit.DAY, period=1, limit=1)
+        assert limit is not None
         assert limit.enabled is True
         assert limit.unit is PeriodUnit.DAY
         assert type(limit.period) is int
@@ -448,7 +450,9 @@ def test_attempts_are_always_lists(field: str) -> None:
 
 
 @pytest.mark.parametrize("cls", [SendResult, VerifyResult, Record])
-def test_twenty_digit_verification_id_stays_exact_str(cls: type) -> None:
+def test_twenty_digit_verification_id_stays_exact_str(
+    cls: type[SendResult | VerifyResult | Record],
+) -> None:
     """A 20-digit verificationId stays the exact string, even when sent as a JSON number."""
     from_string = structure(json.loads('{"verificationId": "22206051443051000003"}'), cls)
     from_number = structure(json.loads('{"verificationId": 22206051443051000003}'), cls)
@@ -519,7 +523,7 @@ def test_strict_and_lenient_converters_are_distinct() -> None:
     ],
 )
 def test_unknown_enum_values_are_kept(
-    data: dict[str, Any], cls: type, attr: str, enum_cls: type, value: object
+    data: dict[str, Any], cls: type, attr: str, enum_cls: type[enum.Enum], value: object
 ) -> None:
     """An enum value the SDK does not know survives as a member of the enum, not a failure."""
     obj = strict(data, cls)
@@ -727,9 +731,11 @@ def test_unknown_integer_enum_values_are_still_kept_from_strings() -> None:
         (PeriodUnit, "-3", -3),
     ],
 )
-def test_open_int_enums_read_canonical_strings(cls: type, value: str, expected: int) -> None:
+def test_open_int_enums_read_canonical_strings(
+    cls: type[enum.IntEnum], value: str, expected: int
+) -> None:
     """Calling an open int enum with canonical integer text finds or keeps the value."""
-    member = cls(value)
+    member = cls(value)  # type: ignore[arg-type]  # mypy types IntEnum(value) as int only
     assert isinstance(member, cls)
     assert member == expected
     assert type(member.value) is int

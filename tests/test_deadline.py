@@ -405,7 +405,7 @@ async def test_a_deadline_cut_on_the_own_engine_is_exact_about_sent(
     from itnio_async import _base_client
 
     monkeypatch.setattr(_base_client, "DEFAULT_MAX_CONNECTIONS", 1)
-    send = {"app_id": "mRELxtHc", "template_id": 455, "to": "8613512345678"}
+    send: dict[str, Any] = {"app_id": "mRELxtHc", "template_id": 455, "to": "8613512345678"}
     async with (
         _Hold() as hold,
         AsyncItnio(

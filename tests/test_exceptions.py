@@ -553,7 +553,7 @@ async def test_a_list_endpoint_says_its_data_is_not_a_list(
     ids=["connect", "long", "empty", "timeout", "decoding"],
 )
 async def test_transport_error_messages(
-    make_client: Callable[..., AsyncItnio], failure: Exception, cls: type, message: str
+    make_client: Callable[..., AsyncItnio], failure: Exception, cls: type[ItnioError], message: str
 ) -> None:
     """An engine failure's message names it and the call; its detail is the first line of
     the engine's message, cut to 160 characters, numbers masked; a body that cannot be

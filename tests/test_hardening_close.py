@@ -41,19 +41,26 @@ POOL = 10
 Call = Callable[[AsyncItnio], Awaitable[Any]]
 
 
+def _read(order_id: str) -> Call:
+    return lambda c: c.records.get_by_order_id(order_id)
+
+
+def _send(number: str) -> Call:
+    return lambda c: c.verifications.send(app_id="mRELxtHc", template_id=455, to=number)
+
+
+def _verify(vid: str) -> Call:
+    return lambda c: c.verifications.verify(vid, "4821")
+
+
 def _calls() -> list[tuple[str, Call]]:
     """Ten reads, ten sends and ten verifies, interleaved, each naming itself on the wire."""
     made: list[tuple[str, Call]] = []
     for i in range(CALLS // 3):
         order_id, number, vid = f"order-{i:03d}", f"86135000{i:05d}", f"2220605144305100{i:04d}"
-        made.append((order_id, lambda c, o=order_id: c.records.get_by_order_id(o)))
-        made.append(
-            (
-                number,
-                lambda c, n=number: c.verifications.send(app_id="mRELxtHc", template_id=455, to=n),
-            )
-        )
-        made.append((vid, lambda c, v=vid: c.verifications.verify(v, "4821")))
+        made.append((order_id, _read(order_id)))
+        made.append((number, _send(number)))
+        made.append((vid, _verify(vid)))
     return made
 
 

@@ -86,7 +86,7 @@ def test_malformed_credentials_are_refused_at_construction(
 ) -> None:
     """A key or secret that is not printable ASCII without whitespace raises ItnioError when
     the client is made, naming which one and what is wrong, never the value."""
-    credentials = {"api_key": API_KEY, "api_secret": GOOD_SECRET, which: value}
+    credentials: dict[str, Any] = {"api_key": API_KEY, "api_secret": GOOD_SECRET, which: value}
     with pytest.raises(ItnioError) as info:
         AsyncItnio(**credentials, transport=httpx.MockTransport(Recorder()))
     error = info.value
@@ -383,7 +383,7 @@ async def test_max_response_size_is_enforced() -> None:
 def _streamed(chunks: list[bytes], status: int = 200, headers: dict[str, str] | None = None) -> Any:
     """A MockTransport handler whose answer is streamed in ``chunks`` (not read up front)."""
 
-    async def body() -> Any:
+    async def body() -> AsyncIterator[bytes]:
         for chunk in chunks:
             yield chunk
 
@@ -499,7 +499,7 @@ async def test_a_streamed_answer_keeps_its_extensions_and_a_bad_body_its_request
     that cannot be unpacked is a DecodeError whose cause names the request."""
     body = httpx.Response(200, json=envelope(FLOW)).content
 
-    async def chunks() -> Any:
+    async def chunks() -> AsyncIterator[bytes]:
         yield body
 
     def handler(request: httpx.Request) -> httpx.Response:

@@ -315,6 +315,8 @@ def test_the_check_finds_what_it_looks_for() -> None:
         leaky(CODE)
     except ValueError as exc:
         error = exc
+    else:
+        pytest.fail("leaky() did not raise")
     shown = shown_with_locals(error)
     assert f"code='{CODE}'" in shown
     assert CODE in shown

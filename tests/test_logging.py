@@ -304,6 +304,7 @@ async def test_server_reason_quoting_a_number_is_masked(http_status: int) -> Non
         with pytest.raises((APIError, HTTPStatusError)) as info:
             await client.verifications.send(app_id="mRELxtHc", template_id=455, to=PHONE)
     error = info.value
+    assert isinstance(error, (APIError, HTTPStatusError))
     assert error.reason == f"Period phone send limit for {MASKED}"
     for text in (str(error), repr(error), repr(vars(error))):
         assert PHONE not in text

@@ -35,7 +35,7 @@ from itnio_async import (
 from itnio_async._base_client import RawMethod
 from itnio_async._transport import HTTP11Transport
 from itnio_async.testing import FakeItnio
-from itnio_async.testing._fake import Dropped, Hung
+from itnio_async.testing._records import Dropped, Hung
 
 from ._loopback import LoopbackServer, Request, response
 from .conftest import FIXED_TIME

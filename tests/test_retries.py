@@ -498,7 +498,13 @@ async def test_backoff_sleeps_between_attempts(caplog: pytest.LogCaptureFixture)
     policy = RetryPolicy(base_delay=0.004, max_delay=0.006)
     async with client_for(script, retry_policy=policy) as client:
         await client.flows.get(1)
-    delays = [float(r.args[-1]) for r in caplog.records if "retry" in r.msg]  # type: ignore[arg-type]
+    delays: list[float] = []
+    for record in caplog.records:
+        if "retry" in record.msg:
+            assert isinstance(record.args, tuple)  # %-style arguments, the delay last
+            delay = record.args[-1]
+            assert isinstance(delay, float)
+            delays.append(delay)
     assert len(delays) == 2
     assert 0.0 <= delays[0] <= 0.004
     assert 0.0 <= delays[1] <= 0.006

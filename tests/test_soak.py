@@ -20,7 +20,7 @@ import asyncio
 import json
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -92,7 +92,9 @@ class FaultPlan:
         self.per_key: Counter[str] = Counter()
         self.armed: Counter[str] = Counter()
 
-    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+    async def __call__(
+        self, scope: Message, receive: Callable[[], Awaitable[Message]], send: Any
+    ) -> None:
         if scope["type"] != "http":
             await self.fake.asgi_app(scope, receive, send)
             return
@@ -141,9 +143,11 @@ class FaultPlan:
             fake.fail_next("http", status=503, path=path)
         elif kind == "api":
             fake.fail_next("api", status=-18, path=path)
+        elif kind == "drop":
+            fake.fail_next("drop", path=path)
         else:
-            assert kind in ("drop", "malformed"), kind
-            fake.fail_next(kind, path=path)
+            assert kind == "malformed", kind
+            fake.fail_next("malformed", path=path)
 
 
 @asynccontextmanager

@@ -876,8 +876,12 @@ def test_userinfo_refusal_message() -> None:
 
 # -- every check: argument, rule and shown, exactly ----------------------------------------
 
-_STEP = {"waiting_time": 30, "status": FlowTrigger.SEND_FAILED, "channel": Channel.SMS}
-_NUM = {"lo": Decimal(0), "hi": Decimal(100), "places": 2}
+_STEP: dict[str, Any] = {
+    "waiting_time": 30,
+    "status": FlowTrigger.SEND_FAILED,
+    "channel": Channel.SMS,
+}
+_NUM: dict[str, Any] = {"lo": Decimal(0), "hi": Decimal(100), "places": 2}
 
 #: (call, argument, rule, shown): one row per raise site of ``_validation``.
 EXACT: list[tuple[Any, str, str, str]] = [
@@ -1062,8 +1066,8 @@ EXACT: list[tuple[Any, str, str, str]] = [
         "None",
     ),
     (
-        lambda: v.send_limit("l", SendLimit(enabled=True, unit=5, period=1, limit=1)),
-        "l.unit",  # type: ignore[arg-type]
+        lambda: v.send_limit("l", SendLimit(enabled=True, unit=5, period=1, limit=1)),  # type: ignore[arg-type]
+        "l.unit",
         "one of 1, 2, 3, 4",
         "5",
     ),

@@ -231,7 +231,7 @@ API_COMMANDS = [path for path, _ in _leaf_commands(cli) if path[0] not in ("sand
 
 
 #: Every API command and the HTTP call its help must name (the 19 calls plus the bulk lookup).
-HTTP_CALLS = {
+HTTP_CALLS: dict[tuple[str, ...], str] = {
     ("apps", "create"): "POST /app/add",
     ("apps", "update"): "PUT /app/update/{appId}",
     ("apps", "get"): "GET /app/details/{appId}",

@@ -217,7 +217,7 @@ def test_a_line_that_is_not_utf8_fails_alone(
         result = invoke("records", "lookup", "--file", str(path))
         name = str(path)
     else:
-        result = invoke("records", "lookup", "--file", "-", input=data)  # type: ignore[arg-type]
+        result = invoke("records", "lookup", "--file", "-", input=data)
         name = "stdin"
     assert result.exit_code == 3
     lines = {line["orderId"]: line for line in lines_of(result.stdout)}

@@ -307,7 +307,7 @@ def test_sandbox_serve_shows_each_delivery_with_a_fixed_code() -> None:
     )
     try:
         assert process.stdout is not None
-        banner = []
+        banner: list[str] = []
         while not banner or banner[-1] != "Press Ctrl-C to stop.":
             banner.append(process.stdout.readline().rstrip("\n"))
         base_url = banner[0].split()[-1]

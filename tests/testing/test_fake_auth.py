@@ -74,9 +74,9 @@ async def test_timestamp_window(raw: Raw, timestamp: str, status: str) -> None:
 async def _signed_bytes(fake: FakeItnio, timestamp: str, sign: str | None = None) -> str:
     """GET /flow/list with UTF-8 header bytes (httpx refuses non-ASCII str); the status."""
     headers = {
-        "Api-Key": KEY,
-        "Timestamp": timestamp.encode(),
-        "Sign": (sign if sign is not None else make_sign(KEY, SECRET, timestamp)).encode(),
+        b"Api-Key": KEY.encode(),
+        b"Timestamp": timestamp.encode(),
+        b"Sign": (sign if sign is not None else make_sign(KEY, SECRET, timestamp)).encode(),
     }
     async with httpx.AsyncClient(transport=fake.transport) as http:
         response = await http.get("http://api.example.test/otp/flow/list", headers=headers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -32,7 +33,7 @@ async def test_round_trip(
 async def test_streamed_request_body(real: RealServer, client: httpx.AsyncClient) -> None:
     """A request body given as an async iterator (httpx frames it chunked) arrives whole."""
 
-    async def parts():  # type: ignore[no-untyped-def]
+    async def parts() -> AsyncIterator[bytes]:
         yield b"hello "
         yield b"world"
 
