@@ -27,10 +27,29 @@ def envelope(data: Any = None, status: str = "0", reason: str = "success") -> di
     return body
 
 
+#: A retry policy that never sleeps (backoff 0).
+NO_BACKOFF = RetryPolicy(base_delay=0.0, max_delay=0.0)
+
+
+def mock_client(handler: Any, **options: Any) -> AsyncItnio:
+    """A client around any httpx handler or transport (the caller closes it).
+
+    It signs with the vendor's example credentials at ``FIXED_TIME`` and never sleeps
+    between retries, unless ``options`` say otherwise.
+    """
+    transport = (
+        handler if isinstance(handler, httpx.AsyncBaseTransport) else httpx.MockTransport(handler)
+    )
+    options.setdefault("retry_policy", NO_BACKOFF)
+    options.setdefault("clock", lambda: FIXED_TIME)
+    options.setdefault("base_url", BASE_URL)
+    return AsyncItnio(API_KEY, API_SECRET, transport=transport, **options)
+
+
 @pytest.fixture
 def no_retry_sleep() -> RetryPolicy:
     """A retry policy that never sleeps (backoff 0)."""
-    return RetryPolicy(base_delay=0.0, max_delay=0.0)
+    return NO_BACKOFF
 
 
 @pytest.fixture
@@ -54,20 +73,6 @@ async def client(router: respx.Router, no_retry_sleep: RetryPolicy) -> AsyncIter
 
 
 @pytest.fixture
-def make_client(
-    no_retry_sleep: RetryPolicy,
-) -> Callable[..., AsyncItnio]:
+def make_client() -> Callable[..., AsyncItnio]:
     """Build a client around any httpx handler or transport (caller closes it)."""
-
-    def factory(handler: Any, **options: Any) -> AsyncItnio:
-        transport = (
-            handler
-            if isinstance(handler, httpx.AsyncBaseTransport)
-            else httpx.MockTransport(handler)
-        )
-        options.setdefault("retry_policy", no_retry_sleep)
-        options.setdefault("clock", lambda: FIXED_TIME)
-        options.setdefault("base_url", BASE_URL)
-        return AsyncItnio(API_KEY, API_SECRET, transport=transport, **options)
-
-    return factory
+    return mock_client

@@ -11,7 +11,7 @@ import pytest
 
 from itnio_async import AsyncItnio, RetryPolicy, TimestampExpiredError, make_sign
 
-from .conftest import API_KEY, API_SECRET, BASE_URL, envelope
+from .conftest import API_KEY, API_SECRET, BASE_URL, envelope, mock_client
 
 LOCAL_NOW = 1_700_000_000.0
 FLOW = {"flowId": 1, "name": "name", "flow": []}
@@ -46,15 +46,7 @@ class SkewedServer:
 
 def client_for(server: SkewedServer, **options: Any) -> AsyncItnio:
     """A client whose local clock reads LOCAL_NOW, talking to ``server``."""
-    options.setdefault("retry_policy", RetryPolicy(base_delay=0.0, max_delay=0.0))
-    return AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(server),
-        clock=lambda: LOCAL_NOW,
-        **options,
-    )
+    return mock_client(server, clock=lambda: LOCAL_NOW, **options)
 
 
 @pytest.mark.parametrize("skew", [900.0, -900.0, 4 * 3600.0])

@@ -18,7 +18,7 @@ from itnio_async import (
 )
 
 from ._loopback import LoopbackServer
-from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_TIME, envelope
+from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_TIME, envelope, mock_client
 
 FLOW = {"flowId": 1, "name": "name", "flow": []}
 VID = "22206051443051000003"
@@ -53,15 +53,6 @@ class Slow:
         return httpx.Response(200, json=envelope(FLOW))
 
 
-def client_for(handler: Any, **options: Any) -> AsyncItnio:
-    """A client around ``handler`` that never sleeps between retries."""
-    options.setdefault("retry_policy", RetryPolicy(base_delay=0.0, max_delay=0.0))
-    options.setdefault("clock", lambda: FIXED_TIME)
-    return AsyncItnio(
-        API_KEY, API_SECRET, base_url=BASE_URL, transport=httpx.MockTransport(handler), **options
-    )
-
-
 def record_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record every ``asyncio.sleep`` asked for (the SDK's backoff is its only one); each
     recorded sleep only yields once, so a wrongly slept backoff shows up at once."""
@@ -90,7 +81,7 @@ async def test_deadline_cuts_a_hanging_attempt() -> None:
     """A server that never answers: only the deadline can end the call, and it fails with a
     RequestTimeoutError that names the deadline."""
     slow = Slow(None)
-    async with client_for(slow, deadline=0.3, max_retries=5) as client:
+    async with mock_client(slow, deadline=0.3, max_retries=5) as client:
         with pytest.raises(RequestTimeoutError) as info:
             await client.flows.get(1)
     assert "deadline" in str(info.value)
@@ -112,7 +103,7 @@ async def test_retries_cannot_multiply_the_wait(monkeypatch: pytest.MonkeyPatch)
         now[0] += 0.2  # the attempt took 0.2 s
         return httpx.Response(503)
 
-    async with client_for(handler, deadline=0.3, max_retries=5) as client:
+    async with mock_client(handler, deadline=0.3, max_retries=5) as client:
         with pytest.raises((RequestTimeoutError, HTTPStatusError)):
             await client.flows.get(1)
     [first, second] = timeouts  # a third attempt would not fit this unpacking
@@ -133,7 +124,7 @@ async def test_backoff_that_would_overrun_the_deadline_is_not_slept(
         seen += 1
         return script.pop(0)
 
-    async with client_for(handler, deadline=0.5, retry_policy=Fixed()) as client:
+    async with mock_client(handler, deadline=0.5, retry_policy=Fixed()) as client:
         with pytest.raises(HTTPStatusError) as info:
             await client.flows.get(1)  # a 60 s backoff (no jitter) under a 0.5 s deadline
     assert info.value.status_code == 503
@@ -153,7 +144,7 @@ async def test_retry_after_longer_than_the_deadline_raises_at_once(
         seen += 1
         return httpx.Response(429, headers={"Retry-After": "20"})
 
-    async with client_for(handler, deadline=1.0) as client:
+    async with mock_client(handler, deadline=1.0) as client:
         with pytest.raises(HTTPStatusError) as info:
             await client.flows.get(1)
     assert info.value.retry_after == 20.0
@@ -164,7 +155,7 @@ async def test_retry_after_longer_than_the_deadline_raises_at_once(
 async def test_per_attempt_timeouts_are_capped_by_the_time_left() -> None:
     """Every httpx timeout of an attempt is at most what remains of the deadline."""
     slow = Slow(0.0)
-    async with client_for(slow, deadline=0.4, timeout=10.0) as client:
+    async with mock_client(slow, deadline=0.4, timeout=10.0) as client:
         await client.flows.get(1)
         await client.with_options(deadline=None).flows.get(1)
     capped, uncapped = slow.timeouts
@@ -176,7 +167,7 @@ async def test_per_attempt_timeouts_are_capped_by_the_time_left() -> None:
 async def test_no_timeout_still_bounded_by_the_deadline() -> None:
     """timeout=None (no httpx timeouts) still gets finite per-attempt timeouts from the deadline."""
     slow = Slow(0.0)
-    async with client_for(slow, deadline=0.4, timeout=None) as client:
+    async with mock_client(slow, deadline=0.4, timeout=None) as client:
         await client.flows.get(1)
     assert all(v is not None and v <= 0.4 for v in slow.timeouts[0].values())
 
@@ -191,7 +182,7 @@ async def test_later_attempts_get_less_time() -> None:
         await asyncio.sleep(0.05)
         return outcomes.pop(0) if outcomes else httpx.Response(200, json=envelope(FLOW))
 
-    async with client_for(handler, deadline=1.0) as client:
+    async with mock_client(handler, deadline=1.0) as client:
         await client.flows.get(1)
     first, second = seen
     assert second["read"] is not None
@@ -202,7 +193,7 @@ async def test_later_attempts_get_less_time() -> None:
 async def test_with_options_deadline_and_none() -> None:
     """deadline=None in with_options lifts the bound; the original keeps its own."""
     slow = Slow(0.3)
-    async with client_for(slow, deadline=0.1) as client:
+    async with mock_client(slow, deadline=0.1) as client:
         assert client.deadline == 0.1
         unbounded = client.with_options(deadline=None)
         assert unbounded.deadline is None
@@ -238,7 +229,7 @@ async def test_verify_resolution_shares_the_deadline() -> None:
             raise httpx.ReadTimeout("answer lost")
         await never_answer()
 
-    async with client_for(handler, deadline=0.3) as client:
+    async with mock_client(handler, deadline=0.3) as client:
         with pytest.raises(RequestTimeoutError) as info:
             await client.verifications.verify(VID, "4821")
     assert info.value.path == "/verification/verify"
@@ -248,7 +239,7 @@ async def test_verify_resolution_shares_the_deadline() -> None:
 
 async def test_a_cut_attempt_does_not_leave_the_task_cancelled() -> None:
     """After a deadline cut, the caller's task is not left in a cancelling state."""
-    async with client_for(Slow(30.0), deadline=0.05) as client:
+    async with mock_client(Slow(30.0), deadline=0.05) as client:
         with pytest.raises(RequestTimeoutError):
             await client.flows.get(1)
         task = asyncio.current_task()
@@ -283,7 +274,7 @@ async def test_a_request_keeps_the_earlier_of_its_own_and_the_outer_deadline(
     from itnio_async._resources.records import record_call
 
     handler = Recording()
-    async with client_for(handler, deadline=own, timeout=None) as client:
+    async with mock_client(handler, deadline=own, timeout=None) as client:
         outer_at = asyncio.get_running_loop().time() + outer
         record = await client._request(record_call(VID), deadline_at=outer_at)
     assert type(record) is Record  # not a RawResponse: raw is off unless asked for
@@ -310,7 +301,7 @@ async def test_a_record_lookup_inside_verify_gets_no_fresh_budget(
         record = {"verificationId": VID, "verifications": {"matched": -1}}
         return httpx.Response(200, json=envelope(record))
 
-    async with client_for(handler, deadline=30.0, timeout=None, max_retries=0) as client:
+    async with mock_client(handler, deadline=30.0, timeout=None, max_retries=0) as client:
         with pytest.raises(RequestTimeoutError):
             await client.verifications.verify(VID, "4821")
     [timeouts] = lookups
@@ -320,7 +311,7 @@ async def test_a_record_lookup_inside_verify_gets_no_fresh_budget(
 async def test_a_deadline_cut_of_a_written_request_says_it_was_sent() -> None:
     """An attempt cut by the deadline after the request may have left reports sent=True
     (a caller must not re-send an SMS that went out)."""
-    async with client_for(Slow(30.0), deadline=0.2) as client:
+    async with mock_client(Slow(30.0), deadline=0.2) as client:
         with pytest.raises(RequestTimeoutError, match="deadline") as info:
             await client.verifications.send(app_id="mRELxtHc", template_id=455, to="8613512345678")
     assert info.value.sent is True
@@ -341,7 +332,7 @@ async def test_a_deadline_cut_names_the_attempt_it_cut() -> None:
         await asyncio.sleep(30)
         raise AssertionError("unreachable")
 
-    async with client_for(handler, deadline=0.3) as client:
+    async with mock_client(handler, deadline=0.3) as client:
         with pytest.raises(RequestTimeoutError) as info:
             await client.flows.get(1)
     assert (
@@ -358,7 +349,7 @@ async def test_a_deadline_already_past_sends_nothing() -> None:
     from itnio_async._resources.records import record_call
 
     handler = Recording()
-    async with client_for(handler, deadline=None) as client:
+    async with mock_client(handler, deadline=None) as client:
         past = asyncio.get_running_loop().time() - 1.0
         with pytest.raises(RequestTimeoutError) as info:
             await client._request(record_call(VID), deadline_at=past)
@@ -375,7 +366,7 @@ async def test_a_deadline_reached_exactly_sends_nothing(monkeypatch: pytest.Monk
     now = loop.time()
     monkeypatch.setattr(loop, "time", lambda: now)
     handler = Recording()
-    async with client_for(handler, deadline=None) as client:
+    async with mock_client(handler, deadline=None) as client:
         with pytest.raises(RequestTimeoutError) as info:
             await client._request(record_call(VID), deadline_at=now)
     assert info.value.sent is False
@@ -450,7 +441,7 @@ async def test_the_deadline_error_before_a_retry_keeps_what_was_sent(
             raise httpx.ReadError("reset")
         return httpx.Response(503)
 
-    async with client_for(handler, deadline=30.0, retry_policy=FixedDelay()) as client:
+    async with mock_client(handler, deadline=30.0, retry_policy=FixedDelay()) as client:
         call = (
             client.verifications.send(app_id="mRELxtHc", template_id=455, to="8613512345678")
             if first == "connect-error"

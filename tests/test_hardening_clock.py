@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from itnio_async import AsyncItnio, RetryPolicy, TimestampExpiredError
+from itnio_async import AsyncItnio, TimestampExpiredError
 from itnio_async._client import MAX_CLOCK_OFFSET
 
-from .conftest import API_KEY, API_SECRET, BASE_URL, envelope
+from .conftest import API_SECRET, envelope, mock_client
 
 LOCAL_NOW = 1_700_000_000
 FLOW = {"flowId": 1, "name": "name", "flow": []}
@@ -56,15 +56,7 @@ class Rejecting:
 
 def client_for(server: Rejecting, **options: Any) -> AsyncItnio:
     """A client whose local clock reads LOCAL_NOW."""
-    return AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(server),
-        clock=lambda: LOCAL_NOW,
-        retry_policy=RetryPolicy(base_delay=0.0, max_delay=0.0),
-        **options,
-    )
+    return mock_client(server, clock=lambda: LOCAL_NOW, **options)
 
 
 CALLS: dict[str, Callable[[AsyncItnio], Awaitable[Any]]] = {

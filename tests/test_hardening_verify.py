@@ -36,7 +36,6 @@ from itnio_async import (
     ItnioError,
     MatchStatus,
     OutcomeUnknownError,
-    RetryPolicy,
     ServerError,
     TransportError,
     VerifyResult,
@@ -45,7 +44,7 @@ from itnio_async._base_client import CallState
 from itnio_async._models import VerificationSummary
 from itnio_async._resources.verifications import _MARGIN, _VerifyResolver
 
-from .conftest import API_KEY, API_SECRET, BASE_URL
+from .conftest import API_KEY, API_SECRET, BASE_URL, mock_client
 
 VID = "22206051443051000003"
 RIGHT = "4821"
@@ -159,15 +158,7 @@ def _iso(epoch: float) -> str:
 
 def client_for(server: VerifyServer, **options: Any) -> AsyncItnio:
     """A client around ``server``, signing with the server's clock, without backoff."""
-    options.setdefault("retry_policy", RetryPolicy(base_delay=0.0, max_delay=0.0))
-    return AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(server),
-        clock=lambda: SERVER_NOW,
-        **options,
-    )
+    return mock_client(server, clock=lambda: SERVER_NOW, **options)
 
 
 async def _verify(server: VerifyServer, code: str) -> VerifyResult | OutcomeUnknownError:

@@ -33,7 +33,7 @@ from itnio_async import (
     make_sign,
 )
 
-from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_TIME, envelope
+from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_TIME, envelope, mock_client
 
 VID = "22206051443051000003"
 PHONE = "91856321412"
@@ -103,15 +103,6 @@ class GatedSleep:
     def release(self) -> None:
         """Let every watched sleep, now and later, end."""
         self._go.set()
-
-
-def client_for(script: Script, **options: Any) -> AsyncItnio:
-    """A client around ``script`` that never sleeps between retries."""
-    options.setdefault("retry_policy", RetryPolicy(base_delay=0.0, max_delay=0.0))
-    options.setdefault("clock", lambda: FIXED_TIME)
-    return AsyncItnio(
-        API_KEY, API_SECRET, base_url=BASE_URL, transport=httpx.MockTransport(script), **options
-    )
 
 
 def status(code: str, reason: str = "failed") -> httpx.Response:
@@ -234,7 +225,7 @@ async def test_safe_calls_retry_every_transport_failure(
     """A GET, PUT or record lookup is sent again after any transport failure and succeeds."""
     call, method, path, success = SAFE_CALLS[name]
     script = Script([failure("boom")], success)
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         await call(client)
     assert script.count == 2
     assert [(r.method, r.url.path) for r in script.requests] == [(method, path)] * 2
@@ -247,7 +238,7 @@ async def test_safe_calls_retry_transient_http_statuses(name: str, code: int) ->
     """408/429/500/502/503/504 on a read or update is retried."""
     call, _, _, success = SAFE_CALLS[name]
     script = Script([httpx.Response(code)], success)
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         await call(client)
     assert script.count == 2
 
@@ -257,7 +248,7 @@ async def test_safe_calls_retry_envelope_minus_18(name: str) -> None:
     """Envelope status -18 (ITNIO's internal error) on a read or update is retried."""
     call, _, _, success = SAFE_CALLS[name]
     script = Script([status("-18"), status("-18")], success)
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         await call(client)
     assert script.count == 3
 
@@ -266,7 +257,7 @@ async def test_safe_calls_retry_envelope_minus_18(name: str) -> None:
 async def test_safe_calls_do_not_retry_other_http_statuses(code: int) -> None:
     """A non-transient HTTP status is raised after one request."""
     script = Script([httpx.Response(code)], envelope(FLOW))
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         with pytest.raises(HTTPStatusError) as info:
             await client.flows.get(1)
     assert info.value.status_code == code
@@ -276,7 +267,7 @@ async def test_safe_calls_do_not_retry_other_http_statuses(code: int) -> None:
 async def test_safe_calls_do_not_retry_other_api_errors() -> None:
     """-22 (bad parameter) is an answer, not a transient failure: one request."""
     script = Script([status("-22")], envelope(FLOW))
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         with pytest.raises(InvalidParameterError):
             await client.flows.get(1)
     assert script.count == 1
@@ -285,7 +276,7 @@ async def test_safe_calls_do_not_retry_other_api_errors() -> None:
 async def test_decode_errors_are_not_retried() -> None:
     """A 2xx body that is not JSON raises DecodeError after one request."""
     script = Script([httpx.Response(200, content=b"<html>oops</html>")], envelope(FLOW))
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         with pytest.raises(DecodeError):
             await client.flows.get(1)
     assert script.count == 1
@@ -296,7 +287,7 @@ async def test_retries_stop_at_max_retries_and_raise_the_last_error() -> None:
     script = Script(
         [httpx.ReadTimeout("1"), httpx.Response(503), status("-18", "busy")], envelope(FLOW)
     )
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         with pytest.raises(ServerError) as info:
             await client.flows.get(1)
     assert info.value.reason == "busy"
@@ -306,7 +297,7 @@ async def test_retries_stop_at_max_retries_and_raise_the_last_error() -> None:
 async def test_max_retries_zero_and_with_options() -> None:
     """max_retries=0 sends once; with_options(max_retries=1) on the same pool sends twice."""
     script = Script([httpx.Response(503)] * 10, envelope(FLOW))
-    async with client_for(script, max_retries=0) as client:
+    async with mock_client(script, max_retries=0) as client:
         with pytest.raises(HTTPStatusError):
             await client.flows.get(1)
         assert script.count == 1
@@ -321,7 +312,7 @@ async def test_max_retries_zero_and_with_options() -> None:
 async def test_transport_errors_are_wrapped_with_their_cause() -> None:
     """A final transport failure is a TransportError with the httpx error as its cause."""
     script = Script([httpx.RemoteProtocolError("dropped")] * 3, envelope(FLOW))
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         with pytest.raises(TransportError) as info:
             await client.flows.get(1)
     assert isinstance(info.value.__cause__, httpx.RemoteProtocolError)
@@ -332,7 +323,7 @@ async def test_transport_errors_are_wrapped_with_their_cause() -> None:
 async def test_timeouts_are_request_timeout_errors() -> None:
     """A final read timeout is a RequestTimeoutError (also a built-in TimeoutError)."""
     script = Script([httpx.ReadTimeout("slow")] * 3, envelope(FLOW))
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         with pytest.raises(TimeoutError) as info:
             await client.flows.get(1)
     assert isinstance(info.value, RequestTimeoutError)
@@ -350,7 +341,7 @@ async def test_unsafe_calls_retry_when_the_request_never_left(
     """Connect error, connect timeout and pool timeout prove nothing was sent: retried."""
     call, path, success = UNSAFE_CALLS[name]
     script = Script([failure("no connection"), failure("no connection")], success)
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         await call(client)
     assert script.count == 3
     assert {(r.method, r.url.path) for r in script.requests} == {("POST", path)}
@@ -365,7 +356,7 @@ async def test_unsafe_calls_never_retry_after_the_request_may_have_left(
     """A read/write timeout or a dropped connection may mean a sent SMS: exactly one request."""
     call, _, success = UNSAFE_CALLS[name]
     script = Script([failure("lost")], success)
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         with pytest.raises(TransportError) as info:
             await call(client)
     assert info.value.sent is True
@@ -378,7 +369,7 @@ async def test_unsafe_calls_never_retry_http_errors(name: str, code: int) -> Non
     """A 5xx (or 408/429) on a send or create is raised after exactly one request."""
     call, _, success = UNSAFE_CALLS[name]
     script = Script([httpx.Response(code)], success)
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         with pytest.raises(HTTPStatusError):
             await call(client)
     assert script.count == 1
@@ -389,7 +380,7 @@ async def test_unsafe_calls_never_retry_minus_18(name: str) -> None:
     """-18 on a send or create may have been processed: one request, ServerError raised."""
     call, _, success = UNSAFE_CALLS[name]
     script = Script([status("-18")], success)
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         with pytest.raises(ServerError):
             await call(client)
     assert script.count == 1
@@ -400,7 +391,7 @@ async def test_send_retries_are_bounded_by_max_retries(name: str) -> None:
     """Even never-sent failures stop after 1 + max_retries attempts."""
     call, _, success = UNSAFE_CALLS[name]
     script = Script([httpx.ConnectError("refused")] * 5, success)
-    async with client_for(script, max_retries=1) as client:
+    async with mock_client(script, max_retries=1) as client:
         with pytest.raises(TransportError) as info:
             await call(client)
     assert info.value.sent is False
@@ -412,7 +403,7 @@ async def test_send_read_timeout_then_nothing_more_on_the_wire(name: str) -> Non
     """After a read timeout the SDK sends nothing else (no retry, no probe)."""
     call, _, success = UNSAFE_CALLS[name]
     script = Script([httpx.ReadTimeout("lost")], success)
-    async with client_for(script, max_retries=5) as client:
+    async with mock_client(script, max_retries=5) as client:
         with pytest.raises(RequestTimeoutError):
             await call(client)
         assert script.count == 1
@@ -427,7 +418,7 @@ async def test_every_attempt_is_signed_afresh() -> None:
     """Each attempt carries its own Timestamp and the Sign of that Timestamp."""
     ticks = itertools.count(FIXED_TIME, 7)
     script = Script([httpx.Response(503), httpx.ConnectError("x")], envelope(FLOW))
-    async with client_for(script, clock=lambda: next(ticks)) as client:
+    async with mock_client(script, clock=lambda: next(ticks)) as client:
         await client.flows.get(1)
     stamps = [r.headers["Timestamp"] for r in script.requests]
     signs = [r.headers["Sign"] for r in script.requests]
@@ -443,7 +434,7 @@ async def test_send_retry_is_signed_afresh_with_the_same_body() -> None:
     """A never-sent send is re-signed, and its JSON body is byte-identical."""
     ticks = itertools.count(FIXED_TIME, 1)
     script = Script([httpx.ConnectTimeout("x")], envelope(SEND))
-    async with client_for(script, clock=lambda: next(ticks)) as client:
+    async with mock_client(script, clock=lambda: next(ticks)) as client:
         result = await client.verifications.send(
             app_id="mRELxtHc", template_id=455, to=PHONE, order_id="o-1"
         )
@@ -463,7 +454,7 @@ async def test_retry_after_is_honoured(caplog: pytest.LogCaptureFixture) -> None
     """A 429 with Retry-After: 0.05 waits that long (logged) before the retry."""
     caplog.set_level(logging.INFO, logger="itnio_async")
     script = Script([httpx.Response(429, headers={"Retry-After": "0.05"})], envelope(FLOW))
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         await client.flows.get(1)
     assert script.count == 2
     assert any("retry 1/2 in 0.05s" in r.getMessage() for r in caplog.records)
@@ -472,7 +463,7 @@ async def test_retry_after_is_honoured(caplog: pytest.LogCaptureFixture) -> None
 async def test_retry_after_above_the_cap_raises_at_once() -> None:
     """Retry-After beyond max_retry_after: no sleep, no retry, retry_after on the error."""
     script = Script([httpx.Response(503, headers={"Retry-After": "120"})], envelope(FLOW))
-    async with client_for(script) as client:
+    async with mock_client(script) as client:
         with pytest.raises(HTTPStatusError) as info:
             await client.flows.get(1)
     assert info.value.retry_after == 120.0
@@ -484,7 +475,7 @@ async def test_retry_after_cap_is_configurable() -> None:
     """RetryPolicy(max_retry_after=0.01) refuses a 1 s Retry-After."""
     script = Script([httpx.Response(429, headers={"Retry-After": "1"})], envelope(FLOW))
     policy = RetryPolicy(base_delay=0.0, max_retry_after=0.01)
-    async with client_for(script, retry_policy=policy) as client:
+    async with mock_client(script, retry_policy=policy) as client:
         with pytest.raises(HTTPStatusError) as info:
             await client.flows.get(1)
     assert info.value.retry_after == 1.0
@@ -496,7 +487,7 @@ async def test_backoff_sleeps_between_attempts(caplog: pytest.LogCaptureFixture)
     caplog.set_level(logging.INFO, logger="itnio_async")
     script = Script([httpx.Response(502), httpx.Response(502)], envelope(FLOW))
     policy = RetryPolicy(base_delay=0.004, max_delay=0.006)
-    async with client_for(script, retry_policy=policy) as client:
+    async with mock_client(script, retry_policy=policy) as client:
         await client.flows.get(1)
     delays: list[float] = []
     for record in caplog.records:
@@ -535,7 +526,7 @@ async def test_a_retry_waits_the_policys_delay(name: str, monkeypatch: pytest.Mo
         outcomes = [httpx.Response(503), httpx.Response(502)]
         success, call = envelope(FLOW), SAFE_CALLS["flows.get"][0]
     script = Script(outcomes, success)
-    async with client_for(script, retry_policy=FixedDelay(max_retries=2)) as client:
+    async with mock_client(script, retry_policy=FixedDelay(max_retries=2)) as client:
         task = asyncio.ensure_future(call(client))
         started = asyncio.ensure_future(sleep.started.wait())
         await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
@@ -555,7 +546,7 @@ async def test_retry_after_is_slept_exactly(monkeypatch: pytest.MonkeyPatch) -> 
     sleep.release()
     script = Script([httpx.Response(429, headers={"Retry-After": "7"})], envelope(FLOW))
     policy = RetryPolicy(base_delay=0.0, max_delay=0.0, max_retry_after=7.0)
-    async with client_for(script, retry_policy=policy) as client:
+    async with mock_client(script, retry_policy=policy) as client:
         await client.flows.get(1)
     assert sleep.slept == [7.0]
     assert script.count == 2
@@ -565,7 +556,7 @@ async def test_no_sleep_without_a_retry(monkeypatch: pytest.MonkeyPatch) -> None
     """A call that is not retried (max_retries reached, or not retryable) never sleeps."""
     sleep = GatedSleep(monkeypatch, 3.25)
     script = Script([httpx.Response(503)] * 3, envelope(FLOW))
-    async with client_for(script, retry_policy=FixedDelay(max_retries=0)) as client:
+    async with mock_client(script, retry_policy=FixedDelay(max_retries=0)) as client:
         with pytest.raises(HTTPStatusError):
             await client.flows.get(1)
         script.outcomes.insert(0, status("-22"))
@@ -589,7 +580,7 @@ async def test_an_event_hooks_own_exception_ends_the_call_unchanged(
         raise raised
 
     script = Script([], envelope(FLOW))
-    async with client_for(script, event_hooks={where: [hook]}) as client:
+    async with mock_client(script, event_hooks={where: [hook]}) as client:
         with pytest.raises(type(raised)) as info:
             await client.flows.get(1)
     assert info.value is raised
@@ -628,7 +619,7 @@ async def test_a_hooks_own_exception_once_the_client_is_closed_is_its_own() -> N
         raise boom
 
     script = Script([], envelope(FLOW))
-    async with client_for(script, event_hooks={"request": [hook]}) as client:
+    async with mock_client(script, event_hooks={"request": [hook]}) as client:
         clients.append(client)
         with pytest.raises(RuntimeError) as info:
             await client.flows.get(1)

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from itnio_async import (
-    AsyncItnio,
     Channel,
     HTTPStatusError,
     InvalidParameterError,
@@ -24,12 +23,11 @@ from itnio_async import (
     NotFoundError,
     OutcomeUnknownError,
     RequestTimeoutError,
-    RetryPolicy,
     ServerError,
     TransportError,
 )
 
-from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_TIME, envelope
+from .conftest import envelope, mock_client
 
 VID = "22206051443051000003"
 CODE = "4821"
@@ -135,19 +133,6 @@ class VerifyServer:
         return len(self.verify_codes)
 
 
-def client_for(server: VerifyServer, **options: Any) -> AsyncItnio:
-    """A client around ``server`` that never sleeps between retries."""
-    options.setdefault("retry_policy", RetryPolicy(base_delay=0.0, max_delay=0.0))
-    options.setdefault("clock", lambda: FIXED_TIME)
-    return AsyncItnio(
-        API_KEY,
-        API_SECRET,
-        base_url=BASE_URL,
-        transport=httpx.MockTransport(server),
-        **options,
-    )
-
-
 # -- the lost answer of a right code ----------------------------------------------------------
 
 
@@ -160,7 +145,7 @@ async def test_right_code_with_lost_answer_is_ok(fault: Any) -> None:
     """The server consumed the right code, the answer was lost; the record says matched: ok."""
     server = VerifyServer()
     server.after.append(fault)
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         result = await client.verifications.verify(VID, CODE)
     assert result.ok is True
     assert result.matched is MatchStatus.MATCHED
@@ -174,7 +159,7 @@ async def test_right_code_with_lost_answer_is_ok(fault: Any) -> None:
 async def test_blind_retry_would_have_said_already_used() -> None:
     """The trap this guards against: the same verify sent twice answers 'already used'."""
     server = VerifyServer()
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         first = await client.verifications.verify(VID, CODE)
         second = await client.verifications.verify(VID, CODE)
     assert first.ok is True
@@ -187,7 +172,7 @@ async def test_record_lagging_behind_then_already_used_resolves_to_ok() -> None:
     """Record not updated yet → verify again → 4 (our lost attempt used it) → record → ok."""
     server = VerifyServer(record_lag=1)
     server.after.append(lost_read_timeout())
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         result = await client.verifications.verify(VID, CODE)
     assert result.ok is True
     assert server.verify_codes == [CODE, CODE]
@@ -206,7 +191,7 @@ async def test_unprocessed_verify_is_retried_once_and_its_answer_returned(fault:
     """The verify never reached the server's logic; the record says -1; verify again: ok."""
     server = VerifyServer()
     server.before.append(fault)
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         result = await client.verifications.verify(VID, CODE)
     assert result.ok is True
     assert server.verify_codes == [CODE, CODE]
@@ -217,7 +202,7 @@ async def test_wrong_code_with_lost_answer_stays_wrong() -> None:
     """A wrong code whose answer was lost is verified again and reported as failed."""
     server = VerifyServer()
     server.after.append(lost_read_timeout())
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         result = await client.verifications.verify(VID, WRONG)
     assert result.ok is False
     assert result.matched is MatchStatus.FAILED
@@ -229,7 +214,7 @@ async def test_wrong_code_unprocessed_stays_wrong() -> None:
     """A wrong code refused with -18 is verified again, and the wrong answer returned."""
     server = VerifyServer()
     server.before.append("-18")
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         result = await client.verifications.verify(VID, WRONG)
     assert result.matched is MatchStatus.FAILED
     assert server.verify_calls == 2
@@ -239,7 +224,7 @@ async def test_re_verifies_are_bounded_by_max_retries() -> None:
     """Every answer lost, record never matched: 1 + max_retries verifies, then the first error."""
     server = VerifyServer()
     server.before.extend([lost_read_timeout(), 503, "-18", "-18"])
-    async with client_for(server, max_retries=2) as client:
+    async with mock_client(server, max_retries=2) as client:
         with pytest.raises(RequestTimeoutError) as info:
             await client.verifications.verify(VID, CODE)
     assert "ReadTimeout" in str(info.value)
@@ -252,7 +237,7 @@ async def test_max_retries_zero_still_reads_the_record() -> None:
     """With max_retries=0 a lost right code is still resolved (a read is not a re-send)."""
     server = VerifyServer()
     server.after.append(lost_dropped())
-    async with client_for(server, max_retries=0) as client:
+    async with mock_client(server, max_retries=0) as client:
         result = await client.verifications.verify(VID, CODE)
     assert result.ok is True
     assert server.verify_calls == 1
@@ -262,7 +247,7 @@ async def test_max_retries_zero_never_sends_verify_twice() -> None:
     """With max_retries=0 and a record that says -1, the original error is raised."""
     server = VerifyServer()
     server.before.append(503)
-    async with client_for(server, max_retries=0) as client:
+    async with mock_client(server, max_retries=0) as client:
         with pytest.raises(HTTPStatusError) as info:
             await client.verifications.verify(VID, CODE)
     assert info.value.status_code == 503
@@ -278,7 +263,7 @@ async def test_failed_lookup_surfaces_the_original_error() -> None:
     server = VerifyServer()
     server.after.append(lost_read_timeout())
     server.record_faults.extend([httpx.ConnectError("down")] * 3)
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         with pytest.raises(RequestTimeoutError) as info:
             await client.verifications.verify(VID, CODE)
     assert info.value.path == "/verification/verify"
@@ -293,7 +278,7 @@ async def test_lookup_answering_an_api_error_surfaces_the_original_error() -> No
     server = VerifyServer()
     server.after.append("-18")
     server.record_faults.append("-24")
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         with pytest.raises(ServerError) as info:
             await client.verifications.verify(VID, CODE)
     assert isinstance(info.value.__cause__, NotFoundError)
@@ -306,7 +291,7 @@ async def test_failed_lookup_after_already_used_surfaces_the_original_error() ->
     server.after.append(lost_read_timeout())
     # First lookup lags (says -1), the re-verify answers 4, the second lookup fails.
     server.record_faults.extend([None, httpx.ConnectError("down"), httpx.ConnectError("down")])
-    async with client_for(server, max_retries=1) as client:
+    async with mock_client(server, max_retries=1) as client:
         with pytest.raises(RequestTimeoutError) as info:
             await client.verifications.verify(VID, CODE)
     assert "ReadTimeout" in str(info.value)
@@ -322,7 +307,7 @@ async def test_a_clear_rejection_is_raised_without_a_lookup() -> None:
     """-22 is an answer, not an ambiguity: raised after one verify, no record read."""
     server = VerifyServer()
     server.before.append("-22")
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         with pytest.raises(InvalidParameterError):
             await client.verifications.verify(VID, CODE)
     assert server.verify_calls == 1
@@ -333,7 +318,7 @@ async def test_a_verify_that_never_left_is_simply_retried() -> None:
     """A connect error proves nothing was sent: verify is retried, no record read."""
     server = VerifyServer()
     server.before.append(httpx.ConnectError("refused"))
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         result = await client.verifications.verify(VID, CODE)
     assert result.ok is True
     assert server.verify_calls == 2
@@ -343,7 +328,7 @@ async def test_a_verify_that_never_left_is_simply_retried() -> None:
 async def test_wrong_code_is_data_not_an_exception() -> None:
     """A plain wrong code comes back as matched=FAILED with one request."""
     server = VerifyServer()
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         result = await client.verifications.verify(VID, WRONG)
     assert result.matched is MatchStatus.FAILED
     assert server.verify_calls == 1
@@ -359,7 +344,7 @@ async def test_a_stale_match_in_the_record_is_not_this_calls_match() -> None:
     server.matched = MatchStatus.MATCHED
     server.verified_at = SERVER_NOW - 3600
     server.after.append(lost_read_timeout())
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         result = await client.verifications.verify(VID, WRONG)
     assert result.ok is False
     assert result.matched is MatchStatus.ALREADY_USED
@@ -372,7 +357,7 @@ async def test_a_match_too_close_to_the_start_is_an_unknown_outcome() -> None:
     cannot be told from an earlier one: OutcomeUnknownError, never ok, never re-verified."""
     server = VerifyServer(dates=True)
     server.after.append(lost_read_timeout())
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         with pytest.raises(OutcomeUnknownError) as info:
             await client.verifications.verify(VID, CODE)
     assert isinstance(info.value.__cause__, RequestTimeoutError)
@@ -386,7 +371,7 @@ async def test_a_match_provably_after_the_start_is_this_calls_match() -> None:
     server = VerifyServer(dates=True)
     server.after.append(lost_read_timeout())
     server.verified_offset = 10.0  # the server took its time: stamped 10 s after Date
-    async with client_for(server) as client:
+    async with mock_client(server) as client:
         result = await client.verifications.verify(VID, CODE)
     assert result.ok is True
     assert server.verify_calls == 1
@@ -399,7 +384,7 @@ async def test_a_stale_match_without_date_headers_is_not_this_calls_match() -> N
     server.matched = MatchStatus.MATCHED
     server.verified_at = SERVER_NOW - 3600
     server.after.append(502)
-    async with client_for(server, clock=lambda: SERVER_NOW) as client:
+    async with mock_client(server, clock=lambda: SERVER_NOW) as client:
         result = await client.verifications.verify(VID, WRONG)
     assert result.ok is False
     assert result.matched is MatchStatus.ALREADY_USED
@@ -411,7 +396,7 @@ async def test_a_fresh_match_without_date_headers_is_an_unknown_outcome() -> Non
     call's, so OutcomeUnknownError rather than ok."""
     server = VerifyServer(dates=False)
     server.after.append(lost_read_timeout())
-    async with client_for(server, clock=lambda: SERVER_NOW) as client:
+    async with mock_client(server, clock=lambda: SERVER_NOW) as client:
         with pytest.raises(OutcomeUnknownError):
             await client.verifications.verify(VID, CODE)
     assert server.verify_calls == 1
