@@ -38,6 +38,7 @@ from itnio_async import (
     ServerError,
 )
 from itnio_async.testing import FakeItnio
+from itnio_async.testing._asgi import read_body
 from itnio_async.testing._server import serve_asgi
 
 RECORD_PATH = "/verification/orderId/record"
@@ -98,14 +99,9 @@ class FaultPlan:
         if scope["type"] != "http":
             await self.fake.asgi_app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+        body = await read_body(receive)
+        if body is None:
+            return
         index = self.arrived
         self.arrived += 1
         if self.latency_from <= index < self.latency_from + self.latency_count:

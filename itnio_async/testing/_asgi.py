@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from ._fake import FakeItnio
     from ._service import Response
 
-__all__ = ["FakeASGIApp", "InjectedDisconnectError"]
+__all__ = ["FakeASGIApp", "InjectedDisconnectError", "read_body"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -53,14 +53,9 @@ class FakeASGIApp:
             return
         if kind != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+        body = await read_body(receive)
+        if body is None:
+            return
         headers = {
             name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope.get("headers", [])
@@ -92,6 +87,19 @@ class FakeASGIApp:
                 return
             outcome = outcome.late
         await _respond(send, outcome)
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """An HTTP request's whole body, or ``None`` when the client left before sending it."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk: bytes = message.get("body", b"")
+        body += chunk
+        if not message.get("more_body", False):
+            return body
 
 
 async def _respond(send: Send, response: Response) -> None:
