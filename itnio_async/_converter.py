@@ -33,7 +33,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from . import _models as m
 from ._ints import parse_int_text
 
-__all__ = ["camel", "get_converter", "parse_datetime", "parse_int_text"]
+__all__ = ["camel", "get_converter", "parse_datetime", "structure", "unstructure"]
 
 T = TypeVar("T")
 

@@ -68,10 +68,10 @@ from itnio_async._converter import (
     camel,
     get_converter,
     parse_datetime,
-    parse_int_text,
     structure,
     unstructure,
 )
+from itnio_async._ints import parse_int_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CN = timezone(timedelta(hours=8))
