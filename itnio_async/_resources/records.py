@@ -194,14 +194,14 @@ class Records(Resource):
             self._iter_indexed(order_ids, app_id, concurrency, max_per_second)
         )
 
-    async def _iter_indexed(
+    def _iter_indexed(
         self,
         order_ids: Iterable[Any] | AsyncIterable[Any],
         app_id: str | None,
         concurrency: int,
         max_per_second: float | None,
     ) -> AsyncGenerator[tuple[int, RecordLookup], None]:
-        """Check the options, then yield ``(input index, lookup)`` as lookups complete."""
+        """Check the options; the run, yielding ``(input index, lookup)`` as lookups complete."""
         v.check_int("concurrency", concurrency, 1, 1000)
         if max_per_second is not None and (
             isinstance(max_per_second, bool)
@@ -228,17 +228,13 @@ class Records(Resource):
                 return LookupFailed(order_id=_as_text(order_id), error=exc)
             return RecordFound(order_id=_as_text(order_id), record=record)
 
-        async with contextlib.aclosing(
-            run_bulk(
-                order_ids,
-                lookup_one,
-                concurrency=concurrency,
-                max_per_second=max_per_second,
-                stop=StopRule(),
-            )
-        ) as results:
-            async for item in results:
-                yield item
+        return run_bulk(
+            order_ids,
+            lookup_one,
+            concurrency=concurrency,
+            max_per_second=max_per_second,
+            stop=StopRule(),
+        )
 
 
 class RecordsWithRawResponse(RawView):
