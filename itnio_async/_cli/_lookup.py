@@ -42,7 +42,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 import click
 
-from .._bulk import ACCOUNT_STATUSES
+from .._bulk import ACCOUNT_STATUSES, RunStoppedError
 from .._exceptions import APIError, HTTPStatusError, ItnioError, ValidationError
 from .._models import LookupFailed, RecordLookup
 from ._output import (
@@ -67,7 +67,6 @@ __all__ = [
     "IdLines",
     "InterruptedRunError",
     "LookupStats",
-    "RunStoppedError",
     "answered_ids",
     "is_answered",
     "lookup_line",
@@ -299,14 +298,6 @@ class LookupStats:
             f"{head}{self.ok} ok, {self.failed} failed "
             f"({self.total} order ids){skipped} in {elapsed:.2f}s, {rate:.0f}/s"
         )
-
-
-class RunStoppedError(Exception):
-    """The SDK ended the bulk run early; ``error`` is why (see ``iter_by_order_ids``)."""
-
-    def __init__(self, error: ItnioError) -> None:
-        self.error = error
-        super().__init__(str(error))
 
 
 class InterruptedRunError(Exception):
