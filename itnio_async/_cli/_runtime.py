@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import click
 
-from .._client import AsyncItnio
+from .._client import AsyncItnio, _credentials
 from .._exceptions import ItnioError, NotFoundError
 from .._logging import logger, setup_logging_from_env
 from ._output import error_line, exit_code_for, print_json
@@ -217,10 +217,12 @@ async def open_client(state: State) -> AsyncIterator[AsyncItnio]:
 
 
 def _hint_for(state: State) -> str:
-    """Where the setting that made the client fail comes from on the command line."""
-    key = state.api_key or os.environ.get("ITNIO_API_KEY")
-    secret = state.api_secret or os.environ.get("ITNIO_API_SECRET")
-    if not key or not secret:
+    """Where the setting that made the client fail comes from on the command line: the
+    credentials when the client's own reading of them (arguments, then environment)
+    refuses them, else the base URL (the other options are checked by click)."""
+    try:
+        _credentials(state.api_key, state.api_secret)
+    except ItnioError:
         return (
             "on the command line: --api-key / --api-secret, "
             "or --sandbox to try it without credentials"

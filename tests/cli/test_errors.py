@@ -145,6 +145,35 @@ def test_missing_credentials_exit_1_with_a_hint(invoke: Invoke, router: respx.Ro
 
 @pytest.mark.parametrize(
     "where",
+    [("--api-key", "key with spaces"), ("ITNIO_API_SECRET", "Zq9sEcr3t\n")],
+    ids=["option", "environment"],
+)
+def test_malformed_credentials_name_the_credentials_not_the_base_url(
+    router: respx.Router, where: tuple[str, str]
+) -> None:
+    """A key or secret that is present but malformed points at --api-key, not --base-url."""
+    from click.testing import CliRunner
+
+    name, value = where
+    env = {"ITNIO_API_KEY": "envKey01", "ITNIO_API_SECRET": "envSecret"}
+    args = ["flows", "list"]
+    if name == "--api-key":
+        args = [name, value, *args]
+    else:
+        env[name] = value
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 1
+    line = result.stderr.strip()
+    assert line.startswith("error: ItnioError: api_")
+    assert "API credentials are printable ASCII" in line
+    assert "--api-key / --api-secret" in line
+    assert "--base-url" not in line
+    assert value.strip() not in line
+    assert not router.calls
+
+
+@pytest.mark.parametrize(
+    "where",
     [("--base-url", "ftp://example.invalid/otp"), ("ITNIO_BASE_URL", "not a url")],
     ids=["option", "environment"],
 )
