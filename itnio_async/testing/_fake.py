@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ._seed import SeedData
     from ._transport import FakeTransport
 
-__all__ = ["FAKE_BASE_URL", "FakeItnio"]
+__all__ = ["FAKE_BASE_URL", "FakeItnio", "is_fixed_code"]
 
 #: The base URL of clients made by :meth:`FakeItnio.client` (any host works).
 FAKE_BASE_URL: Final = "http://itnio.fake/otp"
@@ -53,6 +53,12 @@ DEFAULT_MALFORMED_BODY: Final = (
     b"<html><head><title>502 Bad Gateway</title></head>"
     b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
 )
+
+
+def is_fixed_code(code: str) -> bool:
+    """Whether ``code`` can be the code of every send (``fixed_code``): 4 to 10 ASCII
+    letters or digits."""
+    return _CODE.fullmatch(code) is not None
 
 
 Outcome = Response | Dropped | Hung
@@ -116,7 +122,7 @@ class FakeItnio:
         fixed_code: str | None = None,
         on_delivery: Callable[[Delivery], object] | None = None,
     ) -> None:
-        if fixed_code is not None and not _CODE.fullmatch(fixed_code):
+        if fixed_code is not None and not is_fixed_code(fixed_code):
             raise ValueError("fixed_code must be 4 to 10 ASCII letters or digits")
         self.api_key = api_key
         self._secret = api_secret
