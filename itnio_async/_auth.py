@@ -1,17 +1,19 @@
-"""Request signing: ``Sign = md5(api_key + api_secret + Timestamp)`` as an ``httpx.Auth``."""
+"""Request signing: ``Sign = md5(api_key + api_secret + Timestamp)``, fresh for every attempt.
+
+:class:`ItnioAuth` is the client's signer (the ``_base_client.Signer`` the generic
+request path asks for a :class:`~itnio_async._base_client.Signature` on each attempt);
+it is the one place a ``Sign`` is made.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 
-import httpx
+from ._base_client import Signature
 
 __all__ = ["Clock", "ItnioAuth", "make_sign"]
-
-#: Headers whose values never reach a log line, a repr or an exception.
-SENSITIVE_HEADERS = frozenset({"sign", "api-key", "timestamp"})
 
 
 def make_sign(api_key: str, api_secret: str, timestamp: str) -> str:
@@ -45,16 +47,24 @@ class Clock:
         return f"Clock(offset={self.offset:+.0f}s)"
 
 
-class ItnioAuth(httpx.Auth):
-    """Signs every request (and every retry) with a fresh ``Timestamp`` and ``Sign``."""
+class ItnioAuth:
+    """Signs every request (and every retry) with a fresh ``Timestamp`` and ``Sign``.
 
-    requires_request_body = False
-    requires_response_body = False
+    The secret is held privately and never shown; the repr shows the key only.
+    """
+
+    __slots__ = ("__secret", "_api_key", "_clock", "_key_bytes")
 
     def __init__(self, api_key: str, api_secret: str, clock: Clock | None = None) -> None:
         self._api_key = api_key
+        self._key_bytes = api_key.encode("ascii")
         self.__secret = api_secret
         self._clock = clock or Clock()
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the ``Timestamp`` is read from (its offset is learned from ``-16``)."""
+        return self._clock
 
     @property
     def api_key(self) -> str:
@@ -70,9 +80,18 @@ class ItnioAuth(httpx.Auth):
         timestamp = str(int(self._clock.now()))
         return {"Api-Key": self._api_key, "Timestamp": timestamp, "Sign": self.sign(timestamp)}
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers.update(self.headers())
-        yield request
+    def sign_request(self) -> Signature:
+        """The signature of a request sent now: ``Api-Key``, ``Timestamp``, ``Sign``."""
+        timestamp = str(int(self._clock.now()))
+        sign = self.sign(timestamp)
+        return Signature(
+            (
+                (b"Api-Key", self._key_bytes),
+                (b"Timestamp", timestamp.encode()),
+                (b"Sign", sign.encode()),
+            ),
+            (sign,),
+        )
 
     def __repr__(self) -> str:
         return f"ItnioAuth(api_key={self._api_key!r})"

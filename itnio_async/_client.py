@@ -1,14 +1,16 @@
 """``AsyncItnio``: configuration, credentials, and the namespaces of the OTP API.
 
-The request path itself (engine, attempts, retries, deadline) is generic and lives in
-``_base_client.py``; the envelope and the status→exception table in ``_envelope.py``.
-What is ITNIO's and lives here: reading credentials and ``base_url`` (from arguments
-or the environment), the signature headers, the clock offset learned from ``-16``,
-and binding the six namespaces.
+The request path itself (attempts, the decision after each, the deadline) is
+generic and lives in ``_base_client.py``; the envelope and the status→exception
+table in ``_envelope.py``. What is ITNIO's and lives here: reading credentials and
+``base_url`` (from arguments or the environment), the signer, the clock offset
+learned from ``-16``, advice on an authentication error, the six namespaces and the
+escape hatch :meth:`AsyncItnio.request`.
 """
 
 from __future__ import annotations
 
+import json as _json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
@@ -16,33 +18,29 @@ from typing import TYPE_CHECKING, Any, Final
 import httpx
 
 from . import _envelope
+from . import _validation as v
 from ._auth import Clock, ItnioAuth
-from ._base_client import (
-    DEFAULT_MAX_CONNECTIONS,
-    NOT_GIVEN,
-    BaseClient,
-    Call,
-    EventHook,
-    NotGiven,
-    _Shared,
-    make_options,
-)
-from ._exceptions import ItnioError, TimestampExpiredError
+from ._base_client import DEFAULT_MAX_CONNECTIONS, BaseClient, Shared
+from ._call import NOT_GIVEN, Call, EventHook, NotGiven, public
+from ._engine import DEFAULT_MAX_RESPONSE_SIZE, proxy_for
+from ._exceptions import AuthenticationError, ItnioError, TimestampExpiredError, ValidationError
 from ._logging import logger, setup_logging_from_env
-from ._redact import scrub_traceback
+from ._options import Options, make_options
+from ._redact import Secrets, scrub_traceback
 from ._resources.apps import Apps
 from ._resources.backfill import Backfill
 from ._resources.flows import Flows
 from ._resources.records import Records
 from ._resources.templates import Templates
 from ._resources.verifications import Verifications
-from ._retry import RetryPolicy, parse_http_date
-from ._transport import DEFAULT_MAX_RESPONSE_SIZE
+from ._retry import CallKind, RetryPolicy, parse_http_date
 from ._validation import check_base_url, check_credentials
 from ._version import __version__
 
 if TYPE_CHECKING:
     import ssl
+
+    from ._wire import Answer
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -66,6 +64,18 @@ DEFAULT_DEADLINE: Final = 30.0
 MAX_CLOCK_OFFSET: Final = 86_400.0
 CONTENT_TYPE: Final = "application/json;charset=UTF-8"
 USER_AGENT: Final = f"itnio-async/{__version__}"
+#: The headers every request starts with, after ``Host`` (``default_headers`` may
+#: replace ``Accept`` and ``User-Agent``).
+_BASE_HEADERS: Final = (
+    ("Content-Type", CONTENT_TYPE),
+    ("Accept", "application/json"),
+    ("Accept-Encoding", "identity"),
+    ("User-Agent", USER_AGENT),
+)
+#: Methods :meth:`AsyncItnio.request` sends, and whether each is retried like a read.
+_METHODS: Final = {"GET": True, "PUT": True, "DELETE": True, "POST": False, "PATCH": False}
+#: JSON members of a :meth:`AsyncItnio.request` body whose values are never shown.
+_SECRET_MEMBERS: Final = {"code": False, "to": True, "number": True}
 
 
 class _DefaultRetries(int):
@@ -84,6 +94,10 @@ class AsyncItnio(BaseClient):
     Create one per application and reuse it: it holds the connection pool. Use it
     as ``async with AsyncItnio() as client: ...`` or call :meth:`aclose`.
 
+    The API is reached through six namespaces: ``apps``, ``templates``, ``flows``,
+    ``verifications``, ``records`` and ``backfill``; :meth:`request` calls any other
+    path.
+
     Args:
         api_key: API key; defaults to ``ITNIO_API_KEY``.
         api_secret: API secret; defaults to ``ITNIO_API_SECRET``. Never shown in reprs,
@@ -91,18 +105,20 @@ class AsyncItnio(BaseClient):
         base_url: defaults to ``ITNIO_BASE_URL``, else ``https://api.itniotech.com/otp``.
             No user name, password, query or fragment; plain ``http://`` only to a
             loopback host unless ``allow_insecure_http=True``.
-        timeout: seconds or an ``httpx.Timeout`` per attempt; default 10 s (5 s connect).
+        timeout: seconds or an ``httpx.Timeout`` per attempt; default 10 s (5 s
+            connect); ``None`` for no per-attempt timeout.
         max_retries: extra attempts per call (default 2); see the README for which
             calls are retried when. Left at the default, a ``retry_policy``'s own
             ``max_retries`` applies.
         deadline: seconds that bound all attempts and backoff sleeps of one call
             together (default 30 s); ``None`` for no overall bound.
         http_client: an ``httpx.AsyncClient`` you own; the SDK uses it and never closes it.
-        transport: an ``httpx.AsyncBaseTransport`` for the pool the SDK creates (for
-            example ``FakeItnio().transport``).
-        proxy: a proxy URL (or ``httpx.Proxy``) for every call. ``HTTP_PROXY``,
-            ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` are honoured without it.
-        ssl_context: TLS settings for the SDK's own pool, for example to trust a
+        transport: an ``httpx.AsyncBaseTransport`` to use instead of the SDK's own
+            engine (for example ``FakeItnio().transport``); closed with the client.
+        proxy: a proxy URL (``http://[user:password@]host:port``) for every call.
+            ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` are honoured
+            without it. Another proxy scheme (``socks5://``) raises ``ItnioError``.
+        ssl_context: TLS settings for the SDK's own engine, for example to trust a
             private CA; it must verify certificates and host names.
         max_response_size: the largest response body accepted, in bytes (default
             1 MiB; also after decompression); a larger one is a ``TransportError``.
@@ -115,20 +131,16 @@ class AsyncItnio(BaseClient):
             engine; ``"call"`` hooks once per call when it has ended, with its
             :class:`CallInfo` (also in ``request.extensions["itnio.call"]``). An
             exception a hook raises ends the call unchanged, as in httpx.
-        retry_policy: backoff settings (:class:`RetryPolicy`); an explicit
-            ``max_retries`` wins over its ``max_retries``.
+        retry_policy: backoff settings (:class:`RetryPolicy`; ``None``: the default
+            one); an explicit ``max_retries`` wins over its ``max_retries``.
+        default_headers: extra headers sent with every request (``User-Agent`` and
+            ``Accept`` replace the SDK's; the headers the SDK signs or frames the
+            request with cannot be set).
         clock: a function returning epoch seconds, for signing (tests inject one).
 
     Raises:
         ItnioError: credentials are missing or malformed, or an option is invalid.
     """
-
-    _default_headers = (
-        ("Content-Type", CONTENT_TYPE),
-        ("Accept", "application/json"),
-        ("Accept-Encoding", "identity"),
-        ("User-Agent", USER_AGENT),
-    )
 
     apps: Apps
     templates: Templates
@@ -136,6 +148,8 @@ class AsyncItnio(BaseClient):
     verifications: Verifications
     records: Records
     backfill: Backfill
+    _auth: ItnioAuth
+    _sources: str
 
     def __init__(
         self,
@@ -154,45 +168,48 @@ class AsyncItnio(BaseClient):
         allow_insecure_http: bool = False,
         event_hooks: Mapping[str, Sequence[EventHook]] | None = None,
         retry_policy: RetryPolicy | None = None,
+        default_headers: Mapping[str, str] | None = None,
         clock: Callable[[], float] | None = None,
+        _copy_of: AsyncItnio | None = None,
     ) -> None:
         try:
-            _check_engine(http_client, transport, proxy, ssl_context, max_response_size)
-            url = check_base_url(
-                str(base_url or os.environ.get("ITNIO_BASE_URL") or DEFAULT_BASE_URL),
-                allow_insecure_http=allow_insecure_http,
-            )
             # Left at its default, max_retries defers to a retry_policy's own count.
             options = make_options(
                 timeout=timeout,
-                max_retries=NOT_GIVEN if max_retries is DEFAULT_MAX_RETRIES else max_retries,
+                max_retries=None if max_retries is DEFAULT_MAX_RETRIES else max_retries,
                 deadline=deadline,
-                retry_policy=retry_policy or RetryPolicy(),
+                retry_policy=retry_policy,
                 event_hooks=event_hooks,
+                default_headers=default_headers,
             )
-            # Last: once they are held here, nothing else can fail.
-            key, secret = _credentials(api_key, api_secret)
+            if _copy_of is None:
+                shared, auth = _configure(
+                    api_key,
+                    api_secret,
+                    base_url=base_url,
+                    http_client=http_client,
+                    transport=transport,
+                    proxy=proxy,
+                    ssl_context=ssl_context,
+                    max_response_size=max_response_size,
+                    allow_insecure_http=allow_insecure_http,
+                    clock=clock,
+                )
         except BaseException as exc:
             # No frame of a configuration error may hold the credentials or a URL with
             # a password: this one drops them, the checks' frames are cleared.
             del api_key, api_secret, base_url
             scrub_traceback(exc)
             raise
-        setup_logging_from_env()
-        clock_obj = Clock(clock)
-        shared = _Shared(
-            auth=ItnioAuth(key, secret, clock_obj),
-            clock=clock_obj,
-            base_url=url,
-            transport=transport,
-            user_http=http_client,
-            proxy=proxy,
-            ssl_context=ssl_context,
-            max_response_size=max_response_size,
-        )
-        self._setup(shared, options, derived=False)
+        if _copy_of is not None:
+            self._auth, self._sources = _copy_of._auth, _copy_of._sources
+            self._setup(_copy_of._shared, options, derived=True)
+        else:
+            setup_logging_from_env()
+            self._auth, self._sources = auth, _credential_sources(api_key, api_secret)
+            self._setup(shared, options, derived=False)
 
-    def _setup(self, shared: _Shared, options: Any, *, derived: bool) -> None:
+    def _setup(self, shared: Shared, options: Options, *, derived: bool) -> None:
         super()._setup(shared, options, derived=derived)
         port = self._port
         self.apps = Apps(port)
@@ -208,37 +225,93 @@ class AsyncItnio(BaseClient):
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         deadline: float | NotGiven | None = NOT_GIVEN,
-        retry_policy: RetryPolicy | None = None,
+        retry_policy: RetryPolicy | NotGiven | None = NOT_GIVEN,
         event_hooks: Mapping[str, Sequence[EventHook]] | NotGiven | None = NOT_GIVEN,
+        default_headers: Mapping[str, str] | NotGiven | None = NOT_GIVEN,
     ) -> AsyncItnio:
         """Return a client with other options that shares this one's pool, credentials and clock.
 
+        An option left out keeps this client's value; an option given means exactly
+        what it means in ``AsyncItnio(...)``, ``None`` included (``timeout=None``: no
+        timeout, ``deadline=None``: no deadline, ``retry_policy=None``: the default
+        policy, ``event_hooks=None`` / ``default_headers=None``: none). The copy is
+        built by ``AsyncItnio.__init__``, so it checks its options the same way.
         Closing the original closes the pool; closing the copy leaves it open.
         """
         self._check_open()
-        current = self._options
-        options = make_options(
-            timeout=current.timeout if isinstance(timeout, NotGiven) else timeout,
-            max_retries=max_retries,
-            deadline=current.deadline if isinstance(deadline, NotGiven) else deadline,
-            retry_policy=retry_policy or current.policy,
+        mine = self._options
+        kept_retries = DEFAULT_MAX_RETRIES if mine.max_retries is None else mine.max_retries
+        return type(self)(
+            timeout=mine.timeout if isinstance(timeout, NotGiven) else timeout,
+            max_retries=kept_retries if isinstance(max_retries, NotGiven) else max_retries,
+            deadline=mine.deadline if isinstance(deadline, NotGiven) else deadline,
+            retry_policy=mine.retry_policy if isinstance(retry_policy, NotGiven) else retry_policy,
             event_hooks=(
-                {
-                    "request": current.request_hooks,
-                    "response": current.response_hooks,
-                    "call": current.call_hooks,
-                }
+                (None if mine.hooks is None else mine.hooks.as_dict())
                 if isinstance(event_hooks, NotGiven)
                 else event_hooks
             ),
+            default_headers=(
+                dict(mine.default_headers)
+                if isinstance(default_headers, NotGiven)
+                else default_headers
+            ),
+            _copy_of=self,
         )
-        clone = type(self).__new__(type(self))
-        clone._setup(self._shared, options, derived=True)
-        return clone
 
     async def __aenter__(self) -> AsyncItnio:
         await super().__aenter__()
         return self
+
+    @public
+    async def request(
+        self, method: str, path: str, *, json: Any = None, idempotent: bool | None = None
+    ) -> Any:
+        """Call any API path, signed, with this client's retries, deadline, hooks and checks.
+
+        For what the namespaces do not model. The path is appended to ``base_url``;
+        the answer's envelope is checked as for every call (a ``status`` other than
+        ``"0"`` raises its :class:`APIError`), and its ``data`` is returned as plain
+        JSON (dicts, lists, strings, numbers; ``None`` when absent).
+
+        Whether a failed attempt is sent again follows ``idempotent``: ``True``
+        retries it as a read (on any transport failure, HTTP 408/429/5xx and
+        ``-18``); ``False`` only when the request provably never left, as for a
+        send — use it for anything that sends a code, costs money or creates
+        something. Left as ``None`` it follows the method: ``GET``, ``PUT`` and
+        ``DELETE`` are idempotent, ``POST`` and ``PATCH`` are not.
+
+        Args:
+            method: ``GET``, ``POST``, ``PUT``, ``DELETE`` or ``PATCH``.
+            path: the API path (``"/verification/send"``): printable ASCII starting
+                with ``/``, no query, fragment, spaces or ``.``/``..`` segments
+                (percent-encode ids yourself).
+            json: the JSON body (``None`` for no body). Values of its top-level
+                ``code``, ``to`` and ``number`` members are treated as secrets.
+            idempotent: see above.
+
+        Returns:
+            The envelope's ``data``, as plain JSON.
+
+        Raises:
+            ValidationError: a bad method, path or body (nothing is sent).
+            APIError, HTTPStatusError, TransportError, DecodeError: as for every call.
+        """
+        upper = v.request_method("method", method, _METHODS)
+        checked = v.request_path("path", path)
+        secrets = Secrets()
+        content = None if json is None else _encode_json(json, secrets)
+        safe = _METHODS[upper] if idempotent is None else bool(idempotent)
+        call: Call[Any] = Call(
+            upper,
+            checked,
+            checked,
+            CallKind.SAFE if safe else CallKind.UNSAFE,
+            cast=_envelope.RAW_JSON,
+            content=content,
+            secrets=secrets,
+        )
+        return await self._port.request(call)
 
     # -- what a client shows -------------------------------------------------------------
 
@@ -250,7 +323,7 @@ class AsyncItnio(BaseClient):
     @property
     def api_key(self) -> str:
         """The API key (the secret is not readable back)."""
-        return self._shared.auth.api_key
+        return self._auth.api_key
 
     @property
     def timeout(self) -> httpx.Timeout:
@@ -269,8 +342,13 @@ class AsyncItnio(BaseClient):
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        """The backoff settings in force."""
+        """The backoff settings in force (``max_retries`` applied)."""
         return self._options.policy
+
+    @property
+    def default_headers(self) -> dict[str, str]:
+        """The extra headers sent with every request."""
+        return dict(self._options.default_headers)
 
     @property
     def max_response_size(self) -> int:
@@ -280,37 +358,49 @@ class AsyncItnio(BaseClient):
     @property
     def clock_offset(self) -> float:
         """Seconds added to the local clock when signing (learned from ``-16`` answers)."""
-        return self._shared.clock.offset
+        return self._auth.clock.offset
 
     def __repr__(self) -> str:
         if not hasattr(self, "_shared"):  # __init__ failed: a traceback may still show it
             return "<AsyncItnio (not configured)>"
-        key = self._shared.auth.api_key
-        shown = key[:4] + "…" if len(key) > 4 else "…"
         state = " closed" if self.is_closed else ""
-        return f"<AsyncItnio base_url={self._shared.base_url!r} api_key={shown!r}{state}>"
+        key = _shown_key(self._auth.api_key)
+        return f"<AsyncItnio base_url={self._shared.base_url!r} api_key={key!r}{state}>"
 
     # -- ITNIO's part of the request path -------------------------------------------------
 
-    def _parse(self, response: httpx.Response, call: Call[Any]) -> Any:
-        return _envelope.parse(
-            response,
-            call.cast,
-            many=call.many,
-            method=call.method,
-            path=call.path,
-            secrets=call.secrets,
-            now=self._shared.clock.now,
+    def _parse(self, answer: Answer, call: Call[Any]) -> Any:
+        url = self._shared.base_url + call.path
+        hint = self._not_found_hint(call) if answer.status == 404 else ""
+        try:
+            return _envelope.parse(answer, call, url=url, now=self._auth.clock.now, hint=hint)
+        except AuthenticationError as error:
+            error.args = (f"{error.args[0]}. {self._auth_advice()}",)
+            raise
+
+    def _not_found_hint(self, call: Call[Any]) -> str:
+        """Advice for an HTTP 404, when a wrong ``base_url`` prefix is its likely cause:
+        ``base_url`` does not end with ``/otp``, or the path has no id that could be wrong."""
+        if self._shared.target.endswith(b"/otp") and "{" in call.route:
+            return ""
+        return "check that base_url ends with the API prefix (for example /otp)"
+
+    def _auth_advice(self) -> str:
+        """What an authentication error should tell a person: which key, from where."""
+        return (
+            f"The API rejected api_key {_shown_key(self._auth.api_key)!r} ({self._sources}): "
+            "check that the key and secret are this account's, copied whole (no stray "
+            "characters), and that they are meant for this base_url"
         )
 
-    def _recover(self, error: ItnioError, response: httpx.Response) -> bool:
+    def _recover(self, error: ItnioError, answer: Answer) -> bool:
         """On ``-16``, learn the server's clock from ``Date`` and retry once at once."""
         if not isinstance(error, TimestampExpiredError):
             return False
-        server = parse_http_date(response.headers.get("Date"))
+        server = parse_http_date(answer.header(b"date"))
         if server is None:
             return False
-        clock = self._shared.clock
+        clock = self._auth.clock
         offset = server - clock.local()
         if abs(offset) > MAX_CLOCK_OFFSET:
             logger.warning(
@@ -330,6 +420,96 @@ class AsyncItnio(BaseClient):
             offset,
         )
         return True
+
+    def _clock_now(self) -> float:
+        return self._auth.clock.now()
+
+
+def _shown_key(key: str) -> str:
+    """The API key as reprs and messages show it: its first four characters."""
+    return key[:4] + "…" if len(key) > 4 else "…"
+
+
+def _encode_json(value: Any, secrets: Secrets) -> bytes:
+    """``value`` as a JSON body; its top-level code and numbers join ``secrets``.
+
+    Raises:
+        ValidationError: it is not JSON-serialisable (or holds a lone surrogate).
+    """
+    if isinstance(value, Mapping):
+        for name, is_phone in _SECRET_MEMBERS.items():
+            secrets.add(value.get(name), phone=is_phone)
+    try:
+        return _json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError, RecursionError, UnicodeEncodeError):
+        raise ValidationError(
+            "json", "JSON-serialisable data (dicts, lists, str, numbers, bools, None)", "<not JSON>"
+        ) from None
+
+
+def _configure(
+    api_key: str | None,
+    api_secret: str | None,
+    *,
+    base_url: str | httpx.URL | None,
+    http_client: httpx.AsyncClient | None,
+    transport: httpx.AsyncBaseTransport | None,
+    proxy: str | httpx.Proxy | None,
+    ssl_context: ssl.SSLContext | None,
+    max_response_size: int,
+    allow_insecure_http: bool,
+    clock: Callable[[], float] | None,
+) -> tuple[Shared, ItnioAuth]:
+    """The state a client family shares (and its signer), from ``AsyncItnio``'s
+    arguments, checked.
+
+    Raises:
+        ItnioError: saying which argument is wrong (never showing a secret).
+    """
+    _check_engine(http_client, transport, proxy, ssl_context, max_response_size)
+    url = check_base_url(
+        str(base_url or os.environ.get("ITNIO_BASE_URL") or DEFAULT_BASE_URL),
+        allow_insecure_http=allow_insecure_http,
+    )
+    route_proxy = None
+    if http_client is None and transport is None:
+        try:
+            route_proxy = proxy_for(url, proxy, os.environ)
+        except ValueError as exc:
+            raise ItnioError(f"proxy: {exc}") from None
+    # Last: once they are held here, nothing else can fail.
+    key, secret = _credentials(api_key, api_secret)
+    parsed = httpx.URL(url)
+    scheme = parsed.scheme
+    host_line = b"Host: %s\r\n" % parsed.netloc
+    head = host_line + b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in _BASE_HEADERS)
+    auth = ItnioAuth(key, secret, Clock(clock))
+    shared = Shared(
+        signer=auth,
+        base_url=url,
+        origin=(scheme, parsed.host, parsed.port or (443 if scheme == "https" else 80)),
+        target=parsed.raw_path.rstrip(b"/"),
+        head=head,
+        transport=transport,
+        user_http=http_client,
+        proxy=route_proxy,
+        ssl_context=ssl_context,
+        max_response_size=max_response_size,
+    )
+    return shared, auth
+
+
+def _credential_sources(api_key: str | None, api_secret: str | None) -> str:
+    """Where the credentials were read from, in words."""
+    key = (
+        "the api_key argument" if api_key is not None else "the ITNIO_API_KEY environment variable"
+    )
+    secret = (
+        "the api_secret argument"
+        if api_secret is not None
+        else "the ITNIO_API_SECRET environment variable"
+    )
+    return f"key from {key}, secret from {secret}"
 
 
 def _credentials(api_key: str | None, api_secret: str | None) -> tuple[str, str]:
@@ -365,10 +545,42 @@ def _check_engine(
         raise ItnioError(f"pass at most one of http_client, transport and proxy, not {given}")
     if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
         raise ItnioError("http_client must be an httpx.AsyncClient")
+    if http_client is not None and not _client_verifies(http_client):
+        raise ItnioError(
+            "http_client does not verify TLS certificates and host names (verify=False?): "
+            "TLS verification stays on; give it an SSL context that verifies (for a "
+            "private CA: verify=ssl.create_default_context(cafile=...))"
+        )
     if ssl_context is not None:
         _check_ssl_context(ssl_context)
     if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
         raise ItnioError(f"max_response_size must be a positive number of bytes, got {max_size!r}")
+
+
+def _client_verifies(http_client: httpx.AsyncClient) -> bool:
+    """Whether every httpx transport of ``http_client`` that carries TLS verifies it.
+
+    httpx keeps a transport's SSL context in its connection pool; a transport that is
+    not httpx's own (a mock, a custom one) is the user's business and passes.
+    """
+    transports = [getattr(http_client, "_transport", None)]
+    transports += list(getattr(http_client, "_mounts", {}).values())
+    for transport in transports:
+        pool = (
+            getattr(transport, "_pool", None)
+            if isinstance(transport, httpx.AsyncHTTPTransport)
+            else None
+        )
+        context = getattr(pool, "_ssl_context", None)
+        if context is not None and not _verifying(context):
+            return False
+    return True
+
+
+def _verifying(context: Any) -> bool:
+    import ssl
+
+    return bool(context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname)
 
 
 def _check_ssl_context(context: object) -> None:
@@ -376,7 +588,7 @@ def _check_ssl_context(context: object) -> None:
 
     if not isinstance(context, ssl.SSLContext):
         raise ItnioError("ssl_context must be an ssl.SSLContext")
-    if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
+    if not _verifying(context):
         raise ItnioError(
             "ssl_context must verify certificates and host names "
             "(verify_mode=CERT_REQUIRED, check_hostname=True): TLS verification stays on"

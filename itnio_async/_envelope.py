@@ -3,13 +3,15 @@
 Every response of the OTP API is a JSON envelope ``{"status": "0", "reason": ...,
 "data": ...}``. :func:`parse` checks, in this order:
 
-1. the HTTP status: non-2xx → :class:`HTTPStatusError` (with the envelope's status
-   and reason when the body carries one);
+1. the HTTP status: non-2xx → :class:`HTTPStatusError` (:class:`HTTPServerError` for
+   a 5xx, which is also a :class:`ServerError`), with the envelope's status and
+   reason when the body carries one;
 2. the envelope: not a JSON object with a ``status`` → :class:`DecodeError`;
    ``status`` other than ``"0"`` → the exception :data:`STATUS_ERRORS` names for it
    (:class:`APIError` for a code it does not know);
 3. ``data``: decoded by the one converter (``_converter.py``) into the call's model
-   → :class:`DecodeError` when it does not fit.
+   → :class:`DecodeError` when it does not fit (or returned as plain JSON for
+   :data:`RAW_JSON`).
 
 Everything a server sends back is untrusted text: before it reaches a message, an
 excerpt or an attribute, phone numbers and codes are masked, and anything this call
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
@@ -30,6 +32,7 @@ from ._exceptions import (
     APIError,
     AuthenticationError,
     DecodeError,
+    HTTPServerError,
     HTTPStatusError,
     InsufficientBalanceError,
     InvalidParameterError,
@@ -47,7 +50,14 @@ from ._ints import parse_int_text
 from ._redact import Secrets
 from ._retry import parse_http_date, parse_retry_after
 
-__all__ = ["STATUS_ERRORS", "api_error", "decode", "parse", "read_status"]
+if TYPE_CHECKING:
+    from ._call import Call
+    from ._wire import Answer
+
+__all__ = ["RAW_JSON", "STATUS_ERRORS", "api_error", "decode", "parse", "read_status"]
+
+#: A call's ``cast`` for "return ``data`` as plain JSON" (``client.request``).
+RAW_JSON: Final = object()
 
 #: The one table from envelope status to exception class. Any other code → APIError.
 STATUS_ERRORS: dict[int, type[APIError]] = {
@@ -93,44 +103,32 @@ def read_status(value: object) -> int | None:
 
 
 def parse(
-    response: httpx.Response,
-    cast: type[Any] | None,
+    answer: Answer,
+    call: Call[Any],
     *,
-    many: bool = False,
-    method: str,
-    path: str,
-    secrets: Secrets,
+    url: str,
     now: Callable[[], float],
+    hint: str = "",
 ) -> Any:
-    """The decoded ``data`` of a response (``None`` when ``cast`` is ``None``), or raise.
+    """The decoded ``data`` of an answer to ``call`` (``None`` when its ``cast`` is
+    ``None``), or raise.
 
     Args:
-        response: the final answer, body read.
-        cast: the model of ``data``; ``None`` when the call returns nothing.
-        many: ``data`` is a list of ``cast`` (a single object is wrapped, null is ``[]``).
-        method / path: the call, for messages.
-        secrets: what this call sent that must never be shown (removed from every
-            message, excerpt and attribute of the error raised).
+        answer: the final answer, body read.
+        call: the call (its ``cast``, ``many``, method, path, and the secrets it sent,
+            which are removed from every message, excerpt and attribute of an error).
+        url: the call's URL, for messages.
         now: the current time as the server sees it, to read a ``Retry-After`` date
-            when the response has no ``Date``.
+            when the answer has no ``Date``.
+        hint: advice appended to an HTTP error's message.
 
     Raises:
         HTTPStatusError, DecodeError, APIError: as described in the module docstring.
     """
-    body = response.content
-    if not 200 <= response.status_code < 300:
-        status, reason = _peek_envelope(body)
-        raise HTTPStatusError(
-            response.status_code,
-            method=method,
-            path=path,
-            status=status,
-            reason=None if reason is None else secrets.scrub(reason),
-            retry_after=_retry_after(response, now),
-            body=_excerpt(body, secrets),
-            headers=secrets.scrub_headers(response.headers),
-            host=response.request.url.host if _has_request(response) else "",
-        )
+    body = answer.body
+    method, path, secrets = call.method, call.path, call.secrets
+    if not 200 <= answer.status < 300:
+        raise _http_error(answer, call, url, now, hint)
     payload, problem = _load(body)
     if problem is not None:
         raise DecodeError(
@@ -151,12 +149,42 @@ def parse(
             secrets.scrub(reason) if isinstance(reason, str) else "",
             method=method,
             path=path,
-            status_code=response.status_code,
-            headers=secrets.scrub_headers(response.headers),
+            status_code=answer.status,
+            headers=_headers(answer, secrets),
         )
+    cast = call.cast
     if cast is None:
         return None
-    return decode(payload.get("data"), cast, many=many, method=method, path=path, secrets=secrets)
+    if cast is RAW_JSON:
+        return payload.get("data")
+    return decode(
+        payload.get("data"), cast, many=call.many, method=method, path=path, secrets=secrets
+    )
+
+
+def _http_error(
+    answer: Answer, call: Call[Any], url: str, now: Callable[[], float], hint: str
+) -> HTTPStatusError:
+    status, reason = _peek_envelope(answer.body)
+    secrets = call.secrets
+    cls = HTTPServerError if answer.status >= 500 else HTTPStatusError
+    return cls(
+        answer.status,
+        method=call.method,
+        path=call.path,
+        status=status,
+        reason=None if reason is None else secrets.scrub(reason),
+        retry_after=_retry_after(answer, now),
+        body=_excerpt(answer.body, secrets),
+        headers=_headers(answer, secrets),
+        url=url,
+        hint=hint,
+    )
+
+
+def _headers(answer: Answer, secrets: Secrets) -> httpx.Headers:
+    """The answer's headers as an ``httpx.Headers``, every value scrubbed."""
+    return secrets.scrub_headers(httpx.Headers(answer.headers))
 
 
 def decode(
@@ -188,12 +216,12 @@ def decode(
     )
 
 
-def _retry_after(response: httpx.Response, now: Callable[[], float]) -> float | None:
-    """Seconds from ``Retry-After``; a date is read against the response's own ``Date``."""
-    value = response.headers.get("Retry-After")
+def _retry_after(answer: Answer, now: Callable[[], float]) -> float | None:
+    """Seconds from ``Retry-After``; a date is read against the answer's own ``Date``."""
+    value = answer.header(b"retry-after")
     if value is None:
         return None
-    server_now = parse_http_date(response.headers.get("Date"))
+    server_now = parse_http_date(answer.header(b"date"))
     return parse_retry_after(value, now() if server_now is None else server_now)
 
 
@@ -207,14 +235,6 @@ def _load(body: bytes) -> tuple[dict[str, Any], str | None]:
     if not isinstance(payload, dict) or "status" not in payload:
         return {}, " answered with JSON that is not an API envelope"
     return payload, None
-
-
-def _has_request(response: httpx.Response) -> bool:
-    try:
-        response.request  # noqa: B018 - raises when the response has no request
-    except RuntimeError:
-        return False
-    return True
 
 
 def _excerpt(body: bytes, secrets: Secrets) -> str:

@@ -8,6 +8,7 @@ The tree::
     ├── TransportError                         request could not be completed
     │   └── RequestTimeoutError (also TimeoutError)
     ├── HTTPStatusError                        non-2xx HTTP answer
+    │   └── HTTPServerError (also ServerError)  ... a 5xx one
     ├── OutcomeUnknownError                    verify's answer lost, the record cannot tell
     ├── DecodeError                            2xx answer that is not the documented JSON
     │   └── MismatchedAnswerError              ... or the answer to another request
@@ -16,7 +17,7 @@ The tree::
         ├── IPNotAllowedError            -2
         ├── InsufficientBalanceError    -10
         ├── TimestampExpiredError       -16
-        ├── ServerError                 -18
+        ├── ServerError                 -18, or HTTP 5xx (HTTPServerError)
         ├── AlreadyExistsError          -20
         ├── InvalidParameterError       -21, -22
         ├── NotFoundError               -24
@@ -30,6 +31,14 @@ Which envelope status becomes which class is the table ``STATUS_ERRORS`` in
 ``_envelope.py``. Every error of a call carries ``method`` and ``path`` (the API path,
 relative to the base URL); errors built from an HTTP answer also carry its
 ``status_code`` and ``headers``.
+
+Every error a call raises says whether the request may have reached the API:
+``sent`` is ``False`` only when it provably never left this process (a
+``ValidationError``, a refused connection, a wait for a free connection that timed
+out, a closed client), and ``True`` once it may have arrived, which includes every
+answer from the server. A server-side failure is a :class:`ServerError` however it
+arrives: envelope ``-18``, or HTTP 5xx (:class:`HTTPServerError`, which is also an
+:class:`HTTPStatusError`).
 
 No exception here ever carries the API secret, a ``Sign`` value, an OTP code or a
 full phone number in its message or attributes. The server's ``reason`` text is
@@ -56,6 +65,7 @@ __all__ = [
     "AuthenticationError",
     "BulkAbortedError",
     "DecodeError",
+    "HTTPServerError",
     "HTTPStatusError",
     "IPNotAllowedError",
     "InsufficientBalanceError",
@@ -92,10 +102,15 @@ class ItnioError(Exception):
     Attributes:
         method: HTTP method of the call that failed (``""`` when no call was made).
         path: API path of that call, relative to the base URL (``""`` likewise).
+        sent: whether the request may have reached the API. ``False`` only when it
+            provably never left this process; ``True`` once it may have arrived,
+            including every answer from the server. For a call that made several
+            attempts, ``True`` if any of them may have arrived.
     """
 
     method: str = ""
     path: str = ""
+    sent: bool = False
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Subclass constructors take the parts the message is built from, not the
@@ -133,7 +148,8 @@ class TransportError(ItnioError):
         method: HTTP method of the failed call.
         path: API path of the failed call (relative to the base URL).
         sent: ``False`` only when the request provably never left this process
-            (connect error, connect timeout, pool timeout).
+            (connect error, connect timeout, pool timeout, a proxy that refused the
+            tunnel).
     """
 
     def __init__(
@@ -150,7 +166,7 @@ class RequestTimeoutError(TransportError, TimeoutError):
 
 
 class HTTPStatusError(ItnioError):
-    """The server answered with a non-2xx HTTP status.
+    """The server answered with a non-2xx HTTP status (a 5xx is an :class:`HTTPServerError`).
 
     Attributes:
         status_code: the HTTP status code.
@@ -160,8 +176,10 @@ class HTTPStatusError(ItnioError):
         body: a short excerpt of the response body.
         headers: the response's headers (an ``httpx.Headers``; values scrubbed of
             anything the call sent that must stay private).
+        sent: always ``True`` (the server answered).
     """
 
+    sent = True
     status: int | None
     reason: str | None
 
@@ -176,7 +194,8 @@ class HTTPStatusError(ItnioError):
         retry_after: float | None = None,
         body: str = "",
         headers: httpx.Headers | None = None,
-        host: str = "",
+        url: str = "",
+        hint: str = "",
     ) -> None:
         self.status_code = status_code
         self.method = method
@@ -187,11 +206,12 @@ class HTTPStatusError(ItnioError):
         self.body = body
         self.headers = headers
         detail = f" (status {status}: {self.reason or ''})" if status is not None else ""
-        hint = ""
-        if status_code == 404:
-            hint = "; check that base_url ends with the API prefix (for example /otp)"
-        message = f"HTTP {status_code} from {method} {host}{path}{detail}{hint}"
-        super().__init__(message.replace("  ", " "))
+        message = f"HTTP {status_code} from {method} {url or path}{detail}"
+        if hint:
+            message += f"; {hint}"
+        # Not super(): in HTTPServerError the next class is APIError, whose
+        # constructor takes an envelope status, not a message.
+        ItnioError.__init__(self, message.replace("  ", " "))
 
 
 class DecodeError(ItnioError):
@@ -199,7 +219,10 @@ class DecodeError(ItnioError):
 
     Attributes:
         body: a short excerpt of the offending body.
+        sent: always ``True`` (the server answered).
     """
+
+    sent = True
 
     def __init__(self, message: str, *, body: str = "", method: str = "", path: str = "") -> None:
         self.body = body
@@ -209,17 +232,20 @@ class DecodeError(ItnioError):
 
 
 class APIError(ItnioError):
-    """The envelope's ``status`` is not ``"0"``.
+    """The envelope's ``status`` is not ``"0"`` (and, as :class:`ServerError`, an HTTP 5xx).
 
     Attributes:
-        status: the API status code as an int (``-22``).
+        status: the API status code as an int (``-22``); ``None`` only on an
+            :class:`HTTPServerError` whose body carried no envelope.
         reason: the server's reason text (digit runs that could be a phone number masked).
         status_code: the HTTP status of the answer (usually 200), when known.
         headers: the answer's headers (an ``httpx.Headers``), when known.
+        sent: always ``True`` (the server answered).
     """
 
-    status: int
-    reason: str
+    sent = True
+    status: int | None
+    reason: str | None
 
     def __init__(
         self,
@@ -258,7 +284,50 @@ class TimestampExpiredError(APIError):
 
 
 class ServerError(APIError):
-    """-18: an internal error on ITNIO's side."""
+    """A failure on the server's side: envelope ``-18``, or an HTTP 5xx answer
+    (:class:`HTTPServerError`, also an :class:`HTTPStatusError`).
+
+    ``except ServerError`` catches both. The request reached the server (``sent`` is
+    ``True``): whether it acted before failing is unknown.
+    """
+
+
+class HTTPServerError(HTTPStatusError, ServerError):
+    """An HTTP 5xx answer: both an :class:`HTTPStatusError` and a :class:`ServerError`.
+
+    ``status`` and ``reason`` are the envelope's when the body carried one, else
+    ``None``; ``status_code`` is the HTTP status.
+    """
+
+    status_code: int
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        method: str = "",
+        path: str = "",
+        status: int | None = None,
+        reason: str | None = None,
+        retry_after: float | None = None,
+        body: str = "",
+        headers: httpx.Headers | None = None,
+        url: str = "",
+        hint: str = "",
+    ) -> None:
+        HTTPStatusError.__init__(
+            self,
+            status_code,
+            method=method,
+            path=path,
+            status=status,
+            reason=reason,
+            retry_after=retry_after,
+            body=body,
+            headers=headers,
+            url=url,
+            hint=hint,
+        )
 
 
 class AlreadyExistsError(APIError):
@@ -306,8 +375,10 @@ class OutcomeUnknownError(ItnioError):
     shows a match this call cannot prove is its own.
 
     Its ``__cause__`` is the error that lost the answer. Treat the code as neither
-    right nor wrong: ask the user for a new one.
+    right nor wrong: ask the user for a new one. ``sent`` is ``True``.
     """
+
+    sent = True
 
     def __init__(self, message: str, *, method: str = "", path: str = "") -> None:
         self.method = method

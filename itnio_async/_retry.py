@@ -1,4 +1,4 @@
-"""The one retry policy: what is retried, how long to wait, and when to give up.
+"""The one retry policy, and the one place that decides what follows an attempt.
 
 Calls come in two kinds:
 
@@ -16,8 +16,15 @@ jitter; ``Retry-After`` is honoured up to ``max_retry_after`` seconds (above it,
 the error is raised instead of sleeping). One deadline bounds every attempt and
 every sleep of a call (enforced by the client, which owns the clock).
 
-``verify`` is UNSAFE here; what it does after an ambiguous failure (see
-:func:`outcome_unknown`) lives in ``_resources/verifications.py``.
+``verify`` is UNSAFE here; after an ambiguous failure (see :func:`outcome_unknown`)
+its :class:`~itnio_async._call.Resolver` learns what happened with a lookup sent in
+the same loop, retry budget and deadline; what the lookup means is the resolver's
+business (``_resources/verifications.py``).
+
+:func:`decide` is the decision after every attempt of a call: return its result,
+raise, retry after a delay (the call itself, or the resolver's lookup), recover
+from ``-16`` (retry at once, once per call), or resolve (send the lookup). The
+request loop (``_base_client.BaseClient._request``) only carries it out.
 """
 
 from __future__ import annotations
@@ -27,10 +34,13 @@ import random
 from collections.abc import Callable
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._call import REPEAT
 from ._exceptions import (
+    DecodeError,
     HTTPStatusError,
     ItnioError,
     MismatchedAnswerError,
@@ -38,7 +48,20 @@ from ._exceptions import (
     TransportError,
 )
 
-__all__ = ["CallKind", "RetryPolicy", "outcome_unknown", "parse_http_date", "parse_retry_after"]
+if TYPE_CHECKING:
+    from ._call import Call, CallState
+
+__all__ = [
+    "Action",
+    "Attempt",
+    "CallKind",
+    "RetryPolicy",
+    "Step",
+    "decide",
+    "outcome_unknown",
+    "parse_http_date",
+    "parse_retry_after",
+]
 
 #: HTTP statuses that a SAFE call retries.
 RETRY_STATUS_CODES = frozenset({408, 429, 500, 502, 503, 504})
@@ -99,12 +122,13 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 def outcome_unknown(error: ItnioError) -> bool:
     """True when the request may have been processed but its answer is unknown.
 
-    A sent request that timed out or lost its connection, an HTTP 408/429/5xx, or
-    envelope -18. Used by ``verify`` to decide whether to resolve through the record.
+    A sent request that timed out or lost its connection, an HTTP
+    408/429/500/502/503/504, or envelope -18. A resolver (``verify``) then looks up
+    what happened; a SAFE call is sent again.
     """
     if isinstance(error, TransportError):
         return error.sent
-    if isinstance(error, HTTPStatusError):
+    if isinstance(error, HTTPStatusError):  # an HTTPServerError is a ServerError too
         return error.status_code in RETRY_STATUS_CODES
     return isinstance(error, ServerError)
 
@@ -174,3 +198,158 @@ class RetryPolicy:
                 return None
             return max(retry_after, self.backoff(retry, rand))
         return self.backoff(retry, rand)
+
+
+# -- what follows an attempt ---------------------------------------------------------------
+
+
+class Step(enum.Enum):
+    """What the request loop does next."""
+
+    RETURN = "return"  #: the call ends with ``Action.value`` (its result)
+    RAISE = "raise"  #: the call ends with ``Action.value`` (an ``ItnioError``)
+    RETRY = "retry"  #: send again after ``Action.delay`` (the lookup if ``Action.lookup``)
+
+
+@attrs.frozen(slots=True)
+class Action:
+    """A decision: the step, its value, and for a retry the delay and what to send."""
+
+    step: Step
+    value: Any = None
+    delay: float = 0.0
+    lookup: bool = False
+
+
+@attrs.frozen(slots=True)
+class Attempt:
+    """What one attempt gave.
+
+    Attributes:
+        lookup: it was the resolver's lookup, not the call itself.
+        result: the decoded result (when ``error`` is ``None``).
+        error: why it failed.
+        recoverable: the client has fixed what ``error`` said was wrong (it learned
+            the server's clock from a ``-16`` answer): the call may go again at once.
+    """
+
+    lookup: bool = False
+    result: Any = None
+    error: ItnioError | None = None
+    recoverable: bool = False
+
+
+def decide(
+    policy: RetryPolicy, call: Call[Any], state: CallState, attempt: Attempt, now: float
+) -> Action:
+    """The one decision after an attempt of ``call`` (``now``: event-loop time).
+
+    Updates ``state`` with what the decision needs later (the first unknown outcome,
+    the retries made, a recovery, an answer being rechecked).
+    """
+    if attempt.lookup:
+        return _after_lookup(policy, call, state, attempt, now)
+    if attempt.error is None:
+        return _after_answer(policy, call, state, attempt.result, now)
+    return _after_error(policy, call, state, attempt, now)
+
+
+def _after_answer(
+    policy: RetryPolicy, call: Call[Any], state: CallState, result: Any, now: float
+) -> Action:
+    resolver = call.resolver
+    if resolver is not None and state.unknown is not None and resolver.recheck(result):
+        # An answer after a lost one may report what the lost attempt did.
+        state.answered = result
+        return _again(policy, state, state.unknown, now, lookup=True, wait=False)
+    return Action(Step.RETURN, result)
+
+
+def _after_error(
+    policy: RetryPolicy, call: Call[Any], state: CallState, attempt: Attempt, now: float
+) -> Action:
+    error = attempt.error
+    assert error is not None
+    if attempt.recoverable and not state.recovered:
+        state.recovered = True  # refused before acting: even a send may go again, once
+        return Action(Step.RETRY)
+    if call.resolver is not None and (outcome_unknown(error) or isinstance(error, DecodeError)):
+        state.unknown = state.unknown or error
+        return _again(policy, state, error, now, lookup=True, wait=False)
+    if not policy.is_retryable(error, call.kind):
+        return Action(Step.RAISE, error)
+    return _again(policy, state, error, now, lookup=False, wait=True)
+
+
+def _after_lookup(
+    policy: RetryPolicy, call: Call[Any], state: CallState, attempt: Attempt, now: float
+) -> Action:
+    resolver = call.resolver
+    unknown = state.unknown
+    assert resolver is not None
+    assert unknown is not None
+    error = attempt.error
+    if error is not None:
+        if policy.is_retryable(error, CallKind.SAFE):
+            return _again(policy, state, error, now, lookup=True, wait=True)
+        return Action(Step.RAISE, _caused(unknown, error))
+    verdict = resolver.judge(attempt.result, state.answered, state)
+    if isinstance(verdict, ItnioError):
+        return Action(Step.RAISE, verdict)
+    if verdict is REPEAT:
+        state.answered = None
+        return _again(policy, state, unknown, now, lookup=False, wait=True)
+    return Action(Step.RETURN, verdict)
+
+
+def _again(
+    policy: RetryPolicy,
+    state: CallState,
+    error: ItnioError,
+    now: float,
+    *,
+    lookup: bool,
+    wait: bool,
+) -> Action:
+    """Retry (the lookup if ``lookup``) if the budget and the deadline allow; else raise.
+
+    ``wait``: sleep the policy's backoff first (a lookup after a lost answer goes at once).
+    """
+    if state.retries >= policy.max_retries:
+        return Action(Step.RAISE, _final(state, error))
+    delay = 0.0
+    if wait:
+        asked = policy.delay(error, state.retries + 1)
+        if asked is None:
+            return Action(Step.RAISE, _final(state, _with_retry_after(error, policy)))
+        delay = asked
+    if state.deadline_at is not None and now + delay >= state.deadline_at:
+        return Action(Step.RAISE, _final(state, error))
+    state.retries += 1
+    return Action(Step.RETRY, delay=delay, lookup=lookup)
+
+
+def _final(state: CallState, error: ItnioError) -> ItnioError:
+    """The error that ends a call that cannot go on: the first unknown outcome if any
+    (with what stopped its resolution as the cause)."""
+    unknown = state.unknown
+    if unknown is None or unknown is error:
+        return error
+    return _caused(unknown, error)
+
+
+def _caused(error: ItnioError, cause: ItnioError) -> ItnioError:
+    error.__cause__ = cause
+    return error
+
+
+def _with_retry_after(error: ItnioError, policy: RetryPolicy) -> ItnioError:
+    """``error``, its message saying that the wait it asked for is not made."""
+    asked = getattr(error, "retry_after", None)
+    if asked is not None and error.args and isinstance(error.args[0], str):
+        error.args = (
+            f"{error.args[0]}; the server asked to wait {asked:g} s (Retry-After), more than "
+            f"RetryPolicy.max_retry_after ({policy.max_retry_after:g} s): not retried",
+            *error.args[1:],
+        )
+    return error

@@ -32,8 +32,11 @@ __all__ = [
     "check_name",
     "check_str",
     "check_text",
+    "encodable",
     "int_id",
     "path_id",
+    "request_method",
+    "request_path",
 ]
 
 E = TypeVar("E", bound=enum.Enum)
@@ -113,6 +116,19 @@ def check_choice(argument: str, value: object, cls: type[E], allowed: Iterable[E
 #: Path segments that URL normalisation removes ("." ) or climbs out of (".."):
 #: ``records.get("..")`` would otherwise send ``GET /otp/verification``.
 _DOT_SEGMENTS = frozenset({".", ".."})
+#: The longest id accepted (the API's ids are 20-digit strings; this leaves room).
+MAX_ID_LENGTH = 128
+
+
+def encodable(argument: str, text: str) -> str:
+    """``text`` if it can be sent (UTF-8): a lone surrogate cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            argument, "text without lone surrogates (valid Unicode)", "<unencodable text>"
+        ) from None
+    return text
 
 
 def path_id(argument: str, value: object) -> str:
@@ -126,9 +142,11 @@ def path_id(argument: str, value: object) -> str:
         raise ValidationError(argument, "an int or a non-empty string", _show(value))
     if isinstance(value, int) and not 0 <= value <= INT64_MAX:
         raise ValidationError(argument, f"an integer id between 0 and {INT64_MAX}", _show(value))
-    text = str(value)
+    text = encodable(argument, str(value))
     if not text.strip():
         raise ValidationError(argument, "a non-empty id", _show(value))
+    if len(text) > MAX_ID_LENGTH:
+        raise ValidationError(argument, f"at most {MAX_ID_LENGTH} characters", f"{len(text)}")
     if text in _DOT_SEGMENTS:
         raise ValidationError(argument, "an id other than '.' or '..'", _show(value))
     return quote(text, safe="")
@@ -165,9 +183,11 @@ def verification_id(argument: str, value: object) -> str:
     """A verificationId: a non-empty string (ints are turned into their digits)."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValidationError(argument, "a non-empty string", _show(value))
-    text = str(value)
+    text = encodable(argument, str(value))
     if not text.strip():
         raise ValidationError(argument, "a non-empty string", _show(value))
+    if len(text) > MAX_ID_LENGTH:
+        raise ValidationError(argument, f"at most {MAX_ID_LENGTH} characters", f"{len(text)}")
     return text
 
 
@@ -593,3 +613,27 @@ def _is_loopback(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback
+
+
+#: What an API path given to ``client.request`` may hold: printable ASCII, no space,
+#: query or fragment (ids are percent-encoded by the caller).
+_API_PATH = re.compile(r"/[!$&'()*+,\-./0-9:;=@A-Z_a-z~%]*")
+
+
+def request_method(argument: str, value: object, allowed: Iterable[str]) -> str:
+    """An HTTP method among ``allowed`` (any case), upper-cased."""
+    names = ", ".join(allowed)
+    if not isinstance(value, str) or value.upper() not in set(allowed):
+        raise ValidationError(argument, f"one of {names}", _show(value))
+    return value.upper()
+
+
+def request_path(argument: str, value: object) -> str:
+    """An API path for ``client.request``: ``/`` then printable ASCII without spaces,
+    query, fragment or ``.``/``..`` segments, at most 2,048 characters."""
+    rule = "an API path: '/' then printable ASCII, no spaces, '?', '#' or dot segments"
+    if not isinstance(value, str) or len(value) > 2048 or not _API_PATH.fullmatch(value):
+        raise ValidationError(argument, rule, _show(value))
+    if any(segment in _DOT_SEGMENTS for segment in value.split("/")):
+        raise ValidationError(argument, rule, _show(value))
+    return value

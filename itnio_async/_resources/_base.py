@@ -2,7 +2,7 @@
 
 A namespace method is validation plus one ``self._port.request(self._call(...))``.
 Every public coroutine method of a namespace is wrapped by
-:func:`~itnio_async._base_client.public`, so no error leaves it with people's data in
+:func:`~itnio_async._call.public`, so no error leaves it with people's data in
 its traceback's local variables.
 """
 
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._base_client import Call, ClientPort, Resolver, public
+from .._call import Call, ClientPort, Resolver, public
+from .._exceptions import ValidationError
 from .._redact import Secrets
 
 if TYPE_CHECKING:
@@ -61,13 +63,12 @@ class Resource:
                 validated and percent-encoded).
             body: the JSON body (``None`` for none), encoded here once.
             secrets: values the body carries that must never be shown.
-            other arguments: see :class:`~itnio_async._base_client.Call`.
+            other arguments: see :class:`~itnio_async._call.Call`.
+
+        Raises:
+            ValidationError: a string in ``body`` cannot be encoded (a lone surrogate).
         """
-        content = (
-            None
-            if body is None
-            else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        )
+        content = None if body is None else _encoded(body)
         return Call(
             method,
             route.format_map(ids) if ids else route,
@@ -86,7 +87,7 @@ class Resource:
 class RawView:
     """A namespace's ``with_raw_response``: its methods, each returning ``RawResponse``.
 
-    Subclasses declare each method with :func:`~itnio_async._base_client.raw_of`.
+    Subclasses declare each method with :func:`~itnio_async._call.raw_of`.
     """
 
     __slots__ = ("_namespace",)
@@ -96,6 +97,32 @@ class RawView:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of {self._namespace!r}>"
+
+
+#: Where a wire name (``orderId``) gets the ``_`` of its argument name (``order_id``).
+_SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _encoded(body: Mapping[str, Any]) -> bytes:
+    """``body`` as UTF-8 JSON; a field whose text cannot be encoded is named."""
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        bad = next((k for k, value in body.items() if _unencodable(value)), "body")
+        raise ValidationError(
+            _SNAKE.sub("_", bad).lower(),
+            "text without lone surrogates (valid Unicode)",
+            "<unencodable text>",
+        ) from None
+
+
+def _unencodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def compact(**fields: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _validation as v
-from .._base_client import raw_of
+from .._call import raw_of
 from .._models import App, SendLimit
 from .._retry import CallKind
 from ._base import RawView, Resource

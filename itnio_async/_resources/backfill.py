@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from .. import _validation as v
-from .._base_client import raw_of
+from .._call import raw_of
 from .._redact import Secrets
 from .._retry import CallKind
 from ._base import RawView, Resource, compact

@@ -6,7 +6,7 @@ import builtins
 from collections.abc import Sequence
 
 from .. import _validation as v
-from .._base_client import raw_of
+from .._call import raw_of
 from .._models import Flow, FlowStep
 from .._retry import CallKind
 from ._base import RawView, Resource

@@ -8,8 +8,8 @@ from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import Any
 
 from .. import _validation as v
-from .._base_client import Call, raw_of
 from .._bulk import StopRule, in_completion_order, in_input_order, run_bulk
+from .._call import Call, raw_of
 from .._exceptions import ItnioError, MismatchedAnswerError, ValidationError
 from .._models import LookupFailed, Record, RecordFound, RecordLookup
 from .._redact import scrub_traceback

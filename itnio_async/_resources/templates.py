@@ -6,7 +6,7 @@ import builtins
 from typing import Any
 
 from .. import _validation as v
-from .._base_client import raw_of
+from .._call import raw_of
 from .._models import CodeType, Template
 from .._retry import CallKind
 from ._base import RawView, Resource

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _validation as v
-from .._base_client import CallState, ClientPort, raw_of
+from .._call import REPEAT, Call, CallState, ClientPort, Repeat, Ticket, raw_of
 from .._exceptions import DecodeError, ItnioError, OutcomeUnknownError
 from .._logging import logger
-from .._models import Channel, MatchStatus, SendResult, VerificationSummary, VerifyResult
+from .._models import Channel, MatchStatus, Record, SendResult, VerificationSummary, VerifyResult
 from .._redact import Secrets
 from .._retry import CallKind
 from ._base import RawView, Resource, compact
@@ -188,11 +188,16 @@ class Verifications(Resource):
         ``result.matched`` or ``result.ok``. If the answer is lost (read timeout,
         dropped connection, HTTP 408/429/5xx, -18, an unreadable or incomplete
         answer) the SDK reads the record before doing anything else: verifying again
-        is safe only if the record shows no match. A match is taken as this call's
-        only when the record dates it provably after this call began (by the
-        server's clock); otherwise :class:`OutcomeUnknownError` is raised, so a wrong
-        code is never reported as right and a right one never as wrong or used.
-        Verify is sent at most ``1 + max_retries`` times, all within the deadline.
+        is safe only if the record shows no match. A match in the record is taken as
+        this call's only when it is dated provably after this call began (by the
+        server's clock, learned from its ``Date`` header) **and** no other verify of
+        the same ``verification_id`` was in flight in this client (or its
+        ``with_options`` copies) at any moment since this call began; otherwise
+        :class:`OutcomeUnknownError` is raised, so a wrong code is never reported as
+        right and a right one never as wrong or used. Verifies of the same id made
+        by another client or process cannot be seen: verify each id from one place.
+        The verifies and record reads of one call all count against
+        ``1 + max_retries`` requests and the deadline.
 
         Args:
             verification_id: id from send / send_code / resend.
@@ -206,26 +211,27 @@ class Verifications(Resource):
             OutcomeUnknownError: the record shows a match this call cannot prove is
                 its own (an earlier or concurrent verify of the same id).
             TransportError, HTTPStatusError, ServerError, DecodeError: the outcome
-                could not be learned (the first ambiguous error; a failed record
-                lookup is its cause).
+                could not be learned (the first ambiguous error; what stopped the
+                record read is its cause).
             APIError: any other rejection.
         """
         vid = v.verification_id("verification_id", verification_id)
         code = v.code("code", code, 4, 10)
         secrets = Secrets()
         secrets.add(code)
-        return await self._port.request(
-            self._call(
-                "POST",
-                "/verification/verify",
-                body={"verificationId": vid, "code": code},
-                secrets=secrets,
-                cast=VerifyResult,
-                kind=CallKind.UNSAFE,
-                check=_has_match_status,
-                resolver=_VerifyResolver(self._port, vid),
+        with self._port.in_flight(("verify", vid)) as ticket:
+            return await self._port.request(
+                self._call(
+                    "POST",
+                    "/verification/verify",
+                    body={"verificationId": vid, "code": code},
+                    secrets=secrets,
+                    cast=VerifyResult,
+                    kind=CallKind.UNSAFE,
+                    check=_has_match_status,
+                    resolver=_VerifyResolver(self._port, vid, ticket),
+                )
             )
-        )
 
     @property
     def with_raw_response(self) -> VerificationsWithRawResponse:
@@ -268,51 +274,43 @@ def _has_match_status(result: VerifyResult) -> None:
 class _VerifyResolver:
     """Learns from the record what became of a verify whose answer was lost."""
 
-    __slots__ = ("_port", "_vid")
+    __slots__ = ("_port", "_ticket", "_vid")
 
-    def __init__(self, port: ClientPort, vid: str) -> None:
+    def __init__(self, port: ClientPort, vid: str, ticket: Ticket) -> None:
         self._port = port
         self._vid = vid
+        self._ticket = ticket
 
-    async def unknown(self, error: ItnioError, state: CallState) -> VerifyResult | None:
-        """MATCHED if the record shows this call's match; ``None`` if it shows no match
-        (verifying again is then safe); :class:`OutcomeUnknownError` in between."""
-        logger.info("verify: %s, resolving the outcome from the record", type(error).__name__)
-        summary = await self._summary(error, state)
-        if summary.matched != MatchStatus.MATCHED:
-            return None
-        when = self._when(summary, state)
-        if when == "after":
-            return self._matched(summary)
-        if when == "before":
-            # An earlier call used the code; this one cannot have matched it, and a
-            # second verify is answered ALREADY_USED or FAILED, which is the truth.
-            return None
-        raise _unknown(error, self._vid)
+    def lookup(self) -> Call[Record]:
+        """The record read (``GET /verification/record/{id}``)."""
+        logger.info("verify: the answer was lost, reading the record")
+        return record_call(self._vid)
 
-    async def answered(self, result: VerifyResult, state: CallState) -> VerifyResult:
-        """After a lost answer, ALREADY_USED may mean that lost attempt used the code."""
-        if result.matched != MatchStatus.ALREADY_USED or state.unknown is None:
-            return result
-        summary = await self._summary(state.unknown, state)
+    def recheck(self, result: VerifyResult) -> bool:
+        """After a lost answer, ALREADY_USED may mean that the lost attempt used the code."""
+        return result.matched == MatchStatus.ALREADY_USED
+
+    def judge(
+        self, found: Record, answered: VerifyResult | None, state: CallState
+    ) -> VerifyResult | Repeat | ItnioError:
+        """MATCHED if the record shows this call's match. After a lost answer, REPEAT
+        if it shows no match this call could have made; when rechecking an
+        ALREADY_USED answer, that answer if the match is older than the call.
+        Else :class:`OutcomeUnknownError`."""
+        unknown = state.unknown
+        assert unknown is not None  # a lookup follows an unknown outcome
+        summary = found.verifications
         if summary.matched == MatchStatus.MATCHED:
             when = self._when(summary, state)
-            if when == "after":
+            if when == "after" and self._ticket.alone():
                 return self._matched(summary)
             if when == "before":
-                return result
-        raise _unknown(state.unknown, self._vid)
-
-    async def _summary(self, error: ItnioError, state: CallState) -> VerificationSummary:
-        """The record's verification summary; raises ``error`` when it cannot be read."""
-        try:
-            raw = await self._port.request(
-                record_call(self._vid), raw=True, deadline_at=state.deadline_at
-            )
-        except ItnioError as lookup_error:
-            raise error from lookup_error
-        state.response = raw.http_response
-        return raw.parse().verifications
+                # An earlier call used the code: this one cannot have matched it, and a
+                # second verify is answered ALREADY_USED or FAILED, which is the truth.
+                return REPEAT if answered is None else answered
+        elif answered is None:
+            return REPEAT
+        return _unknown(unknown, self._vid)
 
     def _when(self, summary: VerificationSummary, state: CallState) -> str:
         """``"after"`` / ``"before"`` this call began, by the server's clock, or ``""``.
@@ -344,7 +342,8 @@ def _unknown(error: ItnioError, vid: str) -> OutcomeUnknownError:
     unknown = OutcomeUnknownError(
         "POST /verification/verify: the answer was lost and the record shows a match "
         "this call cannot prove is its own (an earlier or concurrent verify of the same "
-        "verification may have made it); ask the user for a new code",
+        "verification may have made it, or the record cannot tell); ask the user for a "
+        "new code",
         method="POST",
         path="/verification/verify",
     )
