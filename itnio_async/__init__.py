@@ -7,7 +7,7 @@ async with AsyncItnio(api_key="...", api_secret="...") as client:
 """
 
 from ._auth import make_sign
-from ._base_client import CallInfo, RawResponse
+from ._call import CallInfo, RawResponse
 from ._client import AsyncItnio
 from ._exceptions import (
     AlreadyExistsError,

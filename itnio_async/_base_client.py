@@ -32,9 +32,9 @@ import attrs
 from ._call import Call, CallInfo, CallState, ClientPort, RawResponse, Ticket
 from ._engine import HTTP11Transport, WireRequest
 from ._exceptions import ItnioError
-from ._failures import describe, reason, transport_error
+from ._failures import deadline_error, describe, reason, transport_error
 from ._logging import logger
-from ._retry import Attempt, Step, decide, parse_http_date
+from ._retry import Action, Attempt, Step, decide, parse_http_date
 from ._routes import Failed, Network
 
 if TYPE_CHECKING:
@@ -117,9 +117,12 @@ class _Box:
 
 
 def _unclosed(box: _Box) -> None:
-    """Finalizer of a client family that was never closed: warn, close its sockets."""
+    """Finalizer of a client family that was never closed: warn, close its sockets.
+
+    Only the SDK's own engine is the SDK's to close: a user's client or transport is
+    the user's business."""
     network = box.network
-    if network is None or network.closed:
+    if network is None or network.closed or network.own is None:
         return
     network.abort()
     warnings.warn(
@@ -273,7 +276,6 @@ class BaseClient:
                 max_connections=DEFAULT_MAX_CONNECTIONS,
                 ssl_context=shared.ssl_context,
                 max_response_size=shared.max_response_size,
-                proxy=shared.proxy,
             )
         return Network(
             loop,
@@ -347,9 +349,8 @@ class BaseClient:
                 return _finish(action.value, state, raw)
             if action.step is Step.RAISE:
                 raise _ended(action.value, state)
-            failed = attempt.error
-            assert failed is not None or action.lookup  # a retry follows a failure or a recheck
-            await self._pause(call, state, failed or state.unknown, action.delay, info)
+            why = attempt.error or state.unknown  # a failure, or a lost answer to resolve
+            await self._pause(call, state, why, action, info)
             lookup = action.lookup
 
     async def _attempt(
@@ -362,7 +363,7 @@ class BaseClient:
         lookup: bool,
     ) -> Attempt:
         """One attempt of ``call`` (or of its resolver's lookup): what it gave."""
-        step = call.resolver.lookup() if lookup and call.resolver is not None else call
+        step = call.resolver.lookup(state) if lookup and call.resolver is not None else call
         request = self._wire(step, state)
         url = self._shared.base_url + step.path
         if info is not None:
@@ -394,7 +395,7 @@ class BaseClient:
         lookup: bool,
     ) -> Attempt:
         if not lookup:
-            state.sent = state.sent or request.written or error.sent
+            state.sent = state.sent or error.sent
         _log_attempt(call, state, answer, describe(error))
         recoverable = answer is not None and not state.recovered and self._recover(error, answer)
         return Attempt(lookup, error=error, recoverable=recoverable)
@@ -445,14 +446,15 @@ class BaseClient:
         call: Call[Any],
         state: CallState,
         error: ItnioError | None,
-        delay: float,
+        action: Action,
         info: CallInfo | None,
     ) -> None:
-        """Before a retry: say why, sleep ``delay``; a client closed meanwhile ends the call."""
+        """Before a retry: say why, sleep its delay. A client closed meanwhile, or a
+        deadline passed, ends the call instead."""
         if error is not None:
             if info is not None:
                 info.retry_reasons.append(reason(error))
-            if delay:
+            if action.counted:
                 logger.info(
                     "%s %s: %s, retry %d/%d in %.2fs",
                     call.method,
@@ -460,11 +462,16 @@ class BaseClient:
                     type(error).__name__,
                     state.retries,
                     self._options.policy.max_retries,
-                    delay,
+                    action.delay,
                 )
-                await asyncio.sleep(delay)
+                await asyncio.sleep(action.delay)
         if self.is_closed and error is not None:  # closed while this call ran: no retry starts
             raise _ended(error, state)
+        deadline = state.deadline_at
+        if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+            # The sleep overran the deadline (a busy loop): no attempt starts.
+            url = self._shared.base_url + call.path
+            raise _ended(deadline_error(call, url, state.retries, sent=False), state)
 
     # -- the server's clock ---------------------------------------------------------------
 

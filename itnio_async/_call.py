@@ -102,7 +102,7 @@ class Resolver(Protocol[T]):
     deadline, and asks :meth:`judge` what the lookup's answer means.
     """
 
-    def lookup(self) -> Call[Any]:
+    def lookup(self, state: CallState) -> Call[Any]:
         """The call that reads what became of this one (it must be safe to repeat)."""
         ...
 

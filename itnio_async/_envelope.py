@@ -184,7 +184,8 @@ def _http_error(
 
 def _headers(answer: Answer, secrets: Secrets) -> httpx.Headers:
     """The answer's headers as an ``httpx.Headers``, every value scrubbed."""
-    return secrets.scrub_headers(httpx.Headers(answer.headers))
+    headers: httpx.Headers = secrets.scrub_headers(httpx.Headers(answer.headers))
+    return headers
 
 
 def decode(

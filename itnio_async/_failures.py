@@ -43,7 +43,7 @@ def transport_error(
         return deadline_error(call, url, attempts, sent=sent)
     if isinstance(exc, httpx.DecodingError):
         wrapped: ItnioError = DecodeError(
-            f"{where}: the response body could not be decoded ({what}: {exc})",
+            f"{where}: the response body could not be decoded ({what})",
             method=call.method,
             path=call.path,
         )

@@ -219,6 +219,9 @@ class Action:
     value: Any = None
     delay: float = 0.0
     lookup: bool = False
+    #: the retry counts against ``max_retries`` (a lookup after a lost answer, or a
+    #: recovery from ``-16``, does not)
+    counted: bool = False
 
 
 @attrs.frozen(slots=True)
@@ -250,18 +253,16 @@ def decide(
     if attempt.lookup:
         return _after_lookup(policy, call, state, attempt, now)
     if attempt.error is None:
-        return _after_answer(policy, call, state, attempt.result, now)
+        return _after_answer(call, state, attempt.result, now)
     return _after_error(policy, call, state, attempt, now)
 
 
-def _after_answer(
-    policy: RetryPolicy, call: Call[Any], state: CallState, result: Any, now: float
-) -> Action:
+def _after_answer(call: Call[Any], state: CallState, result: Any, now: float) -> Action:
     resolver = call.resolver
     if resolver is not None and state.unknown is not None and resolver.recheck(result):
         # An answer after a lost one may report what the lost attempt did.
         state.answered = result
-        return _again(policy, state, state.unknown, now, lookup=True, wait=False)
+        return _resolve(state, state.unknown, now)
     return Action(Step.RETURN, result)
 
 
@@ -275,10 +276,10 @@ def _after_error(
         return Action(Step.RETRY)
     if call.resolver is not None and (outcome_unknown(error) or isinstance(error, DecodeError)):
         state.unknown = state.unknown or error
-        return _again(policy, state, error, now, lookup=True, wait=False)
+        return _resolve(state, error, now)
     if not policy.is_retryable(error, call.kind):
         return Action(Step.RAISE, error)
-    return _again(policy, state, error, now, lookup=False, wait=True)
+    return _again(policy, state, error, now, lookup=False)
 
 
 def _after_lookup(
@@ -291,15 +292,23 @@ def _after_lookup(
     error = attempt.error
     if error is not None:
         if policy.is_retryable(error, CallKind.SAFE):
-            return _again(policy, state, error, now, lookup=True, wait=True)
+            return _again(policy, state, error, now, lookup=True)
         return Action(Step.RAISE, _caused(unknown, error))
     verdict = resolver.judge(attempt.result, state.answered, state)
     if isinstance(verdict, ItnioError):
         return Action(Step.RAISE, verdict)
     if verdict is REPEAT:
         state.answered = None
-        return _again(policy, state, unknown, now, lookup=False, wait=True)
+        return _again(policy, state, unknown, now, lookup=False)
     return Action(Step.RETURN, verdict)
+
+
+def _resolve(state: CallState, error: ItnioError, now: float) -> Action:
+    """Send the resolver's lookup now: it follows an answer that was lost (or must be
+    rechecked) and is part of that attempt, not a retry; only the deadline bounds it."""
+    if state.deadline_at is not None and now >= state.deadline_at:
+        return Action(Step.RAISE, _final(state, error))
+    return Action(Step.RETRY, lookup=True)
 
 
 def _again(
@@ -309,24 +318,18 @@ def _again(
     now: float,
     *,
     lookup: bool,
-    wait: bool,
 ) -> Action:
-    """Retry (the lookup if ``lookup``) if the budget and the deadline allow; else raise.
-
-    ``wait``: sleep the policy's backoff first (a lookup after a lost answer goes at once).
-    """
+    """Send again (the call, or a lookup that failed) after the policy's backoff, if
+    ``max_retries`` and the deadline allow; else raise."""
     if state.retries >= policy.max_retries:
         return Action(Step.RAISE, _final(state, error))
-    delay = 0.0
-    if wait:
-        asked = policy.delay(error, state.retries + 1)
-        if asked is None:
-            return Action(Step.RAISE, _final(state, _with_retry_after(error, policy)))
-        delay = asked
+    delay = policy.delay(error, state.retries + 1)
+    if delay is None:
+        return Action(Step.RAISE, _final(state, _with_retry_after(error, policy)))
     if state.deadline_at is not None and now + delay >= state.deadline_at:
         return Action(Step.RAISE, _final(state, error))
     state.retries += 1
-    return Action(Step.RETRY, delay=delay, lookup=lookup)
+    return Action(Step.RETRY, delay=delay, lookup=lookup, counted=True)
 
 
 def _final(state: CallState, error: ItnioError) -> ItnioError:

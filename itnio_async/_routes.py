@@ -175,7 +175,7 @@ class Network:
     ) -> Answer:
         """An attempt with httpx objects: for event hooks, a user's transport or client,
         or a mock."""
-        http_req = http_request(request, url)
+        http_req = http_request(request, url, self.loop.time(), self.http)
         if info is not None:
             http_req.extensions["itnio.call"] = info
         if hooks is not None:
@@ -247,8 +247,9 @@ class Network:
     def abort(self) -> None:
         """Close the engine's connections now, without the event loop (it may have ended)."""
         self.closed = True
-        if self.own is not None:
-            self.own.abort_all()
+        abort_all = getattr(self.own, "abort_all", None)  # TEMP until the engine merge
+        if abort_all is not None:
+            abort_all()
 
 
 async def _run(hooks: tuple[Callable[[Any], Any], ...], subject: Any) -> None:

@@ -121,10 +121,27 @@ def _parse_head(head: bytes) -> _Headers:
     return fields
 
 
-def http_request(request: WireRequest, url: str) -> httpx.Request:
-    """``request`` as an ``httpx.Request`` to ``url`` (what event hooks and httpx see)."""
+def http_request(
+    request: WireRequest,
+    url: str,
+    now: float | None = None,
+    client: httpx.AsyncClient | None = None,
+) -> httpx.Request:
+    """``request`` as an ``httpx.Request`` to ``url`` (what event hooks and httpx see).
+
+    With ``now`` (event-loop time), each timeout of its ``timeout`` extension is capped
+    by the time left before the request's deadline, so an httpx transport gives up on
+    its own before the deadline cuts it off. Built by a user's ``client``, it carries
+    that client's default headers and cookies too (the request's own headers win).
+    """
     connect, read, write, pool = request.connect, request.read, request.write, request.pool
-    return httpx.Request(
+    if now is not None and request.deadline is not None:
+        left = max(request.deadline - now, 0.0)
+        connect, read, write, pool = (
+            left if t is None else min(t, left) for t in (connect, read, write, pool)
+        )
+    build = httpx.Request if client is None else client.build_request
+    return build(
         request.method,
         url,
         headers=_parse_head(request.head),

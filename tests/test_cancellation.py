@@ -109,7 +109,7 @@ async def server() -> AsyncIterator[SlowServer]:
 
 def pool_of(client: AsyncItnio) -> Any:
     """The transport of the pool the SDK created (an HTTP11Transport)."""
-    return client._engine().transport
+    return client._network().own
 
 
 def assert_pool_healthy(pool: Any) -> None:

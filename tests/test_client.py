@@ -19,6 +19,7 @@ from itnio_async import (
     ValidationError,
     make_sign,
 )
+from itnio_async._routes import Network
 
 from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_SIGN, FIXED_TIME, envelope
 
@@ -58,11 +59,11 @@ def new(handler: Any = None, **options: Any) -> AsyncItnio:
     return AsyncItnio(API_KEY, API_SECRET, **options)
 
 
-def sdk_pool(client: AsyncItnio) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` of the client's engine (made by its first call)."""
-    engine = client._shared.engine
-    assert engine is not None
-    return engine.http
+def sdk_pool(client: AsyncItnio) -> Network:
+    """The client's way to the network (made by its first call)."""
+    network = client._shared.network
+    assert network is not None
+    return network
 
 
 # -- credentials and configuration ----------------------------------------------------------
@@ -260,18 +261,18 @@ async def test_timeout_reaches_user_http_client() -> None:
 def test_construction_creates_no_pool() -> None:
     """Constructing a client outside any event loop creates no httpx.AsyncClient."""
     client = new()
-    assert client._shared.engine is None
+    assert client._shared.network is None
     assert not client.is_closed
 
 
 async def test_pool_created_lazily_on_first_call() -> None:
     """The pool appears on the first call and is reused by the next ones."""
     client = new()
-    assert client._shared.engine is None
+    assert client._shared.network is None
     try:
         await client.flows.get(1)
         pool = sdk_pool(client)
-        assert isinstance(pool, httpx.AsyncClient)
+        assert isinstance(pool, Network)
         await client.flows.get(1)
         assert sdk_pool(client) is pool
     finally:
@@ -284,8 +285,8 @@ async def test_async_with_closes_sdk_pool() -> None:
         await client.flows.get(1)
         pool = sdk_pool(client)
         assert pool is not None
-        assert not pool.is_closed
-    assert pool.is_closed
+        assert not pool.closed
+    assert pool.closed
     assert client.is_closed
 
 
@@ -296,7 +297,7 @@ async def test_aclose_twice_is_safe() -> None:
     pool = sdk_pool(client)
     assert pool is not None
     await client.aclose()
-    assert pool.is_closed
+    assert pool.closed
     await client.aclose()
     assert client.is_closed
 
@@ -305,7 +306,7 @@ async def test_aclose_without_any_call() -> None:
     """Closing a client that never made a call works and creates nothing."""
     client = new()
     await client.aclose()
-    assert client._shared.engine is None
+    assert client._shared.network is None
     assert client.is_closed
 
 
@@ -318,7 +319,7 @@ async def test_user_http_client_is_used_and_never_closed() -> None:
             await client.flows.get(1)
         await client.aclose()
         assert len(recorder.requests) == 1
-        assert client._shared.engine is None
+        assert client._shared.network is None
         assert not http.is_closed
         # Still usable by its owner.
         response = await http.get("https://example.invalid/")
@@ -369,8 +370,8 @@ async def test_with_options_shares_pool_credentials_and_clock() -> None:
         await client.flows.get(1)
         now[0] += 5
         await derived.flows.get(1)
-        assert derived._shared.engine is client._shared.engine
-        assert client._shared.engine is not None
+        assert derived._shared.network is client._shared.network
+        assert client._shared.network is not None
     finally:
         await client.aclose()
     first, second = recorder.requests
@@ -458,7 +459,7 @@ async def test_closing_derived_leaves_original_usable() -> None:
             await derived.flows.get(1)
         pool = sdk_pool(client)
         assert pool is not None
-        assert not pool.is_closed
+        assert not pool.closed
         await client.flows.get(1)
         assert not client.is_closed
     assert len(recorder.requests) == 2
@@ -473,7 +474,7 @@ async def test_closing_original_closes_derived() -> None:
     pool = sdk_pool(client)
     await client.aclose()
     assert pool is not None
-    assert pool.is_closed
+    assert pool.closed
     assert derived.is_closed
     with pytest.raises(ItnioError, match="closed"):
         await derived.flows.get(1)

@@ -263,20 +263,17 @@ class Recording:
         return httpx.Response(200, json=envelope(record))
 
 
-@pytest.mark.parametrize(
-    ("own", "outer", "bound"), [(30.0, 5.0, 5.0), (30.0, 100.0, 30.0), (None, 5.0, 5.0)]
-)
-async def test_a_request_keeps_the_earlier_of_its_own_and_the_outer_deadline(
-    own: float | None, outer: float, bound: float
+@pytest.mark.parametrize(("deadline", "bound"), [(5.0, 5.0), (100.0, 100.0)])
+async def test_each_attempt_timeout_is_capped_by_the_deadline(
+    deadline: float, bound: float
 ) -> None:
-    """BaseClient._request(deadline_at=...) bounds every attempt by the earlier of the outer
-    deadline and the client's own (timeouts left to the deadline alone show which)."""
+    """With no per-attempt timeout, an attempt's timeouts are the time left before the
+    call's deadline (a user's transport gives up on its own before the deadline)."""
     from itnio_async._resources.records import record_call
 
     handler = Recording()
-    async with mock_client(handler, deadline=own, timeout=None) as client:
-        outer_at = asyncio.get_running_loop().time() + outer
-        record = await client._request(record_call(VID), deadline_at=outer_at)
+    async with mock_client(handler, deadline=deadline, timeout=None) as client:
+        record = await client._request(record_call(VID))
     assert type(record) is Record  # not a RawResponse: raw is off unless asked for
     [timeouts] = handler.timeouts
     assert all(v is not None and 0 < v <= bound for v in timeouts.values()), timeouts
@@ -316,7 +313,8 @@ async def test_a_deadline_cut_of_a_written_request_says_it_was_sent() -> None:
             await client.verifications.send(app_id="mRELxtHc", template_id=455, to="8613512345678")
     assert info.value.sent is True
     assert str(info.value) == (
-        "deadline exceeded for POST api.itniotech.com/verification/send after 1 attempt(s)"
+        "deadline exceeded for POST https://api.itniotech.com/otp/verification/send"
+        " after 1 attempt(s)"
     )
 
 
@@ -336,41 +334,36 @@ async def test_a_deadline_cut_names_the_attempt_it_cut() -> None:
         with pytest.raises(RequestTimeoutError) as info:
             await client.flows.get(1)
     assert (
-        str(info.value)
-        == "deadline exceeded for GET api.itniotech.com/flow/details/1 after 2 attempt(s)"
+        str(info.value) == "deadline exceeded for GET https://api.itniotech.com/otp/flow/details/1"
+        " after 2 attempt(s)"
     )
     assert info.value.sent is True
     assert attempts == 2
 
 
-async def test_a_deadline_already_past_sends_nothing() -> None:
-    """A request whose outer deadline has passed before its first attempt is not sent, and
-    its RequestTimeoutError says sent=False after 0 attempts."""
-    from itnio_async._resources.records import record_call
-
-    handler = Recording()
-    async with mock_client(handler, deadline=None) as client:
-        past = asyncio.get_running_loop().time() - 1.0
-        with pytest.raises(RequestTimeoutError) as info:
-            await client._request(record_call(VID), deadline_at=past)
-    assert info.value.sent is False
-    assert str(info.value).endswith("after 0 attempt(s)")
-    assert handler.timeouts == []
-
-
-async def test_a_deadline_reached_exactly_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With no time left at all (the loop clock reads the deadline itself), nothing is sent."""
-    from itnio_async._resources.records import record_call
-
+@pytest.mark.parametrize("overshoot", [0.0, 1.0])
+async def test_a_lookup_is_not_sent_once_the_deadline_is_reached(
+    monkeypatch: pytest.MonkeyPatch, overshoot: float
+) -> None:
+    """verify's lost answer used the whole deadline (the loop clock reads the deadline, or
+    later): the record lookup that would resolve it is not sent; the lost answer's error
+    is raised, sent=True."""
     loop = asyncio.get_running_loop()
-    now = loop.time()
-    monkeypatch.setattr(loop, "time", lambda: now)
-    handler = Recording()
-    async with mock_client(handler, deadline=None) as client:
+    real = loop.time
+    shift = [0.0]
+    monkeypatch.setattr(loop, "time", lambda: real() + shift[0])
+    paths: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        shift[0] += 30.0 + overshoot
+        raise httpx.ReadTimeout("answer lost")
+
+    async with mock_client(handler, deadline=30.0, timeout=None) as client:
         with pytest.raises(RequestTimeoutError) as info:
-            await client._request(record_call(VID), deadline_at=now)
-    assert info.value.sent is False
-    assert handler.timeouts == []
+            await client.verifications.verify(VID, "4821")
+    assert info.value.sent is True
+    assert paths == ["/otp/verification/verify"]
 
 
 class _Hold(LoopbackServer):

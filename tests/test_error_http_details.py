@@ -49,8 +49,8 @@ def seeded() -> tuple[FakeItnio, SeedData]:
 
 
 def host_of(client: AsyncItnio) -> str:
-    """The host part of the client's base URL."""
-    return httpx.URL(client.base_url).host
+    """The client's base URL: messages name scheme, host, port and the API prefix."""
+    return client.base_url
 
 
 # -- APIError: the answer's status and headers -------------------------------------------
@@ -281,7 +281,7 @@ async def test_transport_error_names_the_call_and_the_host() -> None:
     error = info.value
     assert error.sent is False
     assert (error.method, error.path) == ("GET", "/flow/details/42")
-    assert "127.0.0.1/flow/details/42" in str(error)
+    assert f"{base_url}/flow/details/42" in str(error)
     assert "GET" in str(error)
 
 
@@ -310,7 +310,7 @@ async def test_read_timeout_names_the_call_and_the_host() -> None:
             await client.templates.list()
     error = info.value
     assert (error.method, error.path) == ("GET", "/template/list")
-    assert "itnio.fake/template/list" in str(error)
+    assert f"{client.base_url}/template/list" in str(error)
 
 
 class SilentServer(LoopbackServer):
@@ -341,7 +341,7 @@ async def test_deadline_error_names_the_host() -> None:
     ):
         with pytest.raises(RequestTimeoutError) as info:
             await client.flows.get(42)
-    assert "127.0.0.1/flow/details/42" in str(info.value)
+    assert f"GET {server.base_url}/flow/details/42 " in str(info.value)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -435,7 +435,29 @@ async def test_a_404_says_to_check_the_base_url(engine: str) -> None:
     assert error.status_code == 404
     assert (error.method, error.path) == ("GET", f"/template/details/{seed.template_id}")
     message = str(error)
-    assert f"127.0.0.1/template/details/{seed.template_id}" in message
+    assert f"GET {base_url}/template/details/{seed.template_id};" in message
     assert "check that base_url ends with the API prefix" in message
     assert error.headers is not None
     assert "date" in error.headers
+
+
+async def test_a_404_for_an_id_under_the_api_prefix_gives_no_prefix_hint() -> None:
+    """base_url ends with /otp and the path carries an id: the id, not the prefix, is the
+    likely cause of a 404, so the message gives no prefix hint (it names the full URL)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, text="no such template")
+
+    async with AsyncItnio(
+        "key-1234", "secret-1234", transport=httpx.MockTransport(handler), max_retries=0
+    ) as client:
+        with pytest.raises(HTTPStatusError) as info:
+            await client.templates.get(999)
+        with pytest.raises(HTTPStatusError) as listed:
+            await client.templates.list()
+    assert str(info.value) == (
+        "HTTP 404 from GET https://api.itniotech.com/otp/template/details/999"
+    )
+    assert str(listed.value).endswith(
+        "check that base_url ends with the API prefix (for example /otp)"
+    )

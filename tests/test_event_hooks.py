@@ -119,7 +119,7 @@ async def world(engine: str, **options: Any) -> AsyncIterator[World]:
         )
         yield World(client, fake, seed, user, gateway, proxy)
         if engine == "own":
-            assert isinstance(client._engine().transport, HTTP11Transport)
+            assert isinstance(client._network().own, HTTP11Transport)
 
 
 def assert_signed(request: httpx.Request, fake: FakeItnio) -> None:

@@ -47,12 +47,12 @@ def test_client_keeps_working_after_its_event_loop_ended(sandbox: ThreadedSandbo
 
     async def first() -> str:
         app_id = await call()
-        first_pool.append(client._shared.engine)
+        first_pool.append(client._shared.network)
         return app_id
 
     assert asyncio.run(first()) == sandbox.ids.app_id
     assert asyncio.run(call()) == sandbox.ids.app_id
-    assert client._shared.engine is not first_pool[0]  # a fresh pool in the new loop
+    assert client._shared.network is not first_pool[0]  # a fresh pool in the new loop
     first_pool.clear()
     asyncio.run(client.aclose())
     assert client.is_closed
@@ -72,7 +72,7 @@ def test_aclose_in_a_new_loop_after_the_pool_loop_ended() -> None:
     assert asyncio.run(call()) == 1
     asyncio.run(client.aclose())
     assert client.is_closed
-    assert client._shared.engine is None
+    assert client._shared.network is None
 
 
 def test_a_second_running_loop_is_refused() -> None:

@@ -36,9 +36,12 @@ from itnio_async import (
     TransportError,
     ValidationError,
 )
+from itnio_async._call import Call
 from itnio_async._envelope import STATUS_ERRORS, _data_error, api_error, parse
-from itnio_async._exceptions import excerpt
+from itnio_async._exceptions import HTTPServerError, excerpt
 from itnio_async._redact import Secrets
+from itnio_async._retry import CallKind
+from itnio_async._wire import Answer
 
 from .conftest import envelope
 
@@ -237,12 +240,15 @@ async def test_non_2xx_without_envelope(
 async def test_non_2xx_keeps_envelope(
     make_client: Callable[..., AsyncItnio], status_code: int
 ) -> None:
-    """A non-2xx answer carrying an envelope is still HTTPStatusError, keeping status/reason."""
+    """A non-2xx answer carrying an envelope is still HTTPStatusError, keeping status/reason;
+    a 5xx is also a ServerError (and so an APIError), a 4xx is neither."""
     body = envelope(status="-18", reason="Port program unusual")
     with pytest.raises(HTTPStatusError) as info:
         await call(make_client, answer(body, status_code))
     error = info.value
-    assert not isinstance(error, APIError)
+    assert isinstance(error, ServerError) is (status_code >= 500)
+    assert isinstance(error, APIError) is (status_code >= 500)
+    assert error.sent is True
     assert error.status_code == status_code
     assert error.status == -18
     assert error.reason == "Port program unusual"
@@ -407,7 +413,7 @@ def test_api_error_message_shape() -> None:
 # -- exact shapes: every message and attribute an error carries -------------------------------
 
 HOST = "api.itniotech.com"
-WHERE = f"GET {HOST}/flow/details/1"
+WHERE = f"GET https://{HOST}/otp/flow/details/1"
 
 
 async def _flow_error(make_client: Callable[..., AsyncItnio], handler: Any) -> Any:
@@ -427,7 +433,7 @@ async def test_an_http_status_error_carries_the_whole_answer(
         return httpx.Response(503, content=content, headers={"Retry-After": "3", "X-Trace": "t-1"})
 
     error = await _flow_error(make_client, handler)
-    assert type(error) is HTTPStatusError
+    assert type(error) is HTTPServerError
     assert str(error) == f"HTTP 503 from {WHERE} (status -18: busy)"
     assert (error.status_code, error.status, error.reason) == (503, -18, "busy")
     assert (error.method, error.path) == ("GET", "/flow/details/1")
@@ -440,12 +446,7 @@ async def test_an_http_status_error_carries_the_whole_answer(
 @pytest.mark.parametrize(
     ("status_code", "content", "message"),
     [
-        (
-            404,
-            b"Not Found",
-            f"HTTP 404 from {WHERE}; check that base_url ends with the API prefix "
-            "(for example /otp)",
-        ),
+        (404, b"Not Found", f"HTTP 404 from {WHERE}"),
         (405, b"", f"HTTP 405 from {WHERE}"),
         (500, b'{"status":"-18"}', f"HTTP 500 from {WHERE} (status -18: )"),
         (502, b'{"status":"-18","reason":123}', f"HTTP 502 from {WHERE} (status -18: )"),
@@ -459,7 +460,7 @@ async def test_http_status_error_messages(
     """Each non-2xx answer's message: a hint on 404 only; the envelope's status with its
     reason (empty when missing or not a string); 1xx and 3xx are not success either."""
     error = await _flow_error(make_client, answer(content, status_code))
-    assert type(error) is HTTPStatusError
+    assert type(error) is (HTTPServerError if status_code >= 500 else HTTPStatusError)
     assert str(error) == message
     if b'"reason":123' in content:
         assert error.reason is None
@@ -627,24 +628,26 @@ def test_excerpt(body: bytes | str, shown: str) -> None:
     assert excerpt(body) == shown
 
 
-def test_a_response_without_a_request_names_no_host() -> None:
-    """parse() of an answer that has no request object still raises, naming no host."""
+def test_parse_names_the_url_it_is_given() -> None:
+    """parse() names the call's URL as given (scheme, host, port and path)."""
+    call = _call("GET", "/x", cast=Flow)
     with pytest.raises(HTTPStatusError) as info:
-        parse(
-            httpx.Response(503), None, method="GET", path="/x", secrets=Secrets(), now=lambda: 0.0
-        )
-    assert str(info.value) == "HTTP 503 from GET /x"
+        parse(Answer(503, [], b""), call, url="http://127.0.0.1:8001/x", now=lambda: 0.0)
+    assert str(info.value) == "HTTP 503 from GET http://127.0.0.1:8001/x"
 
 
 def test_parse_reads_one_object_unless_asked_for_a_list() -> None:
     """parse() decodes data into one model by default, into a list only with many=True."""
-    response = httpx.Response(200, json=envelope(FLOW))
-    one = parse(response, Flow, method="GET", path="/x", secrets=Secrets(), now=lambda: 0.0)
+    body = json.dumps(envelope(FLOW)).encode()
+    one = parse(Answer(200, [], body), _call("GET", "/x", cast=Flow), url="", now=lambda: 0.0)
     assert isinstance(one, Flow)
-    many = parse(
-        response, Flow, many=True, method="GET", path="/x", secrets=Secrets(), now=lambda: 0.0
-    )
+    many_call = _call("GET", "/x", cast=Flow, many=True)
+    many = parse(Answer(200, [], body), many_call, url="", now=lambda: 0.0)
     assert many == [one]
+
+
+def _call(method: str, path: str, **fields: Any) -> Call[Any]:
+    return Call(method, path, path, CallKind.SAFE, **fields)
 
 
 def test_data_that_cannot_be_written_as_json_is_named_by_its_type() -> None:

@@ -118,7 +118,7 @@ async def test_closing_during_thirty_calls_over_sockets_types_every_error(
         retry_policy=RetryPolicy(max_retries=2, base_delay=0.0, max_delay=0.0),
     )
     async with client:
-        pool = client._engine().transport
+        pool = client._network().own
         assert pool is not None
         tasks = [asyncio.ensure_future(call(client)) for _, call in calls]
         await holding.wait_for(POOL)

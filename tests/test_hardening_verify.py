@@ -40,7 +40,7 @@ from itnio_async import (
     TransportError,
     VerifyResult,
 )
-from itnio_async._base_client import CallState
+from itnio_async._call import CallState
 from itnio_async._models import VerificationSummary
 from itnio_async._resources.verifications import _MARGIN, _VerifyResolver
 
@@ -333,6 +333,13 @@ class _Port:
         return self.since
 
 
+class _Alone:
+    """A Ticket stand-in: no other verify of the id ran."""
+
+    def alone(self) -> bool:
+        return True
+
+
 def _summary(verified: datetime | None) -> VerificationSummary:
     return VerificationSummary(
         matched=MatchStatus.MATCHED, verified_date=verified, ori_receiver=PHONE, channel=None
@@ -359,7 +366,7 @@ def test_a_match_is_dated_against_the_start_with_a_two_second_margin(
     earlier call's; anything in between is neither."""
     assert _MARGIN == 2.0
     since = float(SERVER_NOW)
-    resolver = _VerifyResolver(_Port(since), VID)  # type: ignore[arg-type]
+    resolver = _VerifyResolver(_Port(since), VID, _Alone())  # type: ignore[arg-type]
     verified = datetime.fromtimestamp(since + offset, CHINA)
     state = CallState(started=0.0, deadline_at=None)
     assert resolver._when(_summary(verified), state) == when

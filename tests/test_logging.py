@@ -109,7 +109,7 @@ async def test_itnio_log_info_hides_debug_lines(
         await client.flows.get(1)
     err = capsys.readouterr().err
     assert logger.level == logging.INFO
-    assert "GET /flow/details/1: HTTPStatusError, retry 1/2 in 0.00s" in err
+    assert "GET /flow/details/1: HTTPServerError, retry 1/2 in 0.00s" in err
     assert "attempt=" not in err
 
 

@@ -58,7 +58,7 @@ def assert_signed_lookup(request: httpx.Request, base_url: str) -> None:
 
 def assert_engine_is_own(client: AsyncItnio) -> None:
     """The client runs on the SDK's own engine (no http_client, transport or proxy)."""
-    assert isinstance(client._engine().transport, HTTP11Transport)
+    assert isinstance(client._network().own, HTTP11Transport)
 
 
 # -- respx ------------------------------------------------------------------------------
@@ -187,7 +187,7 @@ async def test_after_the_mock_the_own_engine_serves_again(
     reaches the server, and the next call goes out on the same pooled connection."""
     async with make_client(server.base_url) as client:
         await client.records.get_by_order_id("before")
-        engine = client._engine()
+        engine = client._network()
         assert isinstance(engine.transport, HTTP11Transport)
         assert engine.transport.stats().connections == 1
         async with respx.mock(base_url=server.base_url, using=using) as mock:
@@ -198,7 +198,7 @@ async def test_after_the_mock_the_own_engine_serves_again(
         assert route.call_count == 1
         assert [json.loads(s.body)["orderId"] for s in server.seen] == ["before"]
         assert (await client.records.get_by_order_id("after")).order_id == "after"
-        assert client._engine() is engine
+        assert client._network() is engine
         assert engine.transport.stats() == (1, 1, 0, 0)
     assert [json.loads(s.body)["orderId"] for s in server.seen] == ["before", "after"]
     assert server.connections == 1  # the own engine's keep-alive connection, reused
@@ -260,5 +260,5 @@ async def test_after_pytest_httpx_the_own_engine_serves_again(server: RecordingS
         assert httpx.AsyncHTTPTransport.handle_async_request is original
         assert server.seen == []
         await client.records.get_by_order_id("after")
-        assert isinstance(client._engine().transport, HTTP11Transport)
+        assert isinstance(client._network().own, HTTP11Transport)
     assert [json.loads(s.body)["orderId"] for s in server.seen] == ["after"]

@@ -177,7 +177,7 @@ async def test_proxy_argument_sends_every_call_through_the_proxy(
     async with proxied_world() as (world, gateway, proxy):
         async with client_for(world, gateway, proxy=proxy.url) as client:
             await exercise(client, world)
-            assert not isinstance(client._engine().transport, HTTP11Transport)
+            assert not isinstance(client._network().own, HTTP11Transport)
         assert_went_through(proxy, gateway)
 
 
@@ -199,7 +199,7 @@ async def exercise_under(
             env.setenv(name, proxy.url if value == PROXY_URL else value)
         async with client_for(world, gateway) as client:
             await exercise(client, world)
-            transport = client._engine().transport
+            transport = client._network().own
     return proxy, gateway, transport
 
 

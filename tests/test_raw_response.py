@@ -32,7 +32,7 @@ from itnio_async import (
     RawResponse,
     RetryPolicy,
 )
-from itnio_async._base_client import RawMethod
+from itnio_async._call import RawMethod
 from itnio_async._engine import HTTP11Transport
 from itnio_async.testing import FakeItnio
 from itnio_async.testing._records import Dropped, Hung
@@ -144,7 +144,7 @@ async def connect(
                 fake.api_key, fake.api_secret, base_url=gateway.base_url, **options
             ) as client:
                 yield client, gateway
-                assert isinstance(client._engine().transport, HTTP11Transport)
+                assert isinstance(client._network().own, HTTP11Transport)
         else:
             async with (
                 httpx.AsyncClient(trust_env=False) as http,

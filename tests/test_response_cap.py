@@ -136,7 +136,7 @@ async def client_on(engine: str, base_url: str, **options: Any) -> AsyncIterator
         )
         yield client
         if engine == "own":
-            transport = client._engine().transport
+            transport = client._network().own
             assert isinstance(transport, HTTP11Transport)
             stats = transport.stats()
             assert (stats.busy, stats.waiting) == (0, 0)

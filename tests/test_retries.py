@@ -602,7 +602,9 @@ async def test_an_engine_failure_once_the_client_is_closed_is_a_transport_error(
         clients.append(client)
         with pytest.raises(TransportError) as info:
             await client.flows.get(1)
-    assert str(info.value) == "RuntimeError on GET api.itniotech.com/flow/details/1: boom"
+    assert (
+        str(info.value) == "RuntimeError on GET https://api.itniotech.com/otp/flow/details/1: boom"
+    )
     assert (info.value.method, info.value.path) == ("GET", "/flow/details/1")
     assert type(info.value.__cause__) is RuntimeError
     assert str(info.value.__cause__) == "boom"

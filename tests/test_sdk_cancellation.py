@@ -97,7 +97,7 @@ async def check_succeeds(
 
 def assert_pool_idle(client: AsyncItnio, max_connections: int) -> None:
     """No busy connection and no waiting request in the client's own pool."""
-    transport = client._engine().transport
+    transport = client._network().own
     assert isinstance(transport, HTTP11Transport)
     stats = transport.stats()
     assert (stats.busy, stats.waiting) == (0, 0), stats
@@ -193,7 +193,7 @@ async def test_cancelled_calls_close_their_connections(kind: str) -> None:
                 await task
             assert_pool_idle(client, size)
             await check_succeeds(call, client)
-        transport = client._engine().transport
+        transport = client._network().own
         assert isinstance(transport, HTTP11Transport)
         assert transport.stats().connections <= 1
     assert server.connections >= 6  # each held request's connection was closed, not reused

@@ -297,7 +297,8 @@ async def test_failed_lookup_after_already_used_surfaces_the_original_error() ->
     assert "ReadTimeout" in str(info.value)
     assert isinstance(info.value.__cause__, TransportError)
     assert server.verify_codes == [CODE, CODE]
-    assert server.record_calls == 3
+    # One budget: the re-verify took the one retry, so the failed recheck is not repeated.
+    assert server.record_calls == 2
 
 
 # -- what does not trigger a resolution -------------------------------------------------------
@@ -349,7 +350,8 @@ async def test_a_stale_match_in_the_record_is_not_this_calls_match() -> None:
     assert result.ok is False
     assert result.matched is MatchStatus.ALREADY_USED
     assert server.verify_calls == 2
-    assert server.record_calls == 2
+    # The first read showed the older match: the re-verify's ALREADY_USED needs no recheck.
+    assert server.record_calls == 1
 
 
 async def test_a_match_too_close_to_the_start_is_an_unknown_outcome() -> None:

@@ -30,3 +30,10 @@ __all__ = [
     "WireResponse",
     "decode_body",
 ]
+
+
+# TEMP (pipeline branch, replaced by the engine branch's proxy support at merge).
+def proxy_for(base_url: str, proxy: object, environ: object) -> None:
+    if proxy is not None:
+        raise ValueError("proxies are not supported yet")
+    return

@@ -274,21 +274,25 @@ def _has_match_status(result: VerifyResult) -> None:
 class _VerifyResolver:
     """Learns from the record what became of a verify whose answer was lost."""
 
-    __slots__ = ("_port", "_ticket", "_vid")
+    __slots__ = ("_older_match", "_port", "_ticket", "_vid")
 
     def __init__(self, port: ClientPort, vid: str, ticket: Ticket) -> None:
         self._port = port
         self._vid = vid
         self._ticket = ticket
+        #: The record showed a match made before this call began.
+        self._older_match = False
 
-    def lookup(self) -> Call[Record]:
+    def lookup(self, state: CallState) -> Call[Record]:
         """The record read (``GET /verification/record/{id}``)."""
-        logger.info("verify: the answer was lost, reading the record")
+        why = type(state.unknown).__name__
+        logger.info("verify: %s, resolving the outcome from the record", why)
         return record_call(self._vid)
 
     def recheck(self, result: VerifyResult) -> bool:
-        """After a lost answer, ALREADY_USED may mean that the lost attempt used the code."""
-        return result.matched == MatchStatus.ALREADY_USED
+        """After a lost answer, ALREADY_USED may mean that the lost attempt used the code
+        (unless the record already showed a match older than this call)."""
+        return result.matched == MatchStatus.ALREADY_USED and not self._older_match
 
     def judge(
         self, found: Record, answered: VerifyResult | None, state: CallState
@@ -307,6 +311,7 @@ class _VerifyResolver:
             if when == "before":
                 # An earlier call used the code: this one cannot have matched it, and a
                 # second verify is answered ALREADY_USED or FAILED, which is the truth.
+                self._older_match = True
                 return REPEAT if answered is None else answered
         elif answered is None:
             return REPEAT

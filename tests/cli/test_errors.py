@@ -110,7 +110,7 @@ def test_transport_error_exits_4(invoke: Invoke, router: respx.Router) -> None:
     result = invoke("--max-retries", "0", "flows", "list")
     assert result.exit_code == 4
     assert result.stderr.startswith(
-        "error: TransportError: ConnectError on GET api.itniotech.com/flow/list"
+        "error: TransportError: ConnectError on GET https://api.itniotech.com/otp/flow/list"
     )
 
 
