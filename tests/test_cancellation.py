@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from itnio_async import AsyncItnio, RecordLookup, RequestTimeoutError
-from itnio_async._transport import HTTP11Transport
+from itnio_async._engine import HTTP11Transport
 
 from ._loopback import LoopbackServer, Request, success
 from .conftest import API_KEY, API_SECRET

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from itnio_async import AsyncItnio, CallInfo, ItnioError, NotFoundError, RetryPolicy
-from itnio_async._transport import HTTP11Transport
+from itnio_async._engine import HTTP11Transport
 from itnio_async.testing import FakeItnio, SeedData
 
 from .conftest import FIXED_TIME

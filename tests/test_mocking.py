@@ -20,7 +20,7 @@ import respx
 from pytest_httpx import HTTPXMock
 
 from itnio_async import AsyncItnio, RequestTimeoutError, RetryPolicy, TransportError
-from itnio_async._transport import HTTP11Transport
+from itnio_async._engine import HTTP11Transport
 
 from .conftest import API_KEY, API_SECRET, FIXED_SIGN, FIXED_TIME, envelope
 from .test_sdk_over_sockets import RECORD, RecordingServer

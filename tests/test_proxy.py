@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from itnio_async import AsyncItnio, HTTPStatusError, ItnioError
-from itnio_async._transport import HTTP11Transport
+from itnio_async._engine import HTTP11Transport
 from itnio_async.testing import FakeItnio, SeedData
 
 from ._loopback import LoopbackServer, Request, response

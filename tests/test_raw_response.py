@@ -33,7 +33,7 @@ from itnio_async import (
     RetryPolicy,
 )
 from itnio_async._base_client import RawMethod
-from itnio_async._transport import HTTP11Transport
+from itnio_async._engine import HTTP11Transport
 from itnio_async.testing import FakeItnio
 from itnio_async.testing._records import Dropped, Hung
 

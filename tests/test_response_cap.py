@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from itnio_async import AsyncItnio, ItnioError, RequestTimeoutError, TransportError
-from itnio_async._transport import DEFAULT_MAX_RESPONSE_SIZE, HTTP11Transport, ResponseTooLarge
+from itnio_async._engine import DEFAULT_MAX_RESPONSE_SIZE, HTTP11Transport, ResponseTooLarge
 
 from ._loopback import JSON, LoopbackServer, Request, response
 from .test_proxy import ForwardProxy

@@ -24,7 +24,7 @@ import pytest
 
 from itnio_async import AsyncItnio, SendResult
 from itnio_async._base_client import DEFAULT_MAX_CONNECTIONS
-from itnio_async._transport import HTTP11Transport
+from itnio_async._engine import HTTP11Transport
 
 from ._loopback import LoopbackServer, Request, success
 from .conftest import API_KEY, API_SECRET

@@ -27,7 +27,7 @@ import attrs
 import httpx
 import pytest
 
-from itnio_async._transport import WRITTEN, HTTP11Transport
+from itnio_async._engine import WRITTEN, HTTP11Transport
 
 from .._loopback import LoopbackServer, response
 from .._loopback import Request as LoopbackRequest
@@ -495,6 +495,36 @@ async def answered(
     assert reply.status_code == 200
     assert await reply.aread() == f"{request.headers['x-id']} {method} ".encode()
     return reply
+
+
+class Clock:
+    """The running loop's clock, moved forward by hand: ``loop.time()`` reads the real
+    monotonic clock plus :attr:`offset`, so timers due within a jump fire at the next
+    loop step. Tests that need time to pass jump it by far more than the test can take
+    in real time, so the outcome never depends on how fast the machine is."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.offset = 0.0
+        self._real = loop.time
+
+    def time(self) -> float:
+        return self._real() + self.offset
+
+    async def advance(self, seconds: float, steps: int = 3) -> None:
+        """Jump ``seconds`` ahead, then let the loop run ``steps`` steps (timers fire)."""
+        self.offset += seconds
+        for _ in range(steps):
+            await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The running loop's clock, which a test moves forward with ``await clock.advance(s)``."""
+    loop = asyncio.get_running_loop()
+    virtual = Clock(loop)
+    monkeypatch.setattr(loop, "time", virtual.time)
+    return virtual
 
 
 @pytest.fixture(scope="package", autouse=True)

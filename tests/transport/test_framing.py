@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from itnio_async._transport import DEFAULT_MAX_RESPONSE_SIZE, HTTP11Transport, ResponseTooLarge
+from itnio_async._engine import DEFAULT_MAX_RESPONSE_SIZE, HTTP11Transport, ResponseTooLarge
 
 from .._loopback import response
 from .conftest import (

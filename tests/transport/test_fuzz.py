@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from itnio_async._transport import HTTP11Transport
+from itnio_async._engine import HTTP11Transport
 
 from .conftest import GUARD, Peer, RawServer, make_request
 

@@ -12,7 +12,8 @@ import hashlib
 import httpx
 import pytest
 
-from itnio_async._transport import _READ_BUFFER, WRITTEN, HTTP11Transport
+from itnio_async._engine import WRITTEN, HTTP11Transport
+from itnio_async._engine._connection import READ_BUFFER as _READ_BUFFER
 
 from .._loopback import response
 from .conftest import (
@@ -183,7 +184,7 @@ async def test_bytes_past_the_end_before_the_response_is_picked_up(
     raw: RawServer, transport: HTTP11Transport, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Extra bytes read after the response completed but before it was picked up fail it."""
-    from itnio_async._transport import _Connection
+    from itnio_async._engine._connection import Connection as _Connection
 
     original = _Connection.data_received
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from itnio_async._transport import WRITTEN, HTTP11Transport
+from itnio_async._engine import WRITTEN, HTTP11Transport
 
 from .._loopback import response
 from .conftest import (

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from itnio_async._transport import WRITTEN, HTTP11Transport
+from itnio_async._engine import WRITTEN, HTTP11Transport
 
 from .conftest import RealServer, distinct, make_client, make_request
 

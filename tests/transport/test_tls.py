@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from itnio_async._transport import WRITTEN, HTTP11Transport
+from itnio_async._engine import WRITTEN, HTTP11Transport
 
 from .._loopback import response
 from .conftest import (

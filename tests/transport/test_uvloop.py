@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from itnio_async._transport import HTTP11Transport
+from itnio_async._engine import HTTP11Transport
 
 from .._loopback import response
 from .conftest import (

@@ -1,0 +1,122 @@
+"""Bytes in and out: the httpx adapter's request serialisation and body decoding.
+
+:func:`decode_body` is the one body decoder of the SDK (the engine's, and the request
+path's for a user's transport or client): it raises only typed errors
+(``httpx.DecodingError``, :class:`ResponseTooLarge`) and needs no ``httpx.Request``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import httpx
+
+from ._errors import ResponseTooLarge
+from ._wire import WRITTEN, WireRequest
+
+__all__ = ["decode_body", "wire_request"]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class _AdaptedRequest(WireRequest):
+    """A :class:`WireRequest` whose ``written`` also sets the httpx request's
+    ``itnio.written`` extension, the moment it is set (a caller cut off mid-exchange
+    reads it there)."""
+
+    __slots__ = ("_extensions", "_written")
+
+    def __init__(self, extensions: dict[str, object], *args: Any, **kwargs: Any) -> None:
+        self._extensions = extensions
+        super().__init__(*args, **kwargs)
+
+    @property
+    def written(self) -> bool:
+        return self._written
+
+    @written.setter
+    def written(self, value: bool) -> None:
+        self._written = value
+        if value:
+            self._extensions[WRITTEN] = True
+
+
+def wire_request(request: httpx.Request, body: bytes) -> WireRequest:
+    """``request`` (its body read: ``body``) as a :class:`WireRequest` for ``exchange()``.
+
+    Raises:
+        httpx.UnsupportedProtocol: neither http nor https.
+        httpx.LocalProtocolError: a header name or value holds CR, LF or NUL.
+    """
+    url = request.url
+    scheme = url.scheme
+    if scheme not in _DEFAULT_PORTS:
+        raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}", request=request)
+    parts: list[bytes] = []
+    headers = request.headers.raw
+    chunked = last = False
+    for name, value in headers:
+        parts += (name, b": ", value, b"\r\n")
+        size = len(name)  # (a cheap test before the case-insensitive one)
+        if size == 10 and name.lower() == b"connection":
+            last = b"close" in value.lower()
+        elif size == 17 and name.lower() == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+    head = b"".join(parts)
+    # Exactly one CRLF per line and nothing else: a CR, LF or NUL inside a value
+    # (an injected header) would change the count.
+    lines = len(headers)
+    if head.count(b"\n") != lines or head.count(b"\r") != lines or b"\0" in head:
+        raise httpx.LocalProtocolError("a header contains CR, LF or NUL", request=request)
+    if chunked:
+        # A streamed body (httpx announced it chunked), read whole: frame it as one chunk.
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
+    timeouts = request.extensions.get("timeout") or {}
+    return _AdaptedRequest(
+        request.extensions,
+        request.method,
+        (scheme, url.host, url.port or _DEFAULT_PORTS[scheme]),
+        url.raw_path,
+        head,
+        body,
+        connect=timeouts.get("connect"),
+        read=timeouts.get("read"),
+        write=timeouts.get("write"),
+        pool=timeouts.get("pool"),
+        close=last,
+    )
+
+
+def decode_body(
+    headers: list[tuple[bytes, bytes]], body: bytes, limit: int
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """Unpack a gzip or deflate body within ``limit``; drop its Content-Encoding header.
+
+    httpx would otherwise unpack it again, without a limit.
+    """
+    encoding = None
+    for name, value in headers:
+        if name.lower() == b"content-encoding":
+            encoding = value.strip().lower()
+    if encoding is None or encoding in (b"", b"identity"):
+        return headers, body
+    if encoding in (b"gzip", b"x-gzip"):
+        decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    elif encoding == b"deflate":
+        decompressor = zlib.decompressobj(zlib.MAX_WBITS)
+    else:
+        raise httpx.DecodingError(f"unsupported Content-Encoding {encoding.decode('latin-1')!r}")
+    try:
+        unpacked = decompressor.decompress(body, limit + 1)
+    except zlib.error as exc:
+        if encoding != b"deflate":
+            raise httpx.DecodingError(f"bad gzip body: {exc}") from None
+        try:  # "deflate" is often sent raw, without the zlib header
+            unpacked = zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, limit + 1)
+        except zlib.error as raw_exc:
+            raise httpx.DecodingError(f"bad deflate body: {raw_exc}") from None
+    if len(unpacked) > limit:
+        raise ResponseTooLarge(f"response larger than {limit} bytes once decompressed")
+    kept = [(n, v) for n, v in headers if n.lower() not in (b"content-encoding", b"content-length")]
+    return kept, unpacked
