@@ -13,11 +13,43 @@ from typing import Any
 import httpx
 
 from ._errors import ResponseTooLarge
+from ._proxy import Proxy
 from ._wire import WRITTEN, WireRequest
 
-__all__ = ["decode_body", "wire_request"]
+__all__ = ["decode_body", "request_bytes", "wire_request"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def request_bytes(request: WireRequest, proxy: Proxy | None) -> bytes:
+    """The bytes of ``request``: request line, head, blank line, body.
+
+    To a proxy, an ``http://`` origin's request line has the absolute form
+    (``GET http://host:port/path HTTP/1.1``) and the head the proxy's credentials; an
+    ``https://`` origin's request goes through a tunnel, as to the origin itself.
+    """
+    method = request.method.encode("ascii")
+    scheme, host, port = request.origin
+    if proxy is None or scheme == "https":
+        return b"".join(
+            (method, b" ", request.target, b" HTTP/1.1\r\n", request.head, b"\r\n", request.body)
+        )
+    authority = f"[{host}]" if ":" in host else host
+    if port != _DEFAULT_PORTS[scheme]:
+        authority += f":{port}"
+    return b"".join(
+        (
+            method,
+            b" http://",
+            authority.encode("ascii"),
+            request.target,
+            b" HTTP/1.1\r\n",
+            request.head,
+            proxy.header_lines(),
+            b"\r\n",
+            request.body,
+        )
+    )
 
 
 class _AdaptedRequest(WireRequest):

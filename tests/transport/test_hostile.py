@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from itnio_async._engine import WRITTEN, HTTP11Transport
-from itnio_async._engine._connection import READ_BUFFER as _READ_BUFFER
+from itnio_async._engine._exchange import READ_BUFFER as _READ_BUFFER
 
 from .._loopback import response
 from .conftest import (
