@@ -9,6 +9,7 @@ adapter onto it. Errors are httpx exception classes: only ``ConnectError``,
 """
 
 from ._codec import decode_body
+from ._dial import ProxyRefused
 from ._errors import DeadlineExceeded, ResponseTooLarge
 from ._pool import (
     DEFAULT_KEEPALIVE_EXPIRY,
@@ -16,6 +17,7 @@ from ._pool import (
     HTTP11Transport,
     PoolStats,
 )
+from ._proxy import Proxy, proxy_for
 from ._wire import WRITTEN, WireRequest, WireResponse
 
 __all__ = [
@@ -25,15 +27,11 @@ __all__ = [
     "DeadlineExceeded",
     "HTTP11Transport",
     "PoolStats",
+    "Proxy",
+    "ProxyRefused",
     "ResponseTooLarge",
     "WireRequest",
     "WireResponse",
     "decode_body",
+    "proxy_for",
 ]
-
-
-# TEMP (pipeline branch, replaced by the engine branch's proxy support at merge).
-def proxy_for(base_url: str, proxy: object, environ: object) -> None:
-    if proxy is not None:
-        raise ValueError("proxies are not supported yet")
-    return

@@ -13,11 +13,43 @@ from typing import Any
 import httpx
 
 from ._errors import ResponseTooLarge
+from ._proxy import Proxy
 from ._wire import WRITTEN, WireRequest
 
-__all__ = ["decode_body", "wire_request"]
+__all__ = ["decode_body", "request_bytes", "wire_request"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def request_bytes(request: WireRequest, proxy: Proxy | None) -> bytes:
+    """The bytes of ``request``: request line, head, blank line, body.
+
+    To a proxy, an ``http://`` origin's request line has the absolute form
+    (``GET http://host:port/path HTTP/1.1``) and the head the proxy's credentials; an
+    ``https://`` origin's request goes through a tunnel, as to the origin itself.
+    """
+    method = request.method.encode("ascii")
+    scheme, host, port = request.origin
+    if proxy is None or scheme == "https":
+        return b"".join(
+            (method, b" ", request.target, b" HTTP/1.1\r\n", request.head, b"\r\n", request.body)
+        )
+    authority = f"[{host}]" if ":" in host else host
+    if port != _DEFAULT_PORTS[scheme]:
+        authority += f":{port}"
+    return b"".join(
+        (
+            method,
+            b" http://",
+            authority.encode("ascii"),
+            request.target,
+            b" HTTP/1.1\r\n",
+            request.head,
+            proxy.header_lines(),
+            b"\r\n",
+            request.body,
+        )
+    )
 
 
 class _AdaptedRequest(WireRequest):
@@ -91,32 +123,65 @@ def wire_request(request: httpx.Request, body: bytes) -> WireRequest:
 def decode_body(
     headers: list[tuple[bytes, bytes]], body: bytes, limit: int
 ) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    """Unpack a gzip or deflate body within ``limit``; drop its Content-Encoding header.
+    """Unpack a gzip or deflate body within ``limit``; drop Content-Encoding and -Length.
 
-    httpx would otherwise unpack it again, without a limit.
+    At most one coding among ``gzip``, ``x-gzip`` and ``deflate`` over every
+    Content-Encoding line (``identity`` entries are ignored): stacked codings are
+    refused, so nothing is left for httpx to unpack again without a limit. A gzip body
+    must be one whole member: truncated (no trailer), trailing bytes, or a second
+    member are errors.
+
+    Raises:
+        httpx.DecodingError: several or unknown codings, or a body that does not unpack.
+        ResponseTooLarge: the unpacked body is larger than ``limit``.
     """
-    encoding = None
-    for name, value in headers:
-        if name.lower() == b"content-encoding":
-            encoding = value.strip().lower()
-    if encoding is None or encoding in (b"", b"identity"):
+    coding = _coding(headers)
+    if coding is None:
         return headers, body
-    if encoding in (b"gzip", b"x-gzip"):
-        decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    elif encoding == b"deflate":
-        decompressor = zlib.decompressobj(zlib.MAX_WBITS)
+    if coding in (b"gzip", b"x-gzip"):
+        unpacked = _unpack(body, zlib.MAX_WBITS | 16, limit, "gzip")
     else:
-        raise httpx.DecodingError(f"unsupported Content-Encoding {encoding.decode('latin-1')!r}")
+        try:
+            unpacked = _unpack(body, zlib.MAX_WBITS, limit, "deflate")
+        except httpx.DecodingError:  # "deflate" is often sent raw, without the zlib header
+            unpacked = _unpack(body, -zlib.MAX_WBITS, limit, "deflate")
+    kept = [(n, v) for n, v in headers if n.lower() not in (b"content-encoding", b"content-length")]
+    return kept, unpacked
+
+
+def _coding(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The one content coding of a response (None: identity), over all its lines."""
+    codings = [
+        coding
+        for name, value in headers
+        if name.lower() == b"content-encoding"
+        for part in value.split(b",")
+        if (coding := part.strip().lower()) not in (b"", b"identity")
+    ]
+    if not codings:
+        return None
+    if len(codings) > 1:
+        raise httpx.DecodingError(
+            f"{len(codings)} content codings stacked; at most one (gzip or deflate) is accepted"
+        )
+    coding = codings[0]
+    if coding not in (b"gzip", b"x-gzip", b"deflate"):
+        shown = coding.decode("latin-1")[:40]
+        raise httpx.DecodingError(f"unsupported Content-Encoding {shown!r}")
+    return coding
+
+
+def _unpack(body: bytes, wbits: int, limit: int, name: str) -> bytes:
+    """``body`` unpacked, checked whole: one complete stream and nothing after it."""
+    decompressor = zlib.decompressobj(wbits)
     try:
         unpacked = decompressor.decompress(body, limit + 1)
     except zlib.error as exc:
-        if encoding != b"deflate":
-            raise httpx.DecodingError(f"bad gzip body: {exc}") from None
-        try:  # "deflate" is often sent raw, without the zlib header
-            unpacked = zlib.decompressobj(-zlib.MAX_WBITS).decompress(body, limit + 1)
-        except zlib.error as raw_exc:
-            raise httpx.DecodingError(f"bad deflate body: {raw_exc}") from None
+        raise httpx.DecodingError(f"bad {name} body: {exc}") from None
     if len(unpacked) > limit:
         raise ResponseTooLarge(f"response larger than {limit} bytes once decompressed")
-    kept = [(n, v) for n, v in headers if n.lower() not in (b"content-encoding", b"content-length")]
-    return kept, unpacked
+    if not decompressor.eof:
+        raise httpx.DecodingError(f"truncated {name} body")
+    if decompressor.unused_data:
+        raise httpx.DecodingError(f"bytes after the end of the {name} body")
+    return unpacked

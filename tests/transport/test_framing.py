@@ -537,6 +537,8 @@ async def test_undecodable_body_is_a_decoding_error(
     raw.handler = answer_once(response(body, 200, f"Content-Encoding: {coding}"))
     error = await fails_after_sending(transport, raw.url)
     assert isinstance(error, httpx.DecodingError)
+    if coding == "br":
+        assert "unsupported Content-Encoding 'br'" in str(error)
     await answered(transport, raw.url)
     assert len(raw.peers) == 1
 

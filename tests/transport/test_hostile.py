@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from itnio_async._engine import WRITTEN, HTTP11Transport
-from itnio_async._engine._connection import READ_BUFFER as _READ_BUFFER
+from itnio_async._engine._exchange import READ_BUFFER as _READ_BUFFER
 
 from .._loopback import response
 from .conftest import (
@@ -464,6 +464,10 @@ async def test_server_closing_mid_body_is_a_write_error(
         ("timeout=3", 2.0),
         ("TIMEOUT = 3 , MAX = 7", 2.0),
         ("timeout=0", 0.0),
+        # Above the client's own 4 s, a server's timeout never lengthens the expiry.
+        ("timeout=6", 4.0),
+        ("timeout=60", 4.0),
+        ("timeout=3600, max=1000", 4.0),
     ],
 )
 async def test_keep_alive_header_parsing(
@@ -474,6 +478,27 @@ async def test_keep_alive_header_parsing(
     await transport.handle_async_request(make_request(raw.url))
     (conn,) = idle_connections(transport) or transport._open
     assert conn.expiry == expiry
+
+
+@pytest.mark.parametrize(
+    ("value", "expiry"),
+    [("timeout=10", 9.0), ("timeout=60", 20.0), ("timeout=21", 20.0), ("max=5", 20.0)],
+)
+async def test_keep_alive_timeout_under_a_long_client_expiry(
+    raw: RawServer, value: str, expiry: float
+) -> None:
+    """With ``keepalive_expiry=20``: a server's 10 s shortens it to 9, its 60 s does not
+    lengthen it."""
+    pool = HTTP11Transport(keepalive_expiry=20.0)
+    raw.handler = first_then(answer_once_keep_alive(value))
+    try:
+        await pool.handle_async_request(make_request(raw.url))
+        (conn,) = idle_connections(pool)
+        assert conn.expiry == expiry
+        assert conn.usable(conn.idle_since + expiry - 0.01)
+        assert not conn.usable(conn.idle_since + expiry)
+    finally:
+        await pool.aclose()
 
 
 def answer_once_keep_alive(value: str) -> Handler:

@@ -8,6 +8,7 @@ import gc
 import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from .conftest import (
     Peer,
     RawServer,
     answered,
+    echo,
     fails_after_sending,
     fails_before_sending,
     first_then,
@@ -274,3 +276,54 @@ async def test_cancel_at_every_step_of_a_tls_request(ca: trustme.CA, tls: RawSer
     finally:
         await pool.aclose()
     gc.collect()
+
+
+# -- ALPN (issue 20) ------------------------------------------------------------------
+
+
+def preferring_h2(context: ssl.SSLContext) -> ssl.SSLContext:
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    return context
+
+
+async def test_server_selecting_h2_is_refused_before_sending(ca: trustme.CA) -> None:
+    """A user context offering h2 to a server that prefers it: the server selects h2, the
+    engine closes before writing and fails as never sent, saying why."""
+    pool = HTTP11Transport(ssl_context=preferring_h2(trusting(ca)))
+    try:
+        async with serving(preferring_h2(server_context(ca.issue_cert("127.0.0.1")))) as server:
+            error = await fails_before_sending(pool, server.url)
+            assert isinstance(error, httpx.ConnectError)
+            assert "'h2'" in str(error)
+            assert "HTTP/1.1 only" in str(error)
+            await server.peers[0].finished()
+            assert server.arrivals == {}
+            assert server.peers[0].partial == b""
+        assert pool.stats() == (0, 0, 0, 0)
+        assert pool._slots == 0
+    finally:
+        await pool.aclose()
+
+
+async def test_own_context_offers_http_1_1(
+    ca: trustme.CA, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's own context (here trusting the CA through SSL_CERT_FILE) offers
+    http/1.1 by ALPN: a server preferring h2 selects http/1.1 and the call succeeds."""
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    monkeypatch.setenv("SSL_CERT_FILE", str(path))
+    selected: list[str | None] = []
+
+    async def script(peer: Peer) -> None:
+        selected.append(peer.writer.get_extra_info("ssl_object").selected_alpn_protocol())
+        await echo(peer)
+
+    pool = HTTP11Transport()
+    try:
+        async with serving(preferring_h2(server_context(ca.issue_cert("127.0.0.1")))) as server:
+            server.handler = script
+            await answered(pool, server.url)
+        assert selected == ["http/1.1"]
+    finally:
+        await pool.aclose()
