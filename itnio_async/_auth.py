@@ -13,7 +13,10 @@ from collections.abc import Callable
 
 from ._base_client import Signature
 
-__all__ = ["Clock", "ItnioAuth", "make_sign"]
+__all__ = ["SIGNED_HEADERS", "Clock", "ItnioAuth", "make_sign"]
+
+#: The headers the signer sets on every request (lowercase).
+SIGNED_HEADERS = frozenset({"api-key", "timestamp", "sign"})
 
 
 def make_sign(api_key: str, api_secret: str, timestamp: str) -> str:

@@ -28,9 +28,10 @@ from collections.abc import Hashable, Iterator
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, Protocol, TypeVar, overload
 
 import attrs
+import httpx
 
 from ._call import Call, CallInfo, CallState, ClientPort, RawResponse, Ticket
-from ._engine import HTTP11Transport, WireRequest
+from ._engine import HTTP11Transport, Proxy, WireRequest
 from ._exceptions import ItnioError
 from ._failures import deadline_error, describe, reason, transport_error
 from ._logging import logger
@@ -40,8 +41,6 @@ from ._routes import Failed, Network
 if TYPE_CHECKING:
     import ssl
     from types import TracebackType
-
-    import httpx
 
     from ._options import Options
     from ._wire import Answer
@@ -96,7 +95,7 @@ class Shared:
     head: bytes
     transport: httpx.AsyncBaseTransport | None
     user_http: httpx.AsyncClient | None
-    proxy: Any
+    proxy: Proxy | None
     ssl_context: ssl.SSLContext | None
     max_response_size: int
     network: Network | None = None
@@ -271,24 +270,30 @@ class BaseClient:
     def _make_network(self, loop: asyncio.AbstractEventLoop) -> Network:
         shared = self._shared
         own = None
-        if shared.user_http is None and shared.transport is None:
+        transport = shared.transport
+        if isinstance(transport, HTTP11Transport):
+            own, transport = transport, None  # the SDK's engine, configured by the user
+        elif shared.user_http is None and transport is None:
             own = HTTP11Transport(
                 max_connections=DEFAULT_MAX_CONNECTIONS,
                 ssl_context=shared.ssl_context,
                 max_response_size=shared.max_response_size,
+                proxy=shared.proxy,
             )
         return Network(
             loop,
             own=own,
-            transport=shared.transport,
+            transport=transport,
             http=shared.user_http,
             max_body=shared.max_response_size,
             ssl_context=shared.ssl_context,
-            proxy=None if shared.proxy is None else shared.proxy.httpx(),
+            proxy=_httpx_proxy(shared.proxy),
         )
 
     def _pool_size(self) -> int | None:
         shared = self._shared
+        if isinstance(shared.transport, HTTP11Transport):
+            return shared.transport.max_connections
         if shared.user_http is None and shared.transport is None:
             return DEFAULT_MAX_CONNECTIONS
         return None
@@ -530,6 +535,15 @@ class _Port:
 
     def raw(self) -> ClientPort:
         return _Port(self._client, raw=True)
+
+
+def _httpx_proxy(proxy: Proxy | None) -> httpx.Proxy | None:
+    """The engine's proxy as httpx takes it (for the client a mock intercepts)."""
+    if proxy is None:
+        return None
+    auth = proxy.authorization
+    headers = None if auth is None else {"Proxy-Authorization": auth.decode("latin-1")}
+    return httpx.Proxy(proxy.url, headers=headers)
 
 
 def _finish(result: T, state: CallState, raw: bool) -> T | RawResponse[T]:

@@ -19,7 +19,7 @@ import httpx
 
 from . import _envelope
 from . import _validation as v
-from ._auth import Clock, ItnioAuth
+from ._auth import SIGNED_HEADERS, Clock, ItnioAuth
 from ._base_client import DEFAULT_MAX_CONNECTIONS, BaseClient, Shared
 from ._call import NOT_GIVEN, Call, EventHook, NotGiven, public
 from ._engine import DEFAULT_MAX_RESPONSE_SIZE, proxy_for
@@ -181,6 +181,7 @@ class AsyncItnio(BaseClient):
                 retry_policy=retry_policy,
                 event_hooks=event_hooks,
                 default_headers=default_headers,
+                signed=SIGNED_HEADERS,
             )
             if _copy_of is None:
                 shared, auth = _configure(

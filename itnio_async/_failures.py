@@ -80,10 +80,16 @@ def deadline_error(call: Call[Any], url: str, attempts: int, *, sent: bool) -> R
 
 
 def _scrubbed_copy(exc: BaseException, secrets: Secrets) -> BaseException:
-    """``exc`` again, its message scrubbed; ``Exception`` when its type cannot be
-    rebuilt from a message."""
+    """``exc`` again (its request too, if it has one), its message scrubbed; ``Exception``
+    when its type cannot be rebuilt from a message."""
     message = secrets.scrub(str(exc))
     try:
+        if isinstance(exc, httpx.RequestError):
+            try:
+                request: httpx.Request | None = exc.request
+            except RuntimeError:  # raised without its request (the engine builds none)
+                request = None
+            return type(exc)(message, request=request)
         return type(exc)(message)
     except Exception:  # noqa: BLE001 - any constructor may refuse one string
         return Exception(f"{type(exc).__name__}: {message}")

@@ -20,8 +20,8 @@ from ._retry import RetryPolicy
 
 __all__ = ["RESERVED_HEADERS", "Hooks", "Options", "make_options"]
 
-#: Headers the SDK writes itself: ``default_headers`` may not set them (``User-Agent``
-#: and ``Accept`` it may: those replace the SDK's).
+#: Headers the request path writes itself: ``default_headers`` may not set them (nor
+#: the signer's; ``User-Agent`` and ``Accept`` it may: those replace the SDK's).
 RESERVED_HEADERS: Final = frozenset(
     {
         "host",
@@ -30,9 +30,6 @@ RESERVED_HEADERS: Final = frozenset(
         "transfer-encoding",
         "connection",
         "accept-encoding",
-        "api-key",
-        "timestamp",
-        "sign",
         "proxy-authorization",
     }
 )
@@ -103,8 +100,10 @@ def make_options(
     retry_policy: RetryPolicy | None,
     event_hooks: Mapping[str, Sequence[EventHook]] | None,
     default_headers: Mapping[str, str] | None,
+    signed: frozenset[str] = frozenset(),
 ) -> Options:
-    """Check and combine the options ``AsyncItnio(...)`` takes.
+    """Check and combine the options ``AsyncItnio(...)`` takes (``signed``: the lowercase
+    names of the headers the signer sets, which ``default_headers`` may not set either).
 
     ``None`` means what it means there: no timeout, no deadline, the default retry
     policy, no hooks, no extra headers; ``max_retries=None``: the policy's own count.
@@ -126,7 +125,7 @@ def make_options(
         policy=policy,
         deadline=_to_deadline(deadline),
         hooks=_to_hooks(event_hooks),
-        default_headers=_to_headers(default_headers),
+        default_headers=_to_headers(default_headers, RESERVED_HEADERS | signed),
     )
 
 
@@ -168,7 +167,9 @@ def _to_hooks(event_hooks: Mapping[str, Sequence[EventHook]] | None) -> Hooks | 
     return made if made.request or made.response or made.call else None
 
 
-def _to_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+def _to_headers(
+    headers: Mapping[str, str] | None, reserved: frozenset[str]
+) -> tuple[tuple[str, str], ...]:
     """``default_headers`` checked: token names, printable ASCII values, none reserved."""
     if headers is None:
         return ()
@@ -178,7 +179,7 @@ def _to_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...
     for name, value in headers.items():
         if not isinstance(name, str) or not name or not set(name) <= _TOKEN:
             raise ItnioError(f"default_headers: {name!r} is not a valid header name")
-        if name.lower() in RESERVED_HEADERS:
+        if name.lower() in reserved:
             raise ItnioError(f"default_headers: {name!r} is set by the SDK itself")
         if not isinstance(value, str) or not all(" " <= c <= "~" or c == "\t" for c in value):
             raise ItnioError(

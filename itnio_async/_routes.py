@@ -206,7 +206,7 @@ class Network:
         request.written = True  # not known on these routes: assume it may have left
         if self.http is not None:
             # A user's client: its defaults, hooks and transport apply. Never follow
-            # a redirect: httpx would carry Api-Key and a replayable Sign elsewhere.
+            # a redirect: httpx would carry the signature headers elsewhere.
             sent = await self.http.send(http_req, stream=True, follow_redirects=False)
         elif self.transport is not None:
             sent = await self.transport.handle_async_request(http_req)
@@ -247,9 +247,8 @@ class Network:
     def abort(self) -> None:
         """Close the engine's connections now, without the event loop (it may have ended)."""
         self.closed = True
-        abort_all = getattr(self.own, "abort_all", None)  # TEMP until the engine merge
-        if abort_all is not None:
-            abort_all()
+        if self.own is not None:
+            self.own.abort_all()
 
 
 async def _run(hooks: tuple[Callable[[Any], Any], ...], subject: Any) -> None:

@@ -224,7 +224,12 @@ async def read_capped(response: httpx.Response, limit: int) -> httpx.Response:
             chunks.append(chunk)
     finally:
         await response.aclose()
-    headers, body = decode_body(response.headers.raw, b"".join(chunks), limit)
+    try:
+        headers, body = decode_body(response.headers.raw, b"".join(chunks), limit)
+    except httpx.RequestError as exc:
+        with contextlib.suppress(RuntimeError):  # a response built without its request
+            exc.request = response.request
+        raise
     decoded = httpx.Response(
         response.status_code,
         headers=headers,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
-import pytest
 
 from itnio_async import AsyncItnio, make_sign
 from itnio_async._auth import Clock, ItnioAuth
@@ -76,18 +76,28 @@ def test_auth_timestamp_truncates_fractional_seconds() -> None:
     assert headers["Sign"] == FIXED_SIGN
 
 
-def test_auth_flow_sets_headers_and_yields_once() -> None:
-    """auth_flow signs the request in place and yields it exactly once (no I/O)."""
+def test_sign_request_gives_the_three_headers_and_the_sign_to_hide() -> None:
+    """The signer gives the request path Api-Key, Timestamp and Sign as header pairs, and
+    the Sign among the values never to show; it is not an httpx.Auth (nothing drives one)."""
     auth = ItnioAuth(API_KEY, API_SECRET, Clock(lambda: FIXED_TIME))
-    request = httpx.Request("GET", f"{BASE_URL}/flow/details/1")
-    flow = auth.auth_flow(request)
-    signed = next(flow)
-    assert signed is request
-    assert request.headers["Sign"] == FIXED_SIGN
-    assert request.headers["Timestamp"] == "1630468800"
-    assert request.headers["Api-Key"] == API_KEY
-    with pytest.raises(StopIteration):
-        flow.send(httpx.Response(200))
+    signature = auth.sign_request()
+    assert signature.headers == (
+        (b"Api-Key", API_KEY.encode()),
+        (b"Timestamp", b"1630468800"),
+        (b"Sign", FIXED_SIGN.encode()),
+    )
+    assert signature.secrets == (FIXED_SIGN,)
+    assert not isinstance(auth, httpx.Auth)
+
+
+def test_the_base_client_names_no_itnio_header() -> None:
+    """The generic request path leaves the signature headers to the signer it is given."""
+    from itnio_async import _base_client, _call, _failures, _options, _routes, _wire
+
+    for module in (_base_client, _call, _failures, _options, _routes, _wire):
+        source = Path(module.__file__ or "").read_text()
+        for name in ("Api-Key", "api-key", "Timestamp", "ItnioAuth", "_auth"):
+            assert name not in source, (module.__name__, name)
 
 
 def test_auth_repr_hides_secret() -> None:

@@ -418,7 +418,7 @@ async def test_a_streamed_answer_is_counted_over_all_its_chunks() -> None:
     with pytest.raises(TransportError) as info:
         await _flow_through_users_client(_streamed(chunks), len(body) - 1)
     assert str(info.value) == (
-        "ResponseTooLarge on GET api.example.com/flow/details/1: "
+        "ResponseTooLarge on GET https://api.example.com/otp/flow/details/1: "
         f"response larger than {len(body) - 1} bytes"
     )
     assert info.value.sent is True
@@ -446,7 +446,7 @@ async def test_a_streamed_error_answer_keeps_its_headers_and_request() -> None:
     with pytest.raises(HTTPStatusError) as info:
         await _flow_through_users_client(handler, 1000)
     error = info.value
-    assert str(error) == "HTTP 503 from GET api.example.com/flow/details/1"
+    assert str(error) == "HTTP 503 from GET https://api.example.com/otp/flow/details/1"
     assert error.retry_after == 3.0
     assert error.headers is not None
     assert error.headers["x-trace"] == "t"
@@ -476,7 +476,7 @@ async def test_a_streamed_error_answer_keeps_its_headers_and_request() -> None:
         ),
         (
             {"timeout": 0},
-            "timeout must be a positive number of seconds or httpx.Timeout, got 0",
+            "timeout must be a positive number of seconds, an httpx.Timeout or None, got 0",
         ),
     ],
 )

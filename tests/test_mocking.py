@@ -11,7 +11,10 @@ the next call again.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -188,8 +191,8 @@ async def test_after_the_mock_the_own_engine_serves_again(
     async with make_client(server.base_url) as client:
         await client.records.get_by_order_id("before")
         engine = client._network()
-        assert isinstance(engine.transport, HTTP11Transport)
-        assert engine.transport.stats().connections == 1
+        assert isinstance(engine.own, HTTP11Transport)
+        assert engine.own.stats().connections == 1
         async with respx.mock(base_url=server.base_url, using=using) as mock:
             route = mock.post("/verification/orderId/record").respond(
                 json=envelope({**RECORD_ANSWER, "orderId": "mocked"})
@@ -199,7 +202,7 @@ async def test_after_the_mock_the_own_engine_serves_again(
         assert [json.loads(s.body)["orderId"] for s in server.seen] == ["before"]
         assert (await client.records.get_by_order_id("after")).order_id == "after"
         assert client._network() is engine
-        assert engine.transport.stats() == (1, 1, 0, 0)
+        assert engine.own.stats() == (1, 1, 0, 0)
     assert [json.loads(s.body)["orderId"] for s in server.seen] == ["before", "after"]
     assert server.connections == 1  # the own engine's keep-alive connection, reused
 
@@ -245,20 +248,162 @@ async def test_pytest_httpx_unmatched_request_never_reaches_the_network(
     assert server.connections == 0
 
 
-async def test_after_pytest_httpx_the_own_engine_serves_again(server: RecordingServer) -> None:
-    """The patch httpx_mock applies (AsyncHTTPTransport.handle_async_request), once undone,
-    leaves the SDK on its own engine: the next call reaches the server."""
+# -- recognised by what they install, whenever imported ----------------------------------
+
+#: A script run in a fresh interpreter: a loopback server that counts connections, a mock
+#: started *before* ``itnio_async`` is first imported, then a call through the SDK.
+LAZY_IMPORT = """
+import asyncio, json, sys
+import respx
+
+USING = sys.argv[1]
+
+async def main() -> None:
+    connections = 0
+
+    async def serve(reader, writer):
+        nonlocal connections
+        connections += 1
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    base = "http://127.0.0.1:%d/otp" % server.sockets[0].getsockname()[1]
+    envelope = {"status": "0", "reason": "ok", "data": []}
+    async with respx.mock(base_url=base, using=USING) as mock:
+        route = mock.get("/template/list").respond(json=envelope)
+        from itnio_async import AsyncItnio  # first imported while the mock is active
+
+        async with AsyncItnio("key-1234", "secret-1234", base_url=base) as client:
+            assert await client.templates.list() == []
+    server.close()
+    await server.wait_closed()
+    print(json.dumps({"calls": route.call_count, "connections": connections}))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("using", ["httpcore", "httpx"])
+def test_a_mock_active_before_the_sdk_is_first_imported_intercepts_it(using: str) -> None:
+    """itnio_async imported for the first time inside an active respx mock (a lazy import in
+    a test): the mock answers, and not one connection reaches the server behind base_url."""
+    done = subprocess.run(
+        [sys.executable, "-c", LAZY_IMPORT, using],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"calls": 1, "connections": 0}
+
+
+PYTEST_HTTPX_THEN_NONE = """
+import json
+
+import pytest
+
+from itnio_async import AsyncItnio
+
+RECORD = %r
+
+
+@pytest.fixture
+async def server():
+    import asyncio
+
+    seen = []
+
+    async def serve(reader, writer):
+        head = await reader.readuntil(b"\\r\\n\\r\\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\\r\\n")[0])
+        seen.append(json.loads(await reader.readexactly(length))["orderId"])
+        body = json.dumps({"status": "0", "data": dict(RECORD, orderId=seen[-1])}).encode()
+        head = b"HTTP/1.1 200 OK\\r\\nContent-Length: %%d\\r\\n\\r\\n" %% len(body)
+        writer.write(head + body)
+        await writer.drain()
+        writer.close()
+
+    listening = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    yield "http://127.0.0.1:%%d/otp" %% port, seen
+    listening.close()
+
+
+async def test_1_mocked(httpx_mock, server):
+    base, seen = server
+    httpx_mock.add_response(json={"status": "0", "data": dict(RECORD, orderId="mocked")})
+    async with AsyncItnio("key-1234", "secret-1234", base_url=base) as client:
+        assert (await client.records.get_by_order_id("mocked")).order_id == "mocked"
+    assert seen == []
+
+
+async def test_2_after_the_mock(server):
+    base, seen = server
+    async with AsyncItnio("key-1234", "secret-1234", base_url=base) as client:
+        assert (await client.records.get_by_order_id("after")).order_id == "after"
+    assert seen == ["after"]
+"""
+
+
+def test_after_pytest_httpx_the_own_engine_serves_again(tmp_path: Path) -> None:
+    """pytest-httpx's httpx_mock in one test, none in the next (same process): the mocked
+    call never reaches the server, the next call does, on the SDK's engine."""
+    module = tmp_path / "test_sequence.py"
+    module.write_text(PYTEST_HTTPX_THEN_NONE % (RECORD_ANSWER,))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "asyncio_mode=auto",
+            "-o",
+            "asyncio_default_fixture_loop_scope=function",
+            str(module),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout
+
+
+async def test_a_wrapper_that_is_not_a_mock_keeps_the_own_engine(
+    server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tracing instrumentation wraps httpx's transport (OpenTelemetry's HTTPX instrumentor
+    does): that is not a mock, so calls stay on the SDK's engine and reach the server."""
+    original = httpx.AsyncHTTPTransport.handle_async_request
+
+    async def traced(self: Any, request: httpx.Request) -> httpx.Response:
+        return await original(self, request)
+
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", traced)
     async with make_client(server.base_url) as client:
-        with pytest.MonkeyPatch.context() as patch:
-            original = httpx.AsyncHTTPTransport.handle_async_request
+        await client.records.get_by_order_id("1234566")
+        assert not client._network().closed
+    assert [json.loads(s.body)["orderId"] for s in server.seen] == ["1234566"]
 
-            async def answer(self: Any, request: httpx.Request) -> httpx.Response:
-                return httpx.Response(200, json=envelope(RECORD_ANSWER))
 
-            patch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", answer)
-            await client.records.get_by_order_id("1234566")
-        assert httpx.AsyncHTTPTransport.handle_async_request is original
-        assert server.seen == []
-        await client.records.get_by_order_id("after")
-        assert isinstance(client._network().own, HTTP11Transport)
-    assert [json.loads(s.body)["orderId"] for s in server.seen] == ["after"]
+async def test_a_unittest_mock_in_httpx_is_recognised(
+    server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx's transport replaced by a unittest.mock AsyncMock: the SDK's calls go to it,
+    none reaches the server."""
+    from unittest import mock
+
+    answer = httpx.Response(200, json=envelope(RECORD_ANSWER))
+    patched = mock.AsyncMock(return_value=answer)
+    monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", patched)
+    async with make_client(server.base_url) as client:
+        record = await client.records.get_by_order_id("1234566")
+    assert record.order_id == "1234566"
+    assert patched.await_count == 1
+    assert server.connections == 0

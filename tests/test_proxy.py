@@ -177,7 +177,9 @@ async def test_proxy_argument_sends_every_call_through_the_proxy(
     async with proxied_world() as (world, gateway, proxy):
         async with client_for(world, gateway, proxy=proxy.url) as client:
             await exercise(client, world)
-            assert not isinstance(client._network().own, HTTP11Transport)
+            own = client._network().own
+            assert isinstance(own, HTTP11Transport)  # the SDK's engine speaks to the proxy
+            assert own.proxy is not None
         assert_went_through(proxy, gateway)
 
 

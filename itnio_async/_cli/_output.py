@@ -105,10 +105,11 @@ def exit_code_for(exc: BaseException) -> int:
     """The documented exit code for an exception."""
     if isinstance(exc, ValidationError):
         return EXIT_USAGE
-    if isinstance(exc, APIError):
-        return EXIT_API
+    # Before APIError: an HTTP 5xx is both an HTTPStatusError and a ServerError.
     if isinstance(exc, (TransportError, HTTPStatusError, DecodeError)):
         return EXIT_TRANSPORT
+    if isinstance(exc, APIError):
+        return EXIT_API
     return EXIT_FAILURE
 
 
@@ -126,16 +127,16 @@ def _redact(text: str, secrets: tuple[str | None, ...]) -> str:
 def error_line(exc: BaseException, *, secrets: tuple[str | None, ...] = ()) -> str:
     """``error: PhoneSendLimitError (status -28): Period phone send limit`` and the like."""
     name = type(exc).__name__
-    if isinstance(exc, APIError):
-        head = f"{name} (status {exc.status})"
-        detail = exc.reason or "(no reason given)"
-        if exc.method:
-            detail += f" [{exc.method} {exc.path}]"
-    elif isinstance(exc, HTTPStatusError):
+    if isinstance(exc, HTTPStatusError):  # first: an HTTP 5xx is an APIError too
         head = f"{name} (HTTP {exc.status_code}" + (
             f", status {exc.status})" if exc.status is not None else ")"
         )
         detail = str(exc)
+    elif isinstance(exc, APIError):
+        head = f"{name} (status {exc.status})"
+        detail = exc.reason or "(no reason given)"
+        if exc.method:
+            detail += f" [{exc.method} {exc.path}]"
     else:
         head = name
         detail = str(exc) or repr(exc)

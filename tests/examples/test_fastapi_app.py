@@ -92,7 +92,7 @@ async def test_errors_map_to_http_answers(
         fake.fail_next("http", status=503, path="/verification/send")
         upstream = await http.post("/otp/send", json={"phone": "8613800000003"})
         assert upstream.status_code == 502
-        assert upstream.json() == {"error": "upstream_unavailable", "kind": "HTTPStatusError"}
+        assert upstream.json() == {"error": "upstream_unavailable", "kind": "HTTPServerError"}
     assert fake.sent_to("8613800000003") == []
     # The invalid number never left the service; the 503'd send was not retried.
     assert len(fake.requests_to("/verification/send")) == 2
