@@ -257,21 +257,30 @@ def _masked(value: str) -> str:
     return repr(("..." if len(value) > 24 else "") + mask_phone(tail))
 
 
-def code(argument: str, value: object, lo: int, hi: int) -> str:
-    """An OTP code: ``lo``–``hi`` printable ASCII characters, no whitespace; never shown.
+#: Full-width digits (U+FF10–U+FF19, what an East Asian input method types) → ASCII.
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
-    Codes are the template's digits or letters (or the caller's own code for
-    ``send_code``): a blank code, whitespace, a full-width ``"１２３４"`` or a control
-    character is refused, and the message says which, by position, without the code.
+
+def code(argument: str, value: object, lo: int, hi: int) -> str:
+    """An OTP code as people paste or type it, sent as ``lo``–``hi`` printable ASCII
+    characters; never shown.
+
+    Whitespace around the code is dropped (``"482913 "``, ``"\t482913\n"``) and
+    full-width digits are read as ASCII digits (``"４８２９１３"`` → ``"482913"``),
+    before the length is checked. Refused: a blank code, whitespace inside it
+    (``"482 913"``), any other non-ASCII character (full-width letters, other
+    scripts' digits) and control characters; the message says which, by position in
+    the code without its surrounding whitespace, never the code itself.
     """
     if not isinstance(value, str):
         raise ValidationError(
             argument, f"a string of {lo} to {hi} characters", type(value).__name__
         )
-    size = len(value)
     if value and value.isspace():
-        raise ValidationError(argument, "non-blank", f"a blank code of {size} characters")
-    for index, ch in enumerate(value):
+        raise ValidationError(argument, "non-blank", f"a blank code of {len(value)} characters")
+    text = value.strip().translate(_FULL_WIDTH_DIGITS)
+    size = len(text)
+    for index, ch in enumerate(text):
         if ch.isspace():
             what = "whitespace"
         elif not ch.isascii():
@@ -289,7 +298,7 @@ def code(argument: str, value: object, lo: int, hi: int) -> str:
         raise ValidationError(
             argument, f"between {lo} and {hi} characters", f"a code of {size} characters"
         )
-    return value
+    return text
 
 
 def lookup_order_id(argument: str, value: object) -> str:

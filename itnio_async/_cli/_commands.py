@@ -321,7 +321,8 @@ _send_options = _options(
         "--to",
         required=True,
         metavar="NUMBER",
-        help="Destination: 10-14 digits with country code, no '+'.",
+        help="Destination with country code, as people write it: 8613512345678, "
+        "'+86 135 1234 5678' (sent as its 10-14 digits).",
     ),
     click.option("--channel", type=_CHANNEL, help="Channel (server default sms)."),
     click.option("--flow-id", help="Task flow for fallbacks."),
