@@ -29,7 +29,11 @@ Behaviour beyond the reference (documented choices of the fake):
   delivers the code again on its channel ``waitingTime`` seconds after the previous
   step while the code is neither matched nor expired; deliveries never fail, so
   trigger ``1`` (sending failed) steps never fire;
-* updates keep the current value of optional fields that are not sent;
+* updates are ``PUT``s of the whole object, read the way the vendor documents the
+  fields: an optional field that is not sent takes its documented default
+  (``codeExpiry`` 5, send limits off; ``codeType`` 1, ``codeLength`` 4,
+  ``speechRate`` 50, ``language`` EN, ``maxDuration`` 59, ``repeatCnt`` 1, no
+  ``senderId``), it does not keep its current value;
 * unknown paths answer HTTP 404 and known paths with another method HTTP 405, with a
   Spring-style JSON error body (no envelope).
 """
@@ -533,15 +537,23 @@ class Service:
 
     # -- apps ------------------------------------------------------------------------
 
+    @staticmethod
+    def _app_settings(body: Body) -> tuple[str, int, dict[str, Any], dict[str, Any]]:
+        """Name, code expiry and the two send limits of an add or update body; an
+        optional field not sent takes its documented default (5 minutes, limits off)."""
+        off = {"enabled": False, "unit": None, "period": None, "limit": None}
+        return (
+            body.required_string("name", 4, 32),
+            body.integer("codeExpiry", 1, 60, default=5) or 5,
+            body.send_limit("periodTotalSendLimit") or dict(off),
+            body.send_limit("periodPhoneSendLimit") or dict(off),
+        )
+
     def app_add(self, _: tuple[str, ...], data: Any) -> Any:
         body = Body(data, ("name", "codeExpiry", "periodTotalSendLimit", "periodPhoneSendLimit"))
-        name = body.required_string("name", 4, 32)
-        expiry = body.integer("codeExpiry", 1, 60, default=5)
-        off = {"enabled": False, "unit": None, "period": None, "limit": None}
-        total = body.send_limit("periodTotalSendLimit") or dict(off)
-        phone = body.send_limit("periodPhoneSendLimit") or dict(off)
+        name, expiry, total, phone = self._app_settings(body)
         self._unique((a.name for a in self.apps.values()), name, "app")
-        app = _App(self._new_app_id(), name, expiry or 5, self.now(), total, phone)
+        app = _App(self._new_app_id(), name, expiry, self.now(), total, phone)
         self.apps[app.app_id] = app
         return app.wire()
 
@@ -552,19 +564,10 @@ class Service:
         app_id = args[0]
         if body.has("appId") and body.raw("appId") != app_id:
             raise invalid("appId in the body differs from the path")
-        name = body.required_string("name", 4, 32)
-        expiry = body.integer("codeExpiry", 1, 60)
-        total = body.send_limit("periodTotalSendLimit")
-        phone = body.send_limit("periodPhoneSendLimit")
+        name, expiry, total, phone = self._app_settings(body)
         app = self._app(app_id)
         self._unique((a.name for a in self.apps.values() if a is not app), name, "app")
-        app.name = name
-        if expiry is not None:
-            app.code_expiry = expiry
-        if total is not None:
-            app.total_limit = total
-        if phone is not None:
-            app.phone_limit = phone
+        app.name, app.code_expiry, app.total_limit, app.phone_limit = name, expiry, total, phone
         return app.wire()
 
     def app_details(self, args: tuple[str, ...], _: Any) -> Any:
@@ -572,8 +575,10 @@ class Service:
 
     # -- templates -------------------------------------------------------------------
 
-    def _template_fields(self, body: Body, current: dict[str, Any] | None) -> dict[str, Any]:
-        base = current or {
+    def _template_fields(self, body: Body) -> dict[str, Any]:
+        """The fields of an add or update body; an optional field not sent takes its
+        documented default."""
+        fields: dict[str, Any] = {
             "codeType": 1,
             "codeLength": 4,
             "speechRate": 50,
@@ -582,7 +587,6 @@ class Service:
             "repeatCnt": 1,
             "senderId": None,
         }
-        fields = dict(base)
         fields["name"] = body.required_string("name", 4, 32)
         fields["text"] = body.template_text("text", required=True)
         for name, lo, hi in (
@@ -618,7 +622,7 @@ class Service:
     def template_add(self, _: tuple[str, ...], data: Any) -> Any:
         body = Body(data, ("appId", *self._TEMPLATE_FIELDS))
         app_id = body.required_string("appId", 4, 32)
-        fields = self._template_fields(body, None)
+        fields = self._template_fields(body)
         self._app(app_id)
         self._unique(
             (t.fields["name"] for t in self.templates.values()), fields["name"], "template"
@@ -634,7 +638,7 @@ class Service:
         body = Body(data, self._TEMPLATE_FIELDS)
         template_id = self._path_int(args[0], "templateId")
         template = self.templates.get(template_id)
-        fields = self._template_fields(body, None if template is None else template.fields)
+        fields = self._template_fields(body)
         if template is None:
             raise Reject(-24, "Data unexisting: no such template")
         self._unique(
