@@ -134,7 +134,9 @@ def apps_update(
 ) -> None:
     """Update application APP_ID (PUT /app/update/{appId}).
 
-    A limit given as 'off' is switched off; a limit not given is not sent.
+    A limit given as 'off' is switched off. An option not given is not sent, and
+    the API then resets that setting to its default (code expiry 5, limits off):
+    give every setting to keep (see `itnio apps get APP_ID`).
     """
     run_call(
         ctx,
@@ -219,7 +221,10 @@ def templates_update(
 ) -> None:
     """Update a template (PUT /template/update/{templateId}).
 
-    Updates template TEMPLATE_ID; --name and --text are required by the API.
+    Updates template TEMPLATE_ID; --name and --text are required by the API. An
+    option not given is not sent, and the API then resets that setting to its
+    default (code type numeric, length 4, speech rate 50, language EN, max
+    duration 59, repeat count 1): give every setting to keep.
     """
     run_call(ctx, lambda c: c.templates.update(template_id, code_type=code_type, **fields))
 
