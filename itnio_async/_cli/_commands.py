@@ -429,7 +429,8 @@ def verifications_verify(ctx: click.Context, verification_id: str, code: str) ->
     Checks CODE against VERIFICATION_ID.
 
     A wrong, expired or used code is not an error: the call succeeds (exit 0) and
-    "matched" says what happened (0 matched, 2 failed, 4 already used, 5 expired...).
+    "matched" says what happened: MATCHED, FAILED, ALREADY_USED, EXPIRED... on a
+    terminal; 0, 2, 4, 5... in the JSON printed when piped or with --json.
     """
     run_call(ctx, lambda c: c.verifications.verify(verification_id, code))
 

@@ -43,7 +43,7 @@ from typing import IO, TYPE_CHECKING, Any, Final
 import click
 
 from .._bulk import ACCOUNT_STATUSES, RunStoppedError
-from .._exceptions import APIError, HTTPStatusError, ItnioError, ValidationError
+from .._exceptions import ItnioError, ValidationError
 from .._models import LookupFailed, RecordLookup
 from ._output import (
     EXIT_API,
@@ -53,8 +53,6 @@ from ._output import (
     EXIT_STOPPED,
     error_line,
     is_terminal,
-    to_json,
-    to_jsonable,
 )
 from ._runtime import api_command, fail, open_client, run_async, state_of
 
@@ -69,7 +67,6 @@ __all__ = [
     "LookupStats",
     "answered_ids",
     "is_answered",
-    "lookup_line",
     "records_lookup",
     "run_lookups",
 ]
@@ -85,25 +82,6 @@ UNANSWERED_STATUSES: Final = ACCOUNT_STATUSES | {-16, -18}
 
 #: What an id source yields: an id to look up, or a line that already failed.
 IdItem = str | LookupFailed
-
-
-def lookup_line(lookup: RecordLookup) -> dict[str, Any]:
-    """The JSON object written for one looked-up order id."""
-    if lookup.ok:
-        return {"orderId": lookup.order_id, "ok": True, "record": to_jsonable(lookup.record)}
-    error = lookup.error
-    status: int | None = None
-    message = " ".join(str(error).split())
-    if isinstance(error, APIError):
-        status = error.status
-        message = error.reason or message
-    elif isinstance(error, HTTPStatusError):
-        status = error.status
-    return {
-        "orderId": lookup.order_id,
-        "ok": False,
-        "error": {"type": type(error).__name__, "status": status, "message": message},
-    }
 
 
 def is_answered(line: object) -> bool:
@@ -383,7 +361,7 @@ async def run_lookups(
         console = progress.console if progress is not None and _same_terminal() else None
 
         def write_line(lookup: RecordLookup) -> None:
-            line = to_json(lookup_line(lookup))
+            line = lookup.to_json()
             if console is not None:
                 console.out(line, highlight=False)
             else:

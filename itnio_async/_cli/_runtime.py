@@ -1,7 +1,7 @@
 """Global options, the client a command runs against, and running a call to an exit code.
 
 The global options (``--api-key``, ``--api-secret``, ``--base-url``, ``--timeout``,
-``--max-retries``, ``--sandbox``) are accepted on the root group and, hidden, on every
+``--max-retries``, ``--sandbox``, ``--json``) are accepted on the root group and, hidden, on every
 leaf command too (``itnio records lookup --sandbox ...``); a value given after the
 command wins. Credentials and the base URL not given as options are read from the
 environment by the SDK itself (``ITNIO_API_KEY``, ``ITNIO_API_SECRET``, ``ITNIO_BASE_URL``).
@@ -58,6 +58,8 @@ class State:
     timeout: float | None = None
     max_retries: int | None = None
     sandbox: bool = False
+    #: ``--json``: one line of machine JSON (``to_json()``) also on a terminal.
+    json_output: bool = False
     transport: httpx.AsyncBaseTransport | None = attrs.field(default=None, repr=False)
     #: Ids created by seeding the sandbox (filled when ``--sandbox`` is used).
     sandbox_ids: dict[str, Any] | None = None
@@ -116,6 +118,15 @@ def global_options(*, hidden: bool) -> Callable[[F], F]:
                 help="Run against an in-process fake API seeded with sample data "
                 "(no credentials, no network). See `itnio sandbox ids`.",
             ),
+            click.option(
+                "--json",
+                "json_output",
+                is_flag=True,
+                default=False,
+                help="Print results as one line of JSON, enums as integers (what "
+                "Model.to_json() gives), also on a terminal; a terminal otherwise shows "
+                "them pretty, enums by name (matched: FAILED). Piped output is always JSON.",
+            ),
         ]
         for option in reversed(options):
             func = option(func)
@@ -131,7 +142,7 @@ def global_options(*, hidden: bool) -> Callable[[F], F]:
 
 
 _GLOBAL_NAMES = frozenset(
-    {"api_key", "api_secret", "base_url", "timeout", "max_retries", "sandbox"}
+    {"api_key", "api_secret", "base_url", "timeout", "max_retries", "sandbox", "json_output"}
 )
 
 CONTEXT_SETTINGS: dict[str, Any] = {
@@ -141,7 +152,8 @@ CONTEXT_SETTINGS: dict[str, Any] = {
 
 LEAF_EPILOG = (
     "The global options (--api-key, --api-secret, --base-url, --timeout, "
-    "--max-retries, --sandbox) may also be given after the command; see `itnio --help`."
+    "--max-retries, --sandbox, --json) may also be given after the command; "
+    "see `itnio --help`."
 )
 
 
@@ -282,5 +294,5 @@ def run_call(ctx: click.Context, call: Callable[[AsyncItnio], Awaitable[Any]]) -
     except ItnioError as exc:
         fail(ctx, exc)
         return
-    print_json({"ok": True} if result is None else result)
+    print_json({"ok": True} if result is None else result, machine=state.json_output)
     sys.stdout.flush()
