@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -72,7 +73,8 @@ def test_lookup_from_a_stdin_pipe_writes_only_the_summary_to_stderr() -> None:
 
 
 def test_lookup_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
-    """`itnio records lookup ... | head -1`: no traceback and no bogus error when stdout closes."""
+    """`itnio records lookup ... | head -1`: exit 0, no traceback and no bogus error when
+    stdout closes."""
     ids = tmp_path / "ids.txt"
     ids.write_text("".join(f"unknown-{i}\n" for i in range(3000)), encoding="utf-8")
     process = subprocess.Popen(
@@ -87,7 +89,7 @@ def test_lookup_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
     process.stdout.close()
     err = process.stderr.read()
     process.stderr.close()
-    assert process.wait(timeout=TIMEOUT) == 1
+    assert process.wait(timeout=TIMEOUT) == 0  # its reader had all it wanted
     assert json.loads(first)["ok"] is False
     assert b"Traceback" not in err
     assert b"Exception ignored" not in err
@@ -209,6 +211,56 @@ def test_resume_refuses_to_overwrite_its_file(tmp_path: Path) -> None:
         )
     assert done.returncode == 0, done.stderr
     assert [line["orderId"] for line in lines_of(out.read_text("utf-8"))] == ["order-1001"]
+
+
+def _cut_off_output(tmp_path: Path) -> tuple[Path, bytes]:
+    """An earlier run's output whose last line was cut off mid-way (a kill -9): a whole
+    line for order-1001, then half of order-1002's line, no newline."""
+    earlier = itnio("records", "lookup", "--sandbox", "order-1001")
+    assert earlier.returncode == 0, earlier.stderr
+    other = itnio("records", "lookup", "--sandbox", "order-1002")
+    fragment = other.stdout.encode()[:40]
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(earlier.stdout.encode() + fragment)
+    return out, fragment
+
+
+def _resume(out: Path, stdout: Any) -> subprocess.CompletedProcess[bytes]:
+    """`itnio records lookup --sandbox order-1001..1004 --resume OUT` with this stdout."""
+    ids = [f"order-{n}" for n in range(1001, 1005)]
+    command = [str(ITNIO), "records", "lookup", "--sandbox", *ids, "--resume", str(out)]
+    return subprocess.run(
+        command, stdout=stdout, stderr=subprocess.PIPE, timeout=TIMEOUT, check=False
+    )
+
+
+def test_resume_ends_a_cut_off_last_line_before_appending(tmp_path: Path) -> None:
+    """`--resume OUT >> OUT` after a hard kill: the fragment is ended with a newline, so
+    no line is glued onto it; the fragment's id is looked up again and every other line
+    is whole JSON."""
+    out, fragment = _cut_off_output(tmp_path)
+    with out.open("ab") as append:
+        resumed = _resume(out, append)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "ended in a cut-off line" in resumed.stderr.decode()
+    lines = out.read_bytes().split(b"\n")
+    assert lines[1] == fragment
+    assert lines[-1] == b""
+    parsed = [json.loads(line) for line in lines[:1] + lines[2:-1]]
+    assert sorted(line["orderId"] for line in parsed) == [f"order-{n}" for n in range(1001, 1005)]
+    assert all(line["ok"] for line in parsed)
+
+
+def test_resume_into_another_file_warns_about_a_cut_off_line(tmp_path: Path) -> None:
+    """When the output is not OUT, OUT is left as it is and stderr says how to end its
+    cut-off line before appending; the fragment's id is looked up again."""
+    out, fragment = _cut_off_output(tmp_path)
+    resumed = _resume(out, subprocess.PIPE)
+    assert resumed.returncode == 0, resumed.stderr
+    assert out.read_bytes().endswith(fragment)
+    assert f"end that line: echo >> {out}" in resumed.stderr.decode()
+    done = sorted(line["orderId"] for line in lines_of(resumed.stdout.decode()))
+    assert done == ["order-1002", "order-1003", "order-1004"]
 
 
 def test_lookup_shows_a_progress_bar_when_stderr_is_a_terminal(tmp_path: Path) -> None:
