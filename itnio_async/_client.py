@@ -38,7 +38,7 @@ from ._resources.templates import Templates
 from ._resources.verifications import Verifications
 from ._retry import RetryPolicy, parse_http_date
 from ._transport import DEFAULT_MAX_RESPONSE_SIZE
-from ._validation import check_base_url, check_credentials
+from ._validation import check_base_url, check_credentials, insecure_http_opt_in
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -108,7 +108,8 @@ class AsyncItnio(BaseClient):
             1 MiB; also after decompression); a larger one is a ``TransportError``.
         allow_insecure_http: allow plain ``http://`` to a host that is not loopback
             (a sandbox in a container network); the key and a replayable ``Sign``
-            then travel in clear text.
+            then travel in clear text. Defaults to ``ITNIO_ALLOW_INSECURE_HTTP``
+            (``1``, ``true`` or ``yes``; unset or empty: not allowed).
         event_hooks: ``{"request": [...], "response": [...], "call": [...]}``:
             callables (or async callables) called once per attempt with the signed
             ``httpx.Request`` and with the ``httpx.Response`` (body read), on every
@@ -151,7 +152,7 @@ class AsyncItnio(BaseClient):
         proxy: str | httpx.Proxy | None = None,
         ssl_context: ssl.SSLContext | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
-        allow_insecure_http: bool = False,
+        allow_insecure_http: bool | None = None,
         event_hooks: Mapping[str, Sequence[EventHook]] | None = None,
         retry_policy: RetryPolicy | None = None,
         clock: Callable[[], float] | None = None,
@@ -160,7 +161,7 @@ class AsyncItnio(BaseClient):
             _check_engine(http_client, transport, proxy, ssl_context, max_response_size)
             url = check_base_url(
                 str(base_url or os.environ.get("ITNIO_BASE_URL") or DEFAULT_BASE_URL),
-                allow_insecure_http=allow_insecure_http,
+                allow_insecure_http=insecure_http_opt_in(allow_insecure_http),
             )
             # Left at its default, max_retries defers to a retry_policy's own count.
             options = make_options(

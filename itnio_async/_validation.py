@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import os
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ __all__ = [
     "check_name",
     "check_str",
     "check_text",
+    "insecure_http_opt_in",
     "int_id",
     "path_id",
 ]
@@ -556,8 +558,9 @@ def check_base_url(url: object, *, allow_insecure_http: bool) -> str:
     if scheme == "http" and not allow_insecure_http and not _is_loopback(host):
         raise ItnioError(
             f"base_url {shown} uses plain http:// to a host that is not loopback: the API "
-            "key and a replayable Sign would travel in clear text. Use https://, or pass "
-            "allow_insecure_http=True if this network is trusted"
+            "key and a replayable Sign would travel in clear text. Use https://, or if "
+            "this network is trusted pass allow_insecure_http=True, set "
+            "ITNIO_ALLOW_INSECURE_HTTP=1 or give itnio --allow-insecure-http"
         )
     checked = f"{scheme}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
     try:
@@ -565,6 +568,30 @@ def check_base_url(url: object, *, allow_insecure_http: bool) -> str:
     except httpx.InvalidURL:
         raise ItnioError(f"base_url {shown} is not a valid URL") from None
     return checked
+
+
+#: ``ITNIO_ALLOW_INSECURE_HTTP`` values that opt in (case-insensitive).
+_OPT_IN = frozenset({"1", "true", "yes"})
+
+
+def insecure_http_opt_in(allow_insecure_http: bool | None) -> bool:
+    """The plain-``http://`` opt-in: the argument when given, else
+    ``ITNIO_ALLOW_INSECURE_HTTP`` (``1``, ``true`` or ``yes``; unset or empty is off).
+
+    Raises:
+        ItnioError: the variable holds anything else (a typo must not pass unnoticed).
+    """
+    if allow_insecure_http is not None:
+        return allow_insecure_http
+    text = os.environ.get("ITNIO_ALLOW_INSECURE_HTTP", "").strip()
+    if not text:
+        return False
+    if text.lower() in _OPT_IN:
+        return True
+    raise ItnioError(
+        f"ITNIO_ALLOW_INSECURE_HTTP must be 1, true or yes to allow plain http:// to a "
+        f"host that is not loopback (or unset or empty not to), got {_show(text)}"
+    )
 
 
 def _shown_url(text: str) -> str:

@@ -782,8 +782,9 @@ def test_base_url_accepted_and_normalised(url: Any, expected: str) -> None:
 
 INSECURE = (
     "uses plain http:// to a host that is not loopback: the API key and a replayable Sign "
-    "would travel in clear text. Use https://, or pass allow_insecure_http=True if this "
-    "network is trusted"
+    "would travel in clear text. Use https://, or if this network is trusted pass "
+    "allow_insecure_http=True, set ITNIO_ALLOW_INSECURE_HTTP=1 or give itnio "
+    "--allow-insecure-http"
 )
 
 

@@ -30,7 +30,9 @@ Try it without credentials or network:
   itnio sandbox serve --port 8080     the sandbox over HTTP for other programs
 
 Credentials come from --api-key/--api-secret or ITNIO_API_KEY/ITNIO_API_SECRET;
-the base URL from --base-url or ITNIO_BASE_URL.
+the base URL from --base-url or ITNIO_BASE_URL. A plain http:// base URL to a host
+that is not loopback (a sandbox container: http://sandbox:8080/otp) needs
+--allow-insecure-http or ITNIO_ALLOW_INSECURE_HTTP=1.
 """
 
 

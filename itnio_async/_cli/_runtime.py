@@ -1,10 +1,12 @@
 """Global options, the client a command runs against, and running a call to an exit code.
 
 The global options (``--api-key``, ``--api-secret``, ``--base-url``, ``--timeout``,
-``--max-retries``, ``--sandbox``, ``--json``) are accepted on the root group and, hidden, on every
-leaf command too (``itnio records lookup --sandbox ...``); a value given after the
-command wins. Credentials and the base URL not given as options are read from the
-environment by the SDK itself (``ITNIO_API_KEY``, ``ITNIO_API_SECRET``, ``ITNIO_BASE_URL``).
+``--max-retries``, ``--allow-insecure-http``, ``--sandbox``, ``--json``) are accepted
+on the root group and, hidden, on every leaf command too (``itnio records lookup
+--sandbox ...``); a value given after the command wins. Credentials, the base URL and
+the plain-http opt-in not given as options are read from the environment by the SDK
+itself (``ITNIO_API_KEY``, ``ITNIO_API_SECRET``, ``ITNIO_BASE_URL``,
+``ITNIO_ALLOW_INSECURE_HTTP``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class State:
     base_url: str | None = None
     timeout: float | None = None
     max_retries: int | None = None
+    #: ``--allow-insecure-http``; ``None``: the SDK reads ``ITNIO_ALLOW_INSECURE_HTTP``.
+    allow_insecure_http: bool | None = None
     sandbox: bool = False
     #: ``--json``: one line of machine JSON (``to_json()``) also on a terminal.
     json_output: bool = False
@@ -112,6 +116,14 @@ def global_options(*, hidden: bool) -> Callable[[F], F]:
                 help="Extra attempts for retryable failures [default: 2].",
             ),
             click.option(
+                "--allow-insecure-http",
+                is_flag=True,
+                default=False,
+                help="Allow a plain http:// --base-url to a host that is not loopback, such "
+                "as a sandbox container (http://sandbox:8080/otp); the key and a replayable "
+                "Sign then travel in clear text [default: $ITNIO_ALLOW_INSECURE_HTTP=1].",
+            ),
+            click.option(
                 "--sandbox",
                 is_flag=True,
                 default=False,
@@ -142,7 +154,16 @@ def global_options(*, hidden: bool) -> Callable[[F], F]:
 
 
 _GLOBAL_NAMES = frozenset(
-    {"api_key", "api_secret", "base_url", "timeout", "max_retries", "sandbox", "json_output"}
+    {
+        "api_key",
+        "api_secret",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "allow_insecure_http",
+        "sandbox",
+        "json_output",
+    }
 )
 
 CONTEXT_SETTINGS: dict[str, Any] = {
@@ -152,7 +173,8 @@ CONTEXT_SETTINGS: dict[str, Any] = {
 
 LEAF_EPILOG = (
     "The global options (--api-key, --api-secret, --base-url, --timeout, "
-    "--max-retries, --sandbox, --json) may also be given after the command; "
+    "--max-retries, --allow-insecure-http, --sandbox, --json) may also be given after "
+    "the command; "
     "see `itnio --help`."
 )
 
@@ -219,6 +241,7 @@ async def open_client(state: State) -> AsyncIterator[AsyncItnio]:
             state.api_key,
             state.api_secret,
             base_url=state.base_url,
+            allow_insecure_http=state.allow_insecure_http,
             transport=state.transport,
             **options,
         )
