@@ -45,6 +45,8 @@ __all__ = [
     "camel",
     "dumps",
     "get_converter",
+    "model_to_dict",
+    "model_to_json",
     "parse_datetime",
     "structure",
     "unstructure",
@@ -297,3 +299,23 @@ def unstructure(obj: Any) -> Any:
 def dumps(data: Any) -> str:
     """Compact one-line JSON of already unstructured data (UTF-8 text kept as is)."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def model_to_dict(model: Any) -> dict[str, Any]:
+    """This model as JSON data: the wire's camelCase keys, ``Decimal`` as a string,
+    ``datetime`` as ISO 8601, enums as their wire values (integers; ``Channel`` a
+    string), ``None`` kept, nested models and lists converted. What the ``itnio``
+    command prints for it when piped or with ``--json``."""
+    data: dict[str, Any] = unstructure(model)
+    return data
+
+
+def model_to_json(model: Any) -> str:
+    """``to_dict()`` as compact one-line JSON text."""
+    return dumps(unstructure(model))
+
+
+# The one serialiser, bound as ``to_dict`` / ``to_json`` onto the models' base class
+# (which declares them for type checkers): the models cannot import this module.
+setattr(m._Model, "to_dict", model_to_dict)  # noqa: B010
+setattr(m._Model, "to_json", model_to_json)  # noqa: B010

@@ -1,7 +1,7 @@
 """Enums and frozen attrs models for every shape of the OTP API.
 
-Models hold data only; decoding and encoding live in ``_converter.py`` (every model's
-``to_dict()`` / ``to_json()``, from one base, call its unstructure side). Attribute
+Models hold data only; decoding and encoding live in ``_converter.py``, which binds
+every model's ``to_dict()`` / ``to_json()`` (one pair, on their one base class). Attribute
 names are the snake_case of the wire names (``billPeriodstring`` →
 ``bill_periodstring``), except ``Flow.steps`` (wire name ``flow``).
 
@@ -147,25 +147,24 @@ class PeriodUnit(_OpenIntEnum):
 
 
 class _Model:
-    """What every model can do besides holding data: serialise itself the one way."""
+    """The base of every model: ``to_dict()`` and ``to_json()``, the same for all.
+
+    Their one implementation is the converter's unstructure side, bound onto this
+    class by ``_converter`` when it is imported (``import itnio_async`` does): the
+    converter imports the models, so the models never import it.
+    """
 
     __slots__ = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        """This model as JSON data: the wire's camelCase keys, ``Decimal`` as a string,
-        ``datetime`` as ISO 8601, enums as their wire values (integers; ``Channel`` a
-        string), ``None`` kept, nested models and lists converted. What the ``itnio``
-        command prints for it with ``--json``."""
-        from ._converter import unstructure  # the converter imports the models
+    if TYPE_CHECKING:
 
-        data: dict[str, Any] = unstructure(self)
-        return data
+        def to_dict(self) -> dict[str, Any]:
+            """This model as JSON data (see ``_converter.model_to_dict``)."""
+            ...
 
-    def to_json(self) -> str:
-        """:meth:`to_dict` as compact one-line JSON text."""
-        from ._converter import dumps
-
-        return dumps(self.to_dict())
+        def to_json(self) -> str:
+            """This model as one line of JSON (see ``_converter.model_to_json``)."""
+            ...
 
 
 @attrs.frozen(kw_only=True)
