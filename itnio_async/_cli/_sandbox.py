@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 import sys
 from typing import TYPE_CHECKING
 
 import click
+import httpx
 
-from ._output import EXIT_FAILURE, print_json
+from ._output import EXIT_FAILURE, EXIT_TRANSPORT, print_json
 from ._runtime import CONTEXT_SETTINGS, run_async
 from ._sandbox_data import describe_ids, make_fake
 
@@ -73,6 +75,63 @@ def sandbox_ids() -> None:
 
     _, ids = make_fake()
     print_json(ids)
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter("a positive finite number of seconds")
+    return value
+
+
+@sandbox.command("advance", context_settings=CONTEXT_SETTINGS)
+@click.argument(
+    "seconds", type=click.FloatRange(min=0, min_open=True), callback=_finite, metavar="SECONDS"
+)
+@click.option(
+    "--base-url",
+    envvar="ITNIO_BASE_URL",
+    default="http://127.0.0.1:8080/otp",
+    show_default=True,
+    metavar="URL",
+    help="The running sandbox's API base URL [default also from $ITNIO_BASE_URL].",
+)
+def sandbox_advance(seconds: float, base_url: str) -> None:
+    """Move a running sandbox's clock forward SECONDS.
+
+    Talks to a sandbox started with `itnio sandbox serve` (POST
+    /_sandbox/advance?seconds=N next to its /otp base URL): codes expire, send-limit
+    windows pass and task-flow steps fire as if that time had gone by, so a test in
+    any language can see a code expire without sleeping. Prints the sandbox's answer
+    ({"advanced": SECONDS, "now": ...}). Clients keep signing with the real time: the
+    sandbox accepts it after an advance.
+
+    \b
+    Example:
+      itnio sandbox advance 301    # past the seeded app's 5-minute code expiry
+    """
+    root = base_url.strip().rstrip("/").removesuffix("/otp")
+    try:
+        with httpx.Client(trust_env=False, timeout=10) as http:
+            answer = http.post(f"{root}/_sandbox/advance", params={"seconds": repr(seconds)})
+    except httpx.HTTPError as exc:
+        click.echo(f"error: cannot reach the sandbox at {root}: {exc}", err=True)
+        sys.exit(EXIT_TRANSPORT)
+    if answer.status_code != 200:
+        click.echo(
+            f"error: {root}/_sandbox/advance answered HTTP {answer.status_code}: "
+            f"{_message_of(answer)} (is {base_url} an `itnio sandbox serve`?)",
+            err=True,
+        )
+        sys.exit(EXIT_TRANSPORT)
+    print_json(answer.json())
+
+
+def _message_of(answer: httpx.Response) -> str:
+    """The ``message`` of a sandbox's JSON error, else the start of the body."""
+    try:
+        return str(answer.json()["message"])
+    except (ValueError, KeyError, TypeError):
+        return answer.text[:200]
 
 
 def _check_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -134,6 +193,10 @@ def sandbox_serve(
     (number, code, verificationId), and GET http://HOST:PORT/_sandbox/deliveries
     (optionally ?to=NUMBER) answers them all as JSON. With --fixed-code every send
     delivers CODE (a send-code call delivers the code its caller chose).
+
+    Its clock moves on with POST http://HOST:PORT/_sandbox/advance?seconds=N (or
+    `itnio sandbox advance N`): codes expire and send-limit windows pass without
+    waiting.
     """
 
     async def main() -> None:
@@ -156,7 +219,9 @@ def sandbox_serve(
             click.echo(f"  export ITNIO_API_SECRET={api_secret}")
             if ids:
                 click.echo(f"  {describe_ids(ids)}")
-            click.echo(f"  deliveries: GET {base_url.removesuffix('/otp')}/_sandbox/deliveries")
+            root = base_url.removesuffix("/otp")
+            click.echo(f"  deliveries: GET {root}/_sandbox/deliveries")
+            click.echo(f"  clock: POST {root}/_sandbox/advance?seconds=N (itnio sandbox advance N)")
             if fixed_code is not None:
                 click.echo(f"  every send delivers the code {fixed_code}")
             click.echo("Press Ctrl-C to stop.")

@@ -20,6 +20,9 @@ Behaviour beyond the reference (documented choices of the fake):
   code whatever the template's type and length; ``sendRule`` delivers the code
   its caller chose;
 * a code expires ``codeExpiry`` minutes after its (re)send → ``matched: 5``;
+* a ``Timestamp`` is accepted within ``timestamp_tolerance`` of the fake's clock or,
+  after ``advance``, of the clock beneath it (programs outside the process sign with
+  the real time and cannot follow the advance);
 * a record's ``matched`` is ``-1`` (not verified), ``2`` after a wrong code, ``0`` once
   matched; records by id carry ``sms``/``call`` as an object when there is one
   attempt (as documented) and as an array when a flow added more;
@@ -229,6 +232,7 @@ class Service:
         api_secret: str,
         clock: Callable[[], float],
         *,
+        signing_clock: Callable[[], float] | None = None,
         timestamp_tolerance: float = 300.0,
         rng: random.Random | None = None,
         fixed_code: str | None = None,
@@ -236,6 +240,9 @@ class Service:
         self.api_key = api_key
         self._secret = api_secret
         self.now = clock
+        #: A second clock whose time a ``Timestamp`` may be near (the real time beneath
+        #: a clock moved by ``advance``, which clients in other processes sign with).
+        self.signing_clock = signing_clock
         self.timestamp_tolerance = timestamp_tolerance
         self._rng = rng or random.Random()  # noqa: S311 - fake codes, not security
         #: Delivered instead of a random code by ``send`` (``sendRule`` delivers its own).
@@ -343,7 +350,9 @@ class Service:
         digits = timestamp.lstrip("0")
         if not (timestamp.isascii() and timestamp.isdigit() and len(digits) <= 19):
             raise Reject(-16, STATUS_LABELS[-16])
-        if abs(now - int(digits or "0")) > self.timestamp_tolerance:
+        stamp = int(digits or "0")
+        clocks = (now,) if self.signing_clock is None else (now, self.signing_clock())
+        if all(abs(at - stamp) > self.timestamp_tolerance for at in clocks):
             raise Reject(-16, STATUS_LABELS[-16])
 
     # -- helpers -------------------------------------------------------------------
