@@ -21,7 +21,7 @@ import httpx
 
 from ._output import EXIT_FAILURE, EXIT_TRANSPORT, print_json
 from ._runtime import CONTEXT_SETTINGS, run_async
-from ._sandbox_data import describe_ids, make_fake
+from ._sandbox_data import describe_ids, describe_limits, make_fake
 
 if TYPE_CHECKING:
     from ..testing import Delivery
@@ -63,18 +63,46 @@ def sandbox() -> None:
     """
 
 
-@sandbox.command("ids", context_settings=CONTEXT_SETTINGS)
-def sandbox_ids() -> None:
-    """Print the seeded ids and codes (use them with --sandbox).
+def _check_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from ..testing._fake import is_fixed_code  # the fake's own rule (loaded only when used)
 
-    Every --sandbox run starts from the same seeded data; this prints its ids as JSON.
-    codes[i] is the code delivered for verificationIds[i]: it verifies with
-    `itnio --sandbox verifications verify VERIFICATION_ID CODE` (the first one was
-    already used by the seed, so it answers ALREADY_USED).
+    if not is_fixed_code(value):
+        raise click.BadParameter("a code is 4 to 10 letters or digits")
+    return value
+
+
+#: ``--fixed-code`` of ``serve`` and ``ids``: the same option gives the same ids.
+_fixed_code_option = click.option(
+    "--fixed-code",
+    metavar="CODE",
+    callback=_check_code,
+    help="Deliver this code (4-10 letters or digits) for every send instead of a random one.",
+)
+
+
+@sandbox.command("ids", context_settings=CONTEXT_SETTINGS)
+@_fixed_code_option
+def sandbox_ids(fixed_code: str | None) -> None:
+    """Print the seeded ids, codes and send limits.
+
+    Every --sandbox run, and every `itnio sandbox serve` with the same --fixed-code,
+    starts from the same seeded data; this prints its ids as JSON. codes[i] is the
+    code delivered for verificationIds[i]: it verifies with `itnio --sandbox
+    verifications verify VERIFICATION_ID CODE` (the first one was already used by the
+    seed, so it answers ALREADY_USED; a served sandbox sent them at its epoch,
+    2025-01-01 09:00 +08:00, so there they answer EXPIRED).
+
+    periodTotalSendLimit and periodPhoneSendLimit are the seeded app's limits: past
+    them sends answer -27 / -28 until the window passes (a restart, or `itnio
+    sandbox advance SECONDS` on a served sandbox).
     """
 
-    _, ids = make_fake()
+    _, ids = make_fake(fixed_code=fixed_code)
+    assert ids is not None
     print_json(ids)
+    click.echo(describe_limits(ids), err=True)
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -134,16 +162,6 @@ def _message_of(answer: httpx.Response) -> str:
         return answer.text[:200]
 
 
-def _check_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    from ..testing._fake import is_fixed_code  # the fake's own rule (loaded only when used)
-
-    if not is_fixed_code(value):
-        raise click.BadParameter("a code is 4 to 10 letters or digits")
-    return value
-
-
 def _print_delivery(delivery: Delivery) -> None:
     """One console line per delivery: the sandbox shows what a phone would receive."""
     with contextlib.suppress(OSError):  # a closed console must not fail the API call
@@ -170,12 +188,7 @@ def _print_delivery(delivery: Delivery) -> None:
 @click.option(
     "--seed/--no-seed", default=True, show_default=True, help="Start with the sample data set."
 )
-@click.option(
-    "--fixed-code",
-    metavar="CODE",
-    callback=_check_code,
-    help="Deliver this code (4-10 letters or digits) for every send instead of a random one.",
-)
+@_fixed_code_option
 def sandbox_serve(
     host: str, port: int, api_key: str, api_secret: str, seed: bool, fixed_code: str | None
 ) -> None:
@@ -219,6 +232,7 @@ def sandbox_serve(
             click.echo(f"  export ITNIO_API_SECRET={api_secret}")
             if ids:
                 click.echo(f"  {describe_ids(ids)}")
+                click.echo(f"  {describe_limits(ids)}")
             root = base_url.removesuffix("/otp")
             click.echo(f"  deliveries: GET {root}/_sandbox/deliveries")
             click.echo(f"  clock: POST {root}/_sandbox/advance?seconds=N (itnio sandbox advance N)")

@@ -398,3 +398,39 @@ def test_sandbox_serve_shows_each_delivery_with_a_fixed_code() -> None:
     assert process.returncode == 0
     assert out.rstrip().endswith("itnio sandbox stopped")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("options", [(), ("--fixed-code", "246810")], ids=["random", "fixed"])
+def test_sandbox_ids_are_the_ids_serve_has(options: tuple[str, ...]) -> None:
+    """`itnio sandbox ids` with serve's options prints exactly the app, verification ids
+    and codes a served sandbox delivered, and both print the seeded send limits."""
+    listed = itnio("sandbox", "ids", *options)
+    assert listed.returncode == 0, listed.stderr
+    ids = json.loads(listed.stdout)
+    assert ids["periodTotalSendLimit"] == {"enabled": True, "unit": 1, "period": 1, "limit": 10000}
+    assert ids["periodPhoneSendLimit"] == {"enabled": True, "unit": 2, "period": 1, "limit": 20}
+    limits = "10,000 sends per day in all (then -27), 20 sends per hour per number (then -28)"
+    assert limits in listed.stderr
+    process = subprocess.Popen(
+        [str(ITNIO), "sandbox", "serve", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = []
+        while not banner or banner[-1] != "Press Ctrl-C to stop.":
+            line = process.stdout.readline()
+            assert line, "serve ended before its banner"
+            banner.append(line.rstrip("\n"))
+        base_url = banner[0].removeprefix("itnio sandbox serving at ")
+        answer = httpx.get(base_url.removesuffix("/otp") + "/_sandbox/deliveries", trust_env=False)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=TIMEOUT)
+    delivered = answer.json()
+    assert [d["verificationId"] for d in delivered] == ids["verificationIds"]
+    assert [d["code"] for d in delivered] == ids["codes"]
+    assert {d["appId"] for d in delivered} == {ids["appId"]}
+    assert any(limits in line for line in banner)
