@@ -78,7 +78,10 @@ _fixed_code_option = click.option(
     "--fixed-code",
     metavar="CODE",
     callback=_check_code,
-    help="Deliver this code (4-10 letters or digits) for every send instead of a random one.",
+    help="Deliver this code (4-10 letters or digits) for every send instead of a random "
+    "one, fitted to the template: repeated or cut to its codeLength (1234 becomes 123412 "
+    "for a 6-digit template), so it verifies; a template whose codeType cannot make its "
+    "characters (letters for a numeric one) still gets a random code.",
 )
 
 
@@ -205,7 +208,8 @@ def sandbox_serve(
     Nothing reaches a phone: each code it delivers is printed here as it happens
     (number, code, verificationId), and GET http://HOST:PORT/_sandbox/deliveries
     (optionally ?to=NUMBER) answers them all as JSON. With --fixed-code every send
-    delivers CODE (a send-code call delivers the code its caller chose).
+    delivers CODE fitted to the template's length (see the option; a send-code call
+    delivers the code its caller chose).
 
     Its clock moves on with POST http://HOST:PORT/_sandbox/advance?seconds=N (or
     `itnio sandbox advance N`): codes expire and send-limit windows pass without
@@ -237,7 +241,10 @@ def sandbox_serve(
             click.echo(f"  deliveries: GET {root}/_sandbox/deliveries")
             click.echo(f"  clock: POST {root}/_sandbox/advance?seconds=N (itnio sandbox advance N)")
             if fixed_code is not None:
-                click.echo(f"  every send delivers the code {fixed_code}")
+                click.echo(
+                    f"  every send delivers the code {fixed_code}, repeated or cut to the "
+                    "template's code length"
+                )
             click.echo("Press Ctrl-C to stop.")
             sys.stdout.flush()
             fake.on_delivery = _print_delivery

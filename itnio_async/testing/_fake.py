@@ -100,9 +100,12 @@ class FakeItnio:
         timestamp_tolerance: seconds a ``Timestamp`` may differ from the fake's clock
             before ``-16`` (default 300).
         random_seed: seed for ids and codes, for reproducible runs (default: random).
-        fixed_code: deliver this code (4–10 letters or digits) for every ``send``
-            instead of a random one of the template's type and length; ``sendRule``
-            still delivers the code its caller chose.
+        fixed_code: a known code (4–10 letters or digits) for every ``send``
+            instead of a random one: repeated or cut to the template's
+            ``codeLength`` (``"1234"`` → ``"123412"`` for a 6-digit template); a
+            template whose ``codeType`` cannot make its characters (letters for a
+            numeric one) still gets a random code. ``sendRule`` delivers the code
+            its caller chose.
         on_delivery: called with each :class:`Delivery` as it happens (see
             :attr:`on_delivery`).
 
@@ -281,7 +284,7 @@ class FakeItnio:
 
     @property
     def fixed_code(self) -> str | None:
-        """The code every ``send`` delivers, or ``None`` for random codes."""
+        """The code ``send`` delivers (fitted to each template's length), or ``None``."""
         return self._service.fixed_code
 
     @property

@@ -16,9 +16,11 @@ Behaviour beyond the reference (documented choices of the fake):
   app → ``-24``; ``verify`` with an unknown id answers ``matched: 3``;
 * a resend re-delivers the same code under a new verificationId; all ids of one
   code share its outcome (once matched, every id answers ``4``, already used);
-* with a fixed code (``FakeItnio(fixed_code=...)``) every ``send`` delivers that
-  code whatever the template's type and length; ``sendRule`` delivers the code
-  its caller chose;
+* with a fixed code (``FakeItnio(fixed_code=...)``) a ``send`` still delivers a code
+  of the template's type and length, so it verifies as a real one would: the fixed
+  code repeated or cut to the template's ``codeLength`` (``1234`` → ``123412``), or a
+  random code when the template's ``codeType`` cannot make its characters (letters
+  for a numeric template); ``sendRule`` delivers the code its caller chose;
 * a code expires ``codeExpiry`` minutes after its (re)send → ``matched: 5``;
 * a ``Timestamp`` is accepted within ``timestamp_tolerance`` of the fake's clock or,
   after ``advance``, of the clock beneath it (programs outside the process sign with
@@ -393,6 +395,18 @@ class Service:
         alphabet = _CODE_ALPHABETS.get(code_type, string.digits)
         return "".join(self._rng.choice(alphabet) for _ in range(length))
 
+    def template_code(self, code_type: int, length: int) -> str:
+        """The code a ``send`` delivers for a template: always of its type and length.
+
+        The fixed code, when there is one whose characters the type makes, repeated or
+        cut to the length (``1234`` → ``123412`` for six digits, ``246810`` → ``2468``
+        for four); otherwise a random code.
+        """
+        fixed = self.fixed_code
+        if fixed and set(fixed) <= set(_CODE_ALPHABETS.get(code_type, string.digits)):
+            return (fixed * length)[:length]
+        return self.new_code(code_type, length)
+
     def _check_limits(self, app: _App, to: str, now: float) -> None:
         checks = ((app.total_limit, -27, False), (app.phone_limit, -28, True))
         for limit, status, same_phone in checks:
@@ -727,9 +741,7 @@ class Service:
             raise Reject(-20, "Data existing: orderId already used")
         if code is None:
             assert template is not None
-            code = self.fixed_code or self.new_code(
-                template.fields["codeType"], template.fields["codeLength"]
-            )
+            code = self.template_code(template.fields["codeType"], template.fields["codeLength"])
         return self._start(
             app=app,
             template=template,

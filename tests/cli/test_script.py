@@ -419,7 +419,7 @@ def test_sandbox_ids_are_the_ids_serve_has(options: tuple[str, ...]) -> None:
     )
     try:
         assert process.stdout is not None
-        banner = []
+        banner: list[str] = []
         while not banner or banner[-1] != "Press Ctrl-C to stop.":
             line = process.stdout.readline()
             assert line, "serve ended before its banner"
