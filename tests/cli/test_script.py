@@ -366,7 +366,10 @@ def test_sandbox_serve_shows_each_delivery_with_a_fixed_code() -> None:
         seeded = re.search(r"appId: (\w+); templateIds: (\d+)", "\n".join(banner))
         assert seeded is not None
         assert f"  deliveries: GET {base_url[: -len('/otp')]}/_sandbox/deliveries" in banner
-        assert "  every send delivers the code 246810" in banner
+        assert (
+            "  every send delivers the code 246810, repeated or cut to the template's code length"
+            in banner
+        )
 
         async def send_and_verify() -> tuple[str, bool]:
             async with AsyncItnio("test-key", "test-secret", base_url=base_url) as client:
