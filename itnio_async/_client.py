@@ -34,7 +34,7 @@ from ._resources.records import Records
 from ._resources.templates import Templates
 from ._resources.verifications import Verifications
 from ._retry import CallKind, RetryPolicy, parse_http_date
-from ._validation import check_base_url, check_credentials
+from ._validation import check_base_url, check_credentials, insecure_http_opt_in
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -124,7 +124,8 @@ class AsyncItnio(BaseClient):
             1 MiB; also after decompression); a larger one is a ``TransportError``.
         allow_insecure_http: allow plain ``http://`` to a host that is not loopback
             (a sandbox in a container network); the key and a replayable ``Sign``
-            then travel in clear text.
+            then travel in clear text. Defaults to ``ITNIO_ALLOW_INSECURE_HTTP``
+            (``1``, ``true`` or ``yes``; unset or empty: not allowed).
         event_hooks: ``{"request": [...], "response": [...], "call": [...]}``:
             callables (or async callables) called once per attempt with the signed
             ``httpx.Request`` and with the ``httpx.Response`` (body read), on every
@@ -165,7 +166,7 @@ class AsyncItnio(BaseClient):
         proxy: str | httpx.Proxy | None = None,
         ssl_context: ssl.SSLContext | None = None,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
-        allow_insecure_http: bool = False,
+        allow_insecure_http: bool | None = None,
         event_hooks: Mapping[str, Sequence[EventHook]] | None = None,
         retry_policy: RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
@@ -183,7 +184,10 @@ class AsyncItnio(BaseClient):
                 default_headers=default_headers,
                 signed=SIGNED_HEADERS,
             )
-            if _copy_of is None:
+            if _copy_of is not None:
+                shared, auth, sources = _copy_of._shared, _copy_of._auth, _copy_of._sources
+            else:
+                sources = _credential_sources(api_key, api_secret)
                 shared, auth = _configure(
                     api_key,
                     api_secret,
@@ -202,13 +206,10 @@ class AsyncItnio(BaseClient):
             del api_key, api_secret, base_url
             scrub_traceback(exc)
             raise
-        if _copy_of is not None:
-            self._auth, self._sources = _copy_of._auth, _copy_of._sources
-            self._setup(_copy_of._shared, options, derived=True)
-        else:
+        if _copy_of is None:
             setup_logging_from_env()
-            self._auth, self._sources = auth, _credential_sources(api_key, api_secret)
-            self._setup(shared, options, derived=False)
+        self._auth, self._sources = auth, sources
+        self._setup(shared, options, derived=_copy_of is not None)
 
     def _setup(self, shared: Shared, options: Options, *, derived: bool) -> None:
         super()._setup(shared, options, derived=derived)
@@ -458,7 +459,7 @@ def _configure(
     proxy: str | httpx.Proxy | None,
     ssl_context: ssl.SSLContext | None,
     max_response_size: int,
-    allow_insecure_http: bool,
+    allow_insecure_http: bool | None,
     clock: Callable[[], float] | None,
 ) -> tuple[Shared, ItnioAuth]:
     """The state a client family shares (and its signer), from ``AsyncItnio``'s
@@ -470,7 +471,7 @@ def _configure(
     _check_engine(http_client, transport, proxy, ssl_context, max_response_size)
     url = check_base_url(
         str(base_url or os.environ.get("ITNIO_BASE_URL") or DEFAULT_BASE_URL),
-        allow_insecure_http=allow_insecure_http,
+        allow_insecure_http=insecure_http_opt_in(allow_insecure_http),
     )
     route_proxy = None
     if http_client is None and transport is None:

@@ -13,6 +13,12 @@ Rules (see the API reference):
 * unknown fields are ignored and unknown enum values are kept (open enums);
 * ``None`` means "absent" for optional fields.
 
+The unstructure side is the one serialiser of models (``Model.to_dict()``,
+``Model.to_json()`` and everything the ``itnio`` command prints): wire names, JSON
+values only (``Decimal`` as a string, ``datetime`` as ISO 8601, enums as their wire
+values), ``None`` kept. A bulk lookup's result becomes ``{"orderId", "ok", "record"}``
+or ``{"orderId", "ok", "error": {"type", "status", "message"}}``.
+
 The converter is built on first use (nothing is created at import time) and cached.
 """
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 import operator
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -31,9 +38,20 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from . import _models as m
+from ._exceptions import APIError, HTTPStatusError
 from ._ints import parse_int_text
 
-__all__ = ["camel", "get_converter", "parse_datetime", "structure", "unstructure"]
+__all__ = [
+    "camel",
+    "dumps",
+    "get_converter",
+    "model_to_dict",
+    "model_to_json",
+    "parse_datetime",
+    "structure",
+    "unstructure",
+    "wire_name",
+]
 
 T = TypeVar("T")
 
@@ -76,6 +94,11 @@ def camel(name: str) -> str:
     """``code_expiry`` → ``codeExpiry``; ``bill_periodstring`` → ``billPeriodstring``."""
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def wire_name(cls: type, attribute: str) -> str:
+    """The wire (JSON) name of a model's attribute: ``(Flow, "steps")`` → ``"flow"``."""
+    return _RENAMES.get((cls, attribute), camel(attribute))
 
 
 def parse_datetime(value: object, _: object = None) -> datetime | None:
@@ -175,8 +198,7 @@ def get_converter(*, strict: bool = False) -> cattrs.Converter:
         _register_optional(conv, base)
     for cls in _MODELS:
         overrides: dict[str, Any] = {
-            a.name: override(rename=_RENAMES.get((cls, a.name), camel(a.name)))
-            for a in attrs.fields(cls)
+            a.name: override(rename=wire_name(cls, a.name)) for a in attrs.fields(cls)
         }
         conv.register_structure_hook(
             cls,
@@ -186,7 +208,33 @@ def get_converter(*, strict: bool = False) -> cattrs.Converter:
         )
         conv.register_unstructure_hook(cls, _make_unstructure(cls, conv, **overrides))
         _register_optional(conv, cls)  # models are listed before the models that nest them
+    # By predicate: a hook registered for the class would resolve its annotations,
+    # and LookupFailed's ItnioError is imported for type checkers only.
+    conv.register_unstructure_hook_func(
+        functools.partial(operator.is_, m.RecordFound),
+        lambda found: {
+            "orderId": found.order_id,
+            "ok": True,
+            "record": conv.unstructure(found.record),
+        },
+    )
+    conv.register_unstructure_hook_func(
+        functools.partial(operator.is_, m.LookupFailed),
+        lambda failed: {"orderId": failed.order_id, "ok": False, "error": _error(failed.error)},
+    )
     return conv
+
+
+def _error(error: BaseException) -> dict[str, Any]:
+    """A failed lookup's error: its class, the API status (if any), a one-line message."""
+    status: int | None = None
+    message = " ".join(str(error).split())
+    if isinstance(error, APIError):
+        status = error.status
+        message = error.reason or message
+    elif isinstance(error, HTTPStatusError):
+        status = error.status
+    return {"type": type(error).__name__, "status": status, "message": message}
 
 
 def _register_optional(conv: cattrs.Converter, base: type) -> None:
@@ -244,5 +292,30 @@ def structure(data: Any, cls: type[T], *, strict: bool = False) -> T:
 
 
 def unstructure(obj: Any) -> Any:
-    """Encode a model into wire data (camelCase keys)."""
+    """Encode a model (or a list or dict of them) into JSON data with the wire's keys."""
     return get_converter().unstructure(obj)
+
+
+def dumps(data: Any) -> str:
+    """Compact one-line JSON of already unstructured data (UTF-8 text kept as is)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def model_to_dict(model: Any) -> dict[str, Any]:
+    """This model as JSON data: the wire's camelCase keys, ``Decimal`` as a string,
+    ``datetime`` as ISO 8601, enums as their wire values (integers; ``Channel`` a
+    string), ``None`` kept, nested models and lists converted. What the ``itnio``
+    command prints for it when piped or with ``--json``."""
+    data: dict[str, Any] = unstructure(model)
+    return data
+
+
+def model_to_json(model: Any) -> str:
+    """``to_dict()`` as compact one-line JSON text."""
+    return dumps(unstructure(model))
+
+
+# The one serialiser, bound as ``to_dict`` / ``to_json`` onto the models' base class
+# (which declares them for type checkers): the models cannot import this module.
+setattr(m._Model, "to_dict", model_to_dict)  # noqa: B010
+setattr(m._Model, "to_json", model_to_json)  # noqa: B010

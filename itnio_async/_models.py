@@ -1,6 +1,7 @@
 """Enums and frozen attrs models for every shape of the OTP API.
 
-Models hold data only; decoding and encoding live in ``_converter.py``. Attribute
+Models hold data only; decoding and encoding live in ``_converter.py``, which binds
+every model's ``to_dict()`` / ``to_json()`` (one pair, on their one base class). Attribute
 names are the snake_case of the wire names (``billPeriodstring`` →
 ``bill_periodstring``), except ``Flow.steps`` (wire name ``flow``).
 
@@ -145,8 +146,29 @@ class PeriodUnit(_OpenIntEnum):
     SECOND = 4
 
 
+class _Model:
+    """The base of every model: ``to_dict()`` and ``to_json()``, the same for all.
+
+    Their one implementation is the converter's unstructure side, bound onto this
+    class by ``_converter`` when it is imported (``import itnio_async`` does): the
+    converter imports the models, so the models never import it.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        def to_dict(self) -> dict[str, Any]:
+            """This model as JSON data (see ``_converter.model_to_dict``)."""
+            ...
+
+        def to_json(self) -> str:
+            """This model as one line of JSON (see ``_converter.model_to_json``)."""
+            ...
+
+
 @attrs.frozen(kw_only=True)
-class SendLimit:
+class SendLimit(_Model):
     """A send limit of an app: at most ``limit`` sends per ``period`` ``unit``s.
 
     ``SendLimit(enabled=False)`` switches the limit off (sent with null fields).
@@ -159,7 +181,7 @@ class SendLimit:
 
 
 @attrs.frozen(kw_only=True)
-class App:
+class App(_Model):
     """A verification-code application."""
 
     app_id: str
@@ -171,7 +193,7 @@ class App:
 
 
 @attrs.frozen(kw_only=True)
-class Template:
+class Template(_Model):
     """A message template (text with ``##code##``) and its code settings."""
 
     template_id: int
@@ -188,7 +210,7 @@ class Template:
 
 
 @attrs.frozen(kw_only=True)
-class FlowStep:
+class FlowStep(_Model):
     """One fallback step of a task flow."""
 
     waiting_time: int
@@ -198,7 +220,7 @@ class FlowStep:
 
 
 @attrs.frozen(kw_only=True)
-class Flow:
+class Flow(_Model):
     """A task flow: ordered fallback steps (wire name ``flow``)."""
 
     flow_id: int
@@ -207,7 +229,7 @@ class Flow:
 
 
 @attrs.frozen(kw_only=True)
-class SendResult:
+class SendResult(_Model):
     """The answer to send / send_code / resend."""
 
     verification_id: str
@@ -217,7 +239,7 @@ class SendResult:
 
 
 @attrs.frozen(kw_only=True)
-class VerifyResult:
+class VerifyResult(_Model):
     """The answer to verify. A wrong or expired code is data here, not an exception."""
 
     verification_id: str | None = None
@@ -232,7 +254,7 @@ class VerifyResult:
 
 
 @attrs.frozen(kw_only=True)
-class VerificationSummary:
+class VerificationSummary(_Model):
     """The verification summary inside a record (``Record.verifications``)."""
 
     matched: MatchStatus | None = None
@@ -243,7 +265,7 @@ class VerificationSummary:
 
 
 @attrs.frozen(kw_only=True)
-class SmsAttempt:
+class SmsAttempt(_Model):
     """One SMS delivery attempt of a record."""
 
     submit_tm: datetime | None = None
@@ -259,7 +281,7 @@ class SmsAttempt:
 
 
 @attrs.frozen(kw_only=True)
-class CallAttempt:
+class CallAttempt(_Model):
     """One voice-call attempt of a record. ``code`` is the supplier's code, not the OTP."""
 
     termination_code: int | None = None
@@ -279,7 +301,7 @@ class CallAttempt:
 
 
 @attrs.frozen(kw_only=True)
-class SnaAttempt:
+class SnaAttempt(_Model):
     """One silent-network-auth attempt of a record."""
 
     post_verification_time: datetime | None = None
@@ -291,7 +313,7 @@ class SnaAttempt:
 
 
 @attrs.frozen(kw_only=True)
-class Record:
+class Record(_Model):
     """Delivery and verification record of one verification.
 
     ``sms``, ``call`` and ``sna`` are always lists (the API sends objects or arrays);
@@ -309,7 +331,7 @@ class Record:
 
 
 @attrs.frozen(kw_only=True)
-class RecordFound:
+class RecordFound(_Model):
     """A bulk lookup that returned a record (one arm of :data:`RecordLookup`).
 
     ``ok`` is always ``True`` and ``error`` always ``None``; neither is an argument.
@@ -322,7 +344,7 @@ class RecordFound:
 
 
 @attrs.frozen(kw_only=True)
-class LookupFailed:
+class LookupFailed(_Model):
     """A bulk lookup that failed (one arm of :data:`RecordLookup`).
 
     ``ok`` is always ``False`` and ``record`` always ``None``; neither is an argument.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import os
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ __all__ = [
     "check_str",
     "check_text",
     "encodable",
+    "insecure_http_opt_in",
     "int_id",
     "path_id",
     "request_method",
@@ -277,21 +279,30 @@ def _masked(value: str) -> str:
     return repr(("..." if len(value) > 24 else "") + mask_phone(tail))
 
 
-def code(argument: str, value: object, lo: int, hi: int) -> str:
-    """An OTP code: ``lo``–``hi`` printable ASCII characters, no whitespace; never shown.
+#: Full-width digits (U+FF10–U+FF19, what an East Asian input method types) → ASCII.
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
-    Codes are the template's digits or letters (or the caller's own code for
-    ``send_code``): a blank code, whitespace, a full-width ``"１２３４"`` or a control
-    character is refused, and the message says which, by position, without the code.
+
+def code(argument: str, value: object, lo: int, hi: int) -> str:
+    """An OTP code as people paste or type it, sent as ``lo``–``hi`` printable ASCII
+    characters; never shown.
+
+    Whitespace around the code is dropped (``"482913 "``, ``"\t482913\n"``) and
+    full-width digits are read as ASCII digits (``"４８２９１３"`` → ``"482913"``),
+    before the length is checked. Refused: a blank code, whitespace inside it
+    (``"482 913"``), any other non-ASCII character (full-width letters, other
+    scripts' digits) and control characters; the message says which, by position in
+    the code without its surrounding whitespace, never the code itself.
     """
     if not isinstance(value, str):
         raise ValidationError(
             argument, f"a string of {lo} to {hi} characters", type(value).__name__
         )
-    size = len(value)
     if value and value.isspace():
-        raise ValidationError(argument, "non-blank", f"a blank code of {size} characters")
-    for index, ch in enumerate(value):
+        raise ValidationError(argument, "non-blank", f"a blank code of {len(value)} characters")
+    text = value.strip().translate(_FULL_WIDTH_DIGITS)
+    size = len(text)
+    for index, ch in enumerate(text):
         if ch.isspace():
             what = "whitespace"
         elif not ch.isascii():
@@ -309,7 +320,7 @@ def code(argument: str, value: object, lo: int, hi: int) -> str:
         raise ValidationError(
             argument, f"between {lo} and {hi} characters", f"a code of {size} characters"
         )
-    return value
+    return text
 
 
 def lookup_order_id(argument: str, value: object) -> str:
@@ -567,8 +578,9 @@ def check_base_url(url: object, *, allow_insecure_http: bool) -> str:
     if scheme == "http" and not allow_insecure_http and not _is_loopback(host):
         raise ItnioError(
             f"base_url {shown} uses plain http:// to a host that is not loopback: the API "
-            "key and a replayable Sign would travel in clear text. Use https://, or pass "
-            "allow_insecure_http=True if this network is trusted"
+            "key and a replayable Sign would travel in clear text. Use https://, or if "
+            "this network is trusted pass allow_insecure_http=True, set "
+            "ITNIO_ALLOW_INSECURE_HTTP=1 or give itnio --allow-insecure-http"
         )
     checked = f"{scheme}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
     try:
@@ -576,6 +588,30 @@ def check_base_url(url: object, *, allow_insecure_http: bool) -> str:
     except httpx.InvalidURL:
         raise ItnioError(f"base_url {shown} is not a valid URL") from None
     return checked
+
+
+#: ``ITNIO_ALLOW_INSECURE_HTTP`` values that opt in (case-insensitive).
+_OPT_IN = frozenset({"1", "true", "yes"})
+
+
+def insecure_http_opt_in(allow_insecure_http: bool | None) -> bool:
+    """The plain-``http://`` opt-in: the argument when given, else
+    ``ITNIO_ALLOW_INSECURE_HTTP`` (``1``, ``true`` or ``yes``; unset or empty is off).
+
+    Raises:
+        ItnioError: the variable holds anything else (a typo must not pass unnoticed).
+    """
+    if allow_insecure_http is not None:
+        return allow_insecure_http
+    text = os.environ.get("ITNIO_ALLOW_INSECURE_HTTP", "").strip()
+    if not text:
+        return False
+    if text.lower() in _OPT_IN:
+        return True
+    raise ItnioError(
+        f"ITNIO_ALLOW_INSECURE_HTTP must be 1, true or yes to allow plain http:// to a "
+        f"host that is not loopback (or unset or empty not to), got {_show(text)}"
+    )
 
 
 def _shown_url(text: str) -> str:

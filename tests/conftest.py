@@ -46,6 +46,12 @@ def mock_client(handler: Any, **options: Any) -> AsyncItnio:
     return AsyncItnio(API_KEY, API_SECRET, transport=transport, **options)
 
 
+@pytest.fixture(autouse=True)
+def _no_insecure_http_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ITNIO_ALLOW_INSECURE_HTTP of the developer's shell never reaches a test."""
+    monkeypatch.delenv("ITNIO_ALLOW_INSECURE_HTTP", raising=False)
+
+
 @pytest.fixture
 def no_retry_sleep() -> RetryPolicy:
     """A retry policy that never sleeps (backoff 0)."""

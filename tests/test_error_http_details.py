@@ -88,6 +88,7 @@ async def test_send_limit_error_carries_the_http_answer(engine: str) -> None:
     assert error.status_code == 200
     assert error.headers is not None
     assert "date" in error.headers
+    assert error.reason is not None
     assert NUMBER not in error.reason
     assert (error.method, error.path) == ("POST", "/verification/send")
 

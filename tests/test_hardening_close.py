@@ -122,7 +122,7 @@ async def test_closing_during_thirty_calls_over_sockets_types_every_error(
         assert pool is not None
         tasks = [asyncio.ensure_future(call(client)) for _, call in calls]
         await holding.wait_for(POOL)
-        await _settle(lambda: pool.stats().waiting == CALLS - POOL)  # type: ignore[attr-defined]
+        await _settle(lambda: pool.stats().waiting == CALLS - POOL)
         await client.aclose()
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
 

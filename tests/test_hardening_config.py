@@ -272,6 +272,63 @@ async def test_an_opted_in_remote_http_base_url_is_used_as_given() -> None:
     assert recorder.urls == ["http://sandbox.internal:8080/otp/flow/details/1"]
 
 
+@pytest.mark.parametrize("value", ["1", "true", "yes", "TRUE", " Yes "])
+async def test_the_environment_alone_reaches_a_sandbox_container_by_service_name(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """An app configured only by ITNIO_* variables (ITNIO_ALLOW_INSECURE_HTTP=1/true/yes)
+    reaches http://sandbox:8080/otp, a sandbox container named by its service."""
+    monkeypatch.setenv("ITNIO_BASE_URL", "http://sandbox:8080/otp")
+    monkeypatch.setenv("ITNIO_API_KEY", API_KEY)
+    monkeypatch.setenv("ITNIO_API_SECRET", API_SECRET)
+    monkeypatch.setenv("ITNIO_ALLOW_INSECURE_HTTP", value)
+    recorder = Recorder()
+    async with AsyncItnio(transport=httpx.MockTransport(recorder)) as client:
+        assert client.base_url == "http://sandbox:8080/otp"
+        await client.flows.get(1)
+    assert recorder.urls == ["http://sandbox:8080/otp/flow/details/1"]
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_insecure_http_variable_is_off(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """Unset or empty, ITNIO_ALLOW_INSECURE_HTTP leaves plain http:// to a remote host refused."""
+    monkeypatch.setenv("ITNIO_ALLOW_INSECURE_HTTP", value)
+    with pytest.raises(ItnioError, match="ITNIO_ALLOW_INSECURE_HTTP=1"):
+        AsyncItnio(API_KEY, API_SECRET, base_url="http://sandbox:8080/otp")
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "on", "2", "y"])
+def test_any_other_insecure_http_value_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """A value that is not 1/true/yes is an ItnioError naming the variable and its values,
+    even for an https:// base URL (a typo must not pass unnoticed)."""
+    monkeypatch.setenv("ITNIO_ALLOW_INSECURE_HTTP", value)
+    with pytest.raises(ItnioError) as info:
+        AsyncItnio(API_KEY, API_SECRET)
+    assert str(info.value) == (
+        "ITNIO_ALLOW_INSECURE_HTTP must be 1, true or yes to allow plain http:// to a host "
+        f"that is not loopback (or unset or empty not to), got {value!r}"
+    )
+
+
+def test_the_argument_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """allow_insecure_http=False refuses even with ITNIO_ALLOW_INSECURE_HTTP=1, and an
+    explicit True needs no (and ignores a wrong) variable."""
+    monkeypatch.setenv("ITNIO_ALLOW_INSECURE_HTTP", "1")
+    with pytest.raises(ItnioError, match="plain http://"):
+        AsyncItnio(
+            API_KEY, API_SECRET, base_url="http://sandbox:8080/otp", allow_insecure_http=False
+        )
+    monkeypatch.setenv("ITNIO_ALLOW_INSECURE_HTTP", "maybe")
+    client = AsyncItnio(
+        API_KEY, API_SECRET, base_url="http://sandbox:8080/otp", allow_insecure_http=True
+    )
+    assert client.base_url == "http://sandbox:8080/otp"
+
+
 @pytest.mark.parametrize(
     "url",
     [

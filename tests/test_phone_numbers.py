@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ import respx
 from itnio_async import AsyncItnio, ValidationError
 from itnio_async import _validation as v
 from itnio_async._redact import mask_phone
+from itnio_async._resources.verifications import Verifications
 
 from .conftest import FIXED_TIME
 from .resources._wire import assert_wire, reply
@@ -243,3 +245,15 @@ async def test_refused_numbers_send_nothing(
             app_id="mRELxtHc", verification_id=VID, number=written, time=FIXED_TIME * 1000
         )
     assert not router.calls
+
+
+def test_send_documents_the_number_as_people_write_it() -> None:
+    """`send`'s docstring describes `to` as the rule accepts it (no stale "no `+`"), and
+    every example it gives is accepted."""
+    doc = Verifications.send.__doc__ or ""
+    to_doc = doc.split("to:", 1)[1].split("channel:", 1)[0]
+    assert "no ``+``" not in to_doc
+    examples = re.findall(r'``"([^"]+)"``', to_doc)
+    assert "+86 135 1234 5678" in examples
+    for example in examples:
+        assert v.phone("to", example) == "8613512345678"

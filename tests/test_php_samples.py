@@ -1,14 +1,16 @@
 """Cross-check with a client nobody here wrote: the vendor's PHP samples against the sandbox.
 
-Each seed page in ``../shared/seeds`` (beside the repository) holds two request
-samples: Java, then PHP. The PHP block (after the second line reading ``REQUEST``, up
-to ``RESPONSEEXAMPLE``) is run with ``php`` unchanged except for the credentials, the
-base URL, the ``{{...}}`` placeholders (filled from seeded data) and no-break spaces.
-Every sample must get ``"status": "0"`` from ``FakeItnio.serve()``, and ``"-1"`` when
-signed with a wrong secret.
+The PHP request samples of the five seed pages are kept in the repository, verbatim,
+in ``tests/fixtures/vendor_php/`` (each file names its source page and what is changed
+when it runs). Each is run with ``php`` unchanged except for the credentials, the base
+URL, the ``{{...}}`` placeholders (filled from seeded data) and no-break spaces. Every
+sample must get ``"status": "0"`` from ``FakeItnio.serve()``, and ``"-1"`` when signed
+with a wrong secret.
 
 Without ``php`` (and its curl extension) the tests skip, except when the ``CI``
-environment variable is set: then they fail, because CI installs php.
+environment variable is set: then they fail, because CI installs php. Where the seed
+pages themselves are at hand (``../shared/seeds`` beside the clone), the fixtures are
+checked to be verbatim copies of their PHP blocks.
 """
 
 from __future__ import annotations
@@ -25,20 +27,31 @@ import pytest
 
 from itnio_async.testing import FakeItnio, SeedData
 
+FIXTURES = Path(__file__).parent / "fixtures" / "vendor_php"
+#: The line after which a fixture is the vendor's sample, verbatim.
+VERBATIM = "// ---- verbatim vendor sample below ----\n"
 SEEDS = Path(__file__).parents[1].parent / "shared" / "seeds"
-SEED_FILES = sorted(SEEDS.glob("*.txt")) if SEEDS.is_dir() else []
 VENDOR_BASE = "https://api.itniotech.com/otp"
 KEY = "php-sample-key"
 SECRET = "php-sample-secret"
 
 #: What each seed page's PHP sample calls (method, path with the seeded ids filled in).
 EXPECTED = {
-    "000_fce3eb22157da344.txt": ("GET", "/flow/details/{flow_id}"),
-    "001_ca04bd638280c32d.txt": ("PUT", "/flow/update/90"),
-    "002_3664d1c0a411eed3.txt": ("GET", "/template/details/{template_id}"),
-    "003_79145c8884914dab.txt": ("POST", "/verification/orderId/record"),
-    "004_11f036a36a0d662d.txt": ("GET", "/app/details/{app_id}"),
+    "000_fce3eb22157da344": ("GET", "/flow/details/{flow_id}"),
+    "001_ca04bd638280c32d": ("PUT", "/flow/update/90"),
+    "002_3664d1c0a411eed3": ("GET", "/template/details/{template_id}"),
+    "003_79145c8884914dab": ("POST", "/verification/orderId/record"),
+    "004_11f036a36a0d662d": ("GET", "/app/details/{app_id}"),
 }
+SAMPLES = sorted(FIXTURES.glob("*.php"))
+
+
+def sample_of(fixture: Path) -> str:
+    """The vendor's sample in a fixture: everything after its header."""
+    header, marker, sample = fixture.read_text(encoding="utf-8").partition(VERBATIM)
+    assert marker, f"{fixture.name} has no '{VERBATIM.strip()}' line"
+    assert header.startswith("// Source: the vendor's page ")
+    return sample.removesuffix("\n")
 
 
 def php_block(page: str) -> str:
@@ -70,11 +83,10 @@ def prepare(block: str, base_url: str, secret: str, ids: SeedData) -> str:
     return "<?php\n" + script + "\n"
 
 
-def write_script(page: Path, directory: Path, base_url: str, secret: str, ids: SeedData) -> Path:
-    """Write the prepared PHP sample of ``page`` into ``directory``."""
+def write_script(fixture: Path, directory: Path, base_url: str, secret: str, ids: SeedData) -> Path:
+    """Write the prepared PHP sample of ``fixture`` into ``directory``."""
     script = directory / "sample.php"
-    block = php_block(page.read_text(encoding="utf-8"))
-    script.write_text(prepare(block, base_url, secret, ids), encoding="utf-8")
+    script.write_text(prepare(sample_of(fixture), base_url, secret, ids), encoding="utf-8")
     return script
 
 
@@ -110,30 +122,38 @@ def php() -> str:
     return binary
 
 
-def test_seed_pages_are_present() -> None:
-    """The five seed pages are found beside the repository (or the cross-check is skipped)."""
-    if not SEED_FILES:
-        pytest.skip(f"no seed pages at {SEEDS}")
-    assert [p.name for p in SEED_FILES] == sorted(EXPECTED)
-    for page in SEED_FILES:
-        block = php_block(page.read_text(encoding="utf-8"))
-        assert "curl_init" in block
-        assert "your api secret" in block
+def test_every_vendor_sample_is_kept_in_the_repository() -> None:
+    """The five samples are fixtures of the repository, each a curl call with the
+    vendor's credential placeholders (no folder beside the clone is needed)."""
+    assert [p.stem for p in SAMPLES] == sorted(EXPECTED)
+    for fixture in SAMPLES:
+        sample = sample_of(fixture)
+        assert "curl_init" in sample
+        assert "your api secret" in sample
+
+
+@pytest.mark.parametrize("fixture", SAMPLES, ids=[p.stem[:3] for p in SAMPLES])
+def test_fixtures_are_verbatim_copies_of_the_seed_pages(fixture: Path) -> None:
+    """Where the seed pages are at hand, each fixture is its page's PHP block, verbatim."""
+    page = SEEDS / (fixture.stem + ".txt")
+    if not page.is_file():
+        pytest.skip(f"no seed page {page} to compare with (the fixture is the copy)")
+    assert sample_of(fixture) == php_block(page.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(
     ("signed_right", "expected_status"), [(True, "0"), (False, "-1")], ids=["signed", "bad-secret"]
 )
-@pytest.mark.parametrize("page", SEED_FILES, ids=[p.name[:3] for p in SEED_FILES])
+@pytest.mark.parametrize("fixture", SAMPLES, ids=[p.stem[:3] for p in SAMPLES])
 async def test_php_sample_against_the_sandbox(
-    php: str, page: Path, signed_right: bool, expected_status: str, tmp_path: Path
+    php: str, fixture: Path, signed_right: bool, expected_status: str, tmp_path: Path
 ) -> None:
     """The vendor's PHP sample gets status "0" from the sandbox ("-1" with a wrong secret)."""
     fake = FakeItnio(KEY, SECRET)
     ids = fake.seed()
     async with fake.serve() as base_url:
         secret = SECRET if signed_right else "wrong-secret"
-        script = write_script(page, tmp_path, base_url, secret, ids)
+        script = write_script(fixture, tmp_path, base_url, secret, ids)
         process = await asyncio.create_subprocess_exec(
             php,
             str(script),
@@ -144,7 +164,7 @@ async def test_php_sample_against_the_sandbox(
     assert process.returncode == 0, stderr.decode(errors="replace")
     answer = parse_var_dump(stdout.decode())
     assert answer["status"] == expected_status, answer
-    method, path = EXPECTED[page.name]
+    method, path = EXPECTED[fixture.stem]
     [request] = fake.requests
     assert (request.method, request.path) == (
         method,

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from itnio_async import (
+    AsyncItnio,
     Channel,
     FlowStep,
     FlowTrigger,
@@ -140,3 +141,62 @@ async def test_serve_forever_runs_until_cancelled() -> None:
     async with httpx.AsyncClient() as http:
         with pytest.raises(httpx.ConnectError):
             await http.get(base_url + "/flow/list")
+
+
+async def test_advance_over_http_lets_a_client_see_a_code_expire() -> None:
+    """POST /_sandbox/advance?seconds=N over TCP moves the served fake's clock: a code sent
+    by a client that signs with the real time expires without sleeping, and that client
+    is not refused for its Timestamp afterwards."""
+    fake = FakeItnio()
+    async with fake.serve() as base_url:
+        root = base_url.removesuffix("/otp")
+        async with (
+            AsyncItnio(fake.api_key, fake.api_secret, base_url=base_url) as client,
+            httpx.AsyncClient(trust_env=False) as http,
+        ):
+            app = await client.apps.create(name="clock-shop", code_expiry=1)
+            template = await client.templates.create(
+                app_id=app.app_id, name="clock-login", text="Code ##code##"
+            )
+            sent = await client.verifications.send(
+                app_id=app.app_id, template_id=template.template_id, to=PHONE
+            )
+            before = fake.now()
+            answer = await http.post(f"{root}/_sandbox/advance", params={"seconds": "61"})
+            assert answer.status_code == 200
+            assert answer.headers["content-type"].startswith("application/json")
+            assert answer.json()["advanced"] == 61.0
+            assert fake.now() - before >= 61
+            result = await client.verifications.verify(sent.verification_id, fake.last_code(PHONE))
+    assert result.matched is MatchStatus.EXPIRED
+    assert [r.status for r in fake.requests] == ["0"] * 4  # no -16 after the advance
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?seconds=",
+        "?seconds=abc",
+        "?seconds=0",
+        "?seconds=-5",
+        "?seconds=nan",
+        "?seconds=inf",
+        "?seconds=1e400",
+    ],
+)
+async def test_advance_refuses_what_is_no_positive_finite_number(query: str) -> None:
+    """A missing, non-numeric, zero, negative or infinite N answers 400 with a JSON error and
+    leaves the clock alone; another method answers 405."""
+    now = [1_000_000.0]
+    fake = FakeItnio(clock=lambda: now[0])
+    async with fake.serve() as base_url, httpx.AsyncClient(trust_env=False) as http:
+        url = base_url.removesuffix("/otp") + "/_sandbox/advance"
+        answer = await http.post(url + query)
+        wrong_method = await http.get(url + "?seconds=5")
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "Bad Request"
+    assert answer.json()["message"].startswith("seconds must be a positive finite number")
+    assert fake.now() == 1_000_000.0
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["allow"] == "POST"

@@ -109,3 +109,47 @@ def test_pyright_accepts_aclosing_and_explicit_narrowing(tmp_path: Path) -> None
     """pyright accepts `aclosing(iter_by_order_ids(...))` and `ok is True` / isinstance / match."""
     result = _check(PYRIGHT, tmp_path, EXPLICIT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+#: modify takes typed keyword arguments: a misspelt name or a wrong type is an error for
+#: the checkers, on the plain method and its with_raw_response form alike.
+MODIFY = """\
+from __future__ import annotations
+
+from itnio_async import App, AsyncItnio, Template
+
+
+async def change(client: AsyncItnio) -> None:
+    app: App = await client.apps.modify("mRELxtHc", name="renamed", code_expiry=10)
+    template: Template = await client.templates.modify(455, code_length=6)
+    raw = await client.apps.with_raw_response.modify("mRELxtHc", name="x")
+    print(app, template, raw.parse().name)
+    await client.apps.modify("mRELxtHc", code_expiri=10)  # ERROR 1
+    await client.templates.modify(455, code_length="6")  # ERROR 2
+    await client.templates.with_raw_response.modify(455, lenght=6)  # ERROR 3
+"""
+
+
+def _error_lines(output: str, marker: str) -> set[int]:
+    """The snippet lines (1-based) the checker's output reports errors on."""
+    lines = set()
+    for line in output.splitlines():
+        if marker in line and "snippet0.py:" in line:
+            lines.add(int(line.split("snippet0.py:", 1)[1].split(":", 1)[0]))
+    return lines
+
+
+def _marked_lines(source: str) -> set[int]:
+    return {n for n, text in enumerate(source.splitlines(), start=1) if "# ERROR" in text}
+
+
+def test_mypy_strict_flags_unknown_modify_arguments(tmp_path: Path) -> None:
+    """mypy --strict reports exactly the misspelt or mistyped modify arguments."""
+    result = _check(MYPY, tmp_path, MODIFY)
+    assert _error_lines(result.stdout, ": error:") == _marked_lines(MODIFY), result.stdout
+
+
+def test_pyright_flags_unknown_modify_arguments(tmp_path: Path) -> None:
+    """pyright reports exactly the misspelt or mistyped modify arguments."""
+    result = _check(PYRIGHT, tmp_path, MODIFY)
+    assert _error_lines(result.stdout, " - error:") == _marked_lines(MODIFY), result.stdout

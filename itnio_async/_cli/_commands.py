@@ -30,7 +30,9 @@ Try it without credentials or network:
   itnio sandbox serve --port 8080     the sandbox over HTTP for other programs
 
 Credentials come from --api-key/--api-secret or ITNIO_API_KEY/ITNIO_API_SECRET;
-the base URL from --base-url or ITNIO_BASE_URL.
+the base URL from --base-url or ITNIO_BASE_URL. A plain http:// base URL to a host
+that is not loopback (a sandbox container: http://sandbox:8080/otp) needs
+--allow-insecure-http or ITNIO_ALLOW_INSECURE_HTTP=1.
 """
 
 
@@ -134,7 +136,9 @@ def apps_update(
 ) -> None:
     """Update application APP_ID (PUT /app/update/{appId}).
 
-    A limit given as 'off' is switched off; a limit not given is not sent.
+    A limit given as 'off' is switched off. An option not given is not sent, and
+    the API then resets that setting to its default (code expiry 5, limits off):
+    give every setting to keep (see `itnio apps get APP_ID`).
     """
     run_call(
         ctx,
@@ -219,7 +223,10 @@ def templates_update(
 ) -> None:
     """Update a template (PUT /template/update/{templateId}).
 
-    Updates template TEMPLATE_ID; --name and --text are required by the API.
+    Updates template TEMPLATE_ID; --name and --text are required by the API. An
+    option not given is not sent, and the API then resets that setting to its
+    default (code type numeric, length 4, speech rate 50, language EN, max
+    duration 59, repeat count 1): give every setting to keep.
     """
     run_call(ctx, lambda c: c.templates.update(template_id, code_type=code_type, **fields))
 
@@ -321,7 +328,8 @@ _send_options = _options(
         "--to",
         required=True,
         metavar="NUMBER",
-        help="Destination: 10-14 digits with country code, no '+'.",
+        help="Destination with country code, as people write it: 8613512345678, "
+        "'+86 135 1234 5678' (sent as its 10-14 digits).",
     ),
     click.option("--channel", type=_CHANNEL, help="Channel (server default sms)."),
     click.option("--flow-id", help="Task flow for fallbacks."),
@@ -423,7 +431,8 @@ def verifications_verify(ctx: click.Context, verification_id: str, code: str) ->
     Checks CODE against VERIFICATION_ID.
 
     A wrong, expired or used code is not an error: the call succeeds (exit 0) and
-    "matched" says what happened (0 matched, 2 failed, 4 already used, 5 expired...).
+    "matched" says what happened: MATCHED, FAILED, ALREADY_USED, EXPIRED... on a
+    terminal; 0, 2, 4, 5... in the JSON printed when piped or with --json.
     """
     run_call(ctx, lambda c: c.verifications.verify(verification_id, code))
 

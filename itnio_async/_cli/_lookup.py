@@ -14,8 +14,10 @@ A run ends early in two ways, always after writing every line that completed:
 * SIGINT (Ctrl-C) or SIGTERM: the lookups in flight are cancelled, the summary says
   how to resume, exit code :data:`EXIT_INTERRUPTED`.
 
-``--resume FILE`` skips the ids that already have an *answered* result line in FILE
-(an earlier run's output), see :func:`is_answered`.
+``--resume FILE`` skips the ids that already have a *final* result line in FILE (an
+earlier run's output), see :func:`is_answered`. When stdout is FILE itself (``>>
+FILE``) and FILE ends in a line cut off by a killed run, a newline ends that line
+before anything is appended, so the next line is not glued onto it.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ from typing import IO, TYPE_CHECKING, Any, Final
 
 import click
 
-from .._bulk import ACCOUNT_STATUSES, RunStoppedError
-from .._exceptions import APIError, HTTPStatusError, ItnioError, ValidationError
+from .._bulk import RunStoppedError
+from .._exceptions import ItnioError, ValidationError
 from .._models import LookupFailed, RecordLookup
 from ._output import (
     EXIT_API,
@@ -53,8 +55,6 @@ from ._output import (
     EXIT_STOPPED,
     error_line,
     is_terminal,
-    to_json,
-    to_jsonable,
 )
 from ._runtime import api_command, fail, open_client, run_async, state_of
 
@@ -69,51 +69,35 @@ __all__ = [
     "LookupStats",
     "answered_ids",
     "is_answered",
-    "lookup_line",
     "records_lookup",
     "run_lookups",
 ]
 
-#: Error types of result lines that say nothing about the id itself: the request
-#: did not get through, or the answer was not understood. ``--resume`` redoes them.
+#: API statuses that answer an order id for good: -24, no record has this order id.
+#: Every other status may come out differently on another run: -22 (for example no
+#: --app-id where the API wants one), -18 and the other server, account, clock and
+#: limit statuses. ``--resume`` looks those ids up again.
+FINAL_STATUSES: Final = frozenset({-24})
+#: Error types that never answer an id, whatever status they carry: the request did
+#: not get through, or the HTTP answer was not a success (a 404 page, a 429, a 5xx).
 UNANSWERED_TYPES: Final = frozenset(
     {"TransportError", "RequestTimeoutError", "HTTPStatusError", "DecodeError"}
 )
-#: API statuses that say nothing about the id either: the account (-1, -2, -10),
-#: the clock (-16) or the server (-18). ``--resume`` redoes them.
-UNANSWERED_STATUSES: Final = ACCOUNT_STATUSES | {-16, -18}
 
 #: What an id source yields: an id to look up, or a line that already failed.
 IdItem = str | LookupFailed
 
 
-def lookup_line(lookup: RecordLookup) -> dict[str, Any]:
-    """The JSON object written for one looked-up order id."""
-    if lookup.ok:
-        return {"orderId": lookup.order_id, "ok": True, "record": to_jsonable(lookup.record)}
-    error = lookup.error
-    status: int | None = None
-    message = " ".join(str(error).split())
-    if isinstance(error, APIError):
-        status = error.status
-        message = error.reason or message
-    elif isinstance(error, HTTPStatusError):
-        status = error.status
-    return {
-        "orderId": lookup.order_id,
-        "ok": False,
-        "error": {"type": type(error).__name__, "status": status, "message": message},
-    }
-
-
 def is_answered(line: object) -> bool:
-    """Whether a result line (parsed JSON) answers its id, so ``--resume`` skips the id.
+    """Whether a result line (parsed JSON) answers its id for good, so ``--resume``
+    skips the id.
 
-    Answered: a record (``"ok": true``); a ``ValidationError`` (the id itself is
-    malformed, and stays so); an API status about the id, such as -24 (no such
-    order id) or -22. Not answered: transport failures, non-2xx HTTP answers,
-    undecodable answers (:data:`UNANSWERED_TYPES`) and the statuses of
-    :data:`UNANSWERED_STATUSES`.
+    Final: a record (``"ok": true``); a ``ValidationError`` (the id itself is
+    malformed, and stays so); status -24 from the API (no record has this order id,
+    :data:`FINAL_STATUSES`). Everything else is looked up again, as another run may
+    answer it differently: transport failures and timeouts, any non-2xx HTTP answer
+    (rate limits, 5xx), undecodable answers, and every other API status (-22 such as
+    a missing ``--app-id``, -18, -1, -2, -10, -16, -27, -28...).
     """
     if not isinstance(line, dict):
         return False
@@ -125,9 +109,7 @@ def is_answered(line: object) -> bool:
     kind, status = error.get("type"), error.get("status")
     if kind == "ValidationError":
         return True
-    if kind in UNANSWERED_TYPES:
-        return False
-    return type(status) is int and status not in UNANSWERED_STATUSES
+    return kind not in UNANSWERED_TYPES and type(status) is int and status in FINAL_STATUSES
 
 
 def answered_ids(path: str) -> set[str]:
@@ -383,7 +365,7 @@ async def run_lookups(
         console = progress.console if progress is not None and _same_terminal() else None
 
         def write_line(lookup: RecordLookup) -> None:
-            line = to_json(lookup_line(lookup))
+            line = lookup.to_json()
             if console is not None:
                 console.out(line, highlight=False)
             else:
@@ -498,8 +480,9 @@ def _resume_hint() -> str:
     )
 
 
-def _check_appending(path: str) -> None:
-    """Refuse ``--resume FILE > FILE``: the shell emptied FILE before the run started."""
+def _output_is(path: str) -> bool:
+    """Whether stdout writes to ``path``; refuse ``--resume FILE > FILE`` (the shell
+    emptied FILE before the run started)."""
     try:
         import fcntl
 
@@ -507,12 +490,47 @@ def _check_appending(path: str) -> None:
         out, resumed = os.fstat(fd), os.stat(path)
         appending = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND
     except (AttributeError, ImportError, OSError, ValueError):
-        return
-    if (out.st_dev, out.st_ino) == (resumed.st_dev, resumed.st_ino) and not appending:
+        return False
+    if (out.st_dev, out.st_ino) != (resumed.st_dev, resumed.st_ino):
+        return False
+    if not appending:
         raise click.UsageError(
             f"stdout is {click.format_filename(path)} itself, opened with '>', which empties "
             f"it: continue it with '>> {click.format_filename(path)}'"
         )
+    return True
+
+
+def _ends_cut_off(path: str) -> bool:
+    """Whether ``path`` ends in a line without its newline (a run killed mid-line)."""
+    with open(path, "rb") as stream:
+        if stream.seek(0, os.SEEK_END) == 0:
+            return False
+        stream.seek(-1, os.SEEK_END)
+        return stream.read(1) != b"\n"
+
+
+def _end_cut_off_line(path: str) -> None:
+    """Before ``--resume FILE`` appends, end a cut-off last line of FILE: with a newline
+    when stdout is FILE (``>> FILE``), else with a warning for whoever appends."""
+    is_output = _output_is(path)
+    if not _ends_cut_off(path):
+        return
+    name = click.format_filename(path)
+    if is_output:
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        click.echo(
+            f"records lookup: {name} ended in a cut-off line: ended it with a newline "
+            "(its id is looked up again)",
+            err=True,
+        )
+        return
+    click.echo(
+        f"records lookup: warning: {name} ends in a cut-off line (its id is looked up "
+        f"again); before appending this output to it, end that line: echo >> {name}",
+        err=True,
+    )
 
 
 def _quiet_stdout() -> None:
@@ -552,8 +570,10 @@ def _quiet_stdout() -> None:
     "--resume",
     type=click.Path(dir_okay=False, exists=True),
     metavar="FILE",
-    help="Skip the ids that already have an answered result line in FILE (an earlier "
-    "run's output; append to it with >> FILE).",
+    help="Skip the ids that already have a final result line in FILE (an earlier run's "
+    "output; append to it with >> FILE): a record, -24 (not found) or an invalid id. "
+    "Any other error is looked up again. A cut-off last line (a killed run) is ended "
+    "with a newline first when the output is FILE.",
 )
 @click.pass_context
 def records_lookup(
@@ -584,10 +604,13 @@ def records_lookup(
            (10 transport failures in a row); what completed was written
       130  interrupted by Ctrl-C (SIGINT) or SIGTERM; what completed was written
 
-    A run that ended early continues with --resume OUT >> OUT: ids with an answered
-    line in OUT are skipped (a record, a -24 not found or another API status about
-    the id, an invalid id); ids that failed in transport, with a non-2xx answer, an
-    undecodable answer, or status -1, -2, -10, -16 or -18 are looked up again.
+    A run that ended early continues with --resume OUT >> OUT: ids with a final
+    line in OUT are skipped: a record, status -24 (no record has this order id), or
+    an invalid id. Every other error may come out differently on another run and is
+    looked up again: transport failures and timeouts, non-2xx answers (rate limits,
+    5xx), undecodable answers, and every other status (-22 such as a missing
+    --app-id, -18, -1, -2, -10, -16, -27, -28...). If OUT ends in a line cut off by a
+    killed run (kill -9, a full disk), a newline ends it before anything is appended.
 
     \b
     Examples:
@@ -603,8 +626,8 @@ def records_lookup(
     stats = LookupStats()
     answered: Set[str] = frozenset()
     if resume is not None:
-        _check_appending(resume)
         try:
+            _end_cut_off_line(resume)
             answered = answered_ids(resume)
         except OSError as exc:
             raise click.BadParameter(str(exc), param_hint="--resume") from exc
@@ -657,8 +680,8 @@ def records_lookup(
             with open(file_, "rb") as stream:
                 run_async(main(stream))
     except BrokenPipeError:
-        _quiet_stdout()  # stdout was closed (`| head`): exit quietly
-        ctx.exit(EXIT_FAILURE)
+        _quiet_stdout()  # stdout was closed (`| head`): its reader has all it wanted
+        ctx.exit(EXIT_OK)
     except RunStoppedError as exc:
         stop = exc
     except InterruptedRunError as exc:
@@ -675,7 +698,7 @@ def records_lookup(
         sys.stdout.flush()  # every line is whole before the summary
     except BrokenPipeError:
         _quiet_stdout()
-        ctx.exit(EXIT_FAILURE)
+        ctx.exit(EXIT_OK)
     if stop is not None:
         click.echo(error_line(stop.error, secrets=(state.api_secret,)), err=True)
         click.echo(stats.summary(f"stopped by {type(stop.error).__name__}"), err=True)

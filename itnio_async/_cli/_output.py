@@ -1,20 +1,25 @@
 """Everything the command line writes: JSON on stdout, one-line errors on stderr, exit codes.
 
-JSON is pretty-printed (indented, highlighted by rich) when stdout is a terminal and
-compact on one line when it is piped. Errors are one line on stderr naming the error
-class and, for API errors, the API status; they never carry a secret.
+Results are JSON made by the models' one serialiser (``Model.to_dict()``, the
+converter's unstructure side). Piped, or with ``--json``, they are that JSON on one
+line, equal to ``Model.to_json()``: enums as their integer values. On a terminal
+(where a person reads) they are pretty-printed and highlighted by rich, and enum
+values are shown by their names (``"matched": "FAILED"``). Errors are one line on
+stderr naming the error class and, for API errors, the API status; they never carry
+a secret.
 """
 
 from __future__ import annotations
 
-import json
+import enum
 import os
 import sys
 from typing import IO, Any, Final
 
+import attrs
 import click
 
-from .._converter import unstructure
+from .._converter import dumps, unstructure, wire_name
 from .._exceptions import (
     APIError,
     DecodeError,
@@ -35,8 +40,7 @@ __all__ = [
     "exit_code_for",
     "is_terminal",
     "print_json",
-    "to_json",
-    "to_jsonable",
+    "with_enum_names",
 ]
 
 EXIT_OK: Final = 0
@@ -80,25 +84,34 @@ def is_terminal(stream: IO[Any] | None) -> bool:
         return False
 
 
-def to_jsonable(value: Any) -> Any:
-    """Models → wire-named JSON data (camelCase keys, ISO datetimes, Decimals as strings)."""
-    return unstructure(value)
+def with_enum_names(value: Any, data: Any) -> Any:
+    """``data`` (``value`` unstructured) with each integer enum shown by its name, for
+    people: ``{"matched": 2}`` → ``{"matched": "FAILED"}`` (an unknown value keeps
+    its pseudo-member's name, ``UNKNOWN_7``). Everything else is left as it is."""
+    if isinstance(value, enum.IntEnum):
+        return value.name
+    if isinstance(value, list) and isinstance(data, list):
+        return [with_enum_names(v, d) for v, d in zip(value, data, strict=True)]
+    if attrs.has(type(value)) and isinstance(data, dict):
+        shown = dict(data)
+        for field in attrs.fields(type(value)):
+            key = wire_name(type(value), field.name)
+            if key in shown:
+                shown[key] = with_enum_names(getattr(value, field.name), shown[key])
+        return shown
+    return data
 
 
-def to_json(value: Any) -> str:
-    """Compact one-line JSON of already jsonable data."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def print_json(value: Any) -> None:
-    """Write one JSON document to stdout: pretty on a terminal, one line when piped."""
-    data = to_jsonable(value)
-    if is_terminal(sys.stdout):
+def print_json(value: Any, *, machine: bool = False) -> None:
+    """Write one result to stdout: on a terminal pretty and with enum names (unless
+    ``machine``), else one line of JSON equal to ``to_json()``."""
+    data = unstructure(value)
+    if is_terminal(sys.stdout) and not machine:
         from rich.console import Console
 
-        Console(file=sys.stdout).print_json(data=data, indent=2, default=str)
+        Console(file=sys.stdout).print_json(data=with_enum_names(value, data), indent=2)
     else:
-        click.echo(to_json(data))
+        click.echo(dumps(data))
 
 
 def exit_code_for(exc: BaseException) -> int:

@@ -1,10 +1,12 @@
 """Global options, the client a command runs against, and running a call to an exit code.
 
 The global options (``--api-key``, ``--api-secret``, ``--base-url``, ``--timeout``,
-``--max-retries``, ``--sandbox``) are accepted on the root group and, hidden, on every
-leaf command too (``itnio records lookup --sandbox ...``); a value given after the
-command wins. Credentials and the base URL not given as options are read from the
-environment by the SDK itself (``ITNIO_API_KEY``, ``ITNIO_API_SECRET``, ``ITNIO_BASE_URL``).
+``--max-retries``, ``--allow-insecure-http``, ``--sandbox``, ``--json``) are accepted
+on the root group and, hidden, on every leaf command too (``itnio records lookup
+--sandbox ...``); a value given after the command wins. Credentials, the base URL and
+the plain-http opt-in not given as options are read from the environment by the SDK
+itself (``ITNIO_API_KEY``, ``ITNIO_API_SECRET``, ``ITNIO_BASE_URL``,
+``ITNIO_ALLOW_INSECURE_HTTP``).
 """
 
 from __future__ import annotations
@@ -57,7 +59,11 @@ class State:
     base_url: str | None = None
     timeout: float | None = None
     max_retries: int | None = None
+    #: ``--allow-insecure-http``; ``None``: the SDK reads ``ITNIO_ALLOW_INSECURE_HTTP``.
+    allow_insecure_http: bool | None = None
     sandbox: bool = False
+    #: ``--json``: one line of machine JSON (``to_json()``) also on a terminal.
+    json_output: bool = False
     transport: httpx.AsyncBaseTransport | None = attrs.field(default=None, repr=False)
     #: Ids created by seeding the sandbox (filled when ``--sandbox`` is used).
     sandbox_ids: dict[str, Any] | None = None
@@ -110,11 +116,28 @@ def global_options(*, hidden: bool) -> Callable[[F], F]:
                 help="Extra attempts for retryable failures [default: 2].",
             ),
             click.option(
+                "--allow-insecure-http",
+                is_flag=True,
+                default=False,
+                help="Allow a plain http:// --base-url to a host that is not loopback, such "
+                "as a sandbox container (http://sandbox:8080/otp); the key and a replayable "
+                "Sign then travel in clear text [default: $ITNIO_ALLOW_INSECURE_HTTP=1].",
+            ),
+            click.option(
                 "--sandbox",
                 is_flag=True,
                 default=False,
                 help="Run against an in-process fake API seeded with sample data "
                 "(no credentials, no network). See `itnio sandbox ids`.",
+            ),
+            click.option(
+                "--json",
+                "json_output",
+                is_flag=True,
+                default=False,
+                help="Print results as one line of JSON, enums as integers (what "
+                "Model.to_json() gives), also on a terminal; a terminal otherwise shows "
+                "them pretty, enums by name (matched: FAILED). Piped output is always JSON.",
             ),
         ]
         for option in reversed(options):
@@ -131,7 +154,16 @@ def global_options(*, hidden: bool) -> Callable[[F], F]:
 
 
 _GLOBAL_NAMES = frozenset(
-    {"api_key", "api_secret", "base_url", "timeout", "max_retries", "sandbox"}
+    {
+        "api_key",
+        "api_secret",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "allow_insecure_http",
+        "sandbox",
+        "json_output",
+    }
 )
 
 CONTEXT_SETTINGS: dict[str, Any] = {
@@ -141,7 +173,9 @@ CONTEXT_SETTINGS: dict[str, Any] = {
 
 LEAF_EPILOG = (
     "The global options (--api-key, --api-secret, --base-url, --timeout, "
-    "--max-retries, --sandbox) may also be given after the command; see `itnio --help`."
+    "--max-retries, --allow-insecure-http, --sandbox, --json) may also be given after "
+    "the command; "
+    "see `itnio --help`."
 )
 
 
@@ -207,6 +241,7 @@ async def open_client(state: State) -> AsyncIterator[AsyncItnio]:
             state.api_key,
             state.api_secret,
             base_url=state.base_url,
+            allow_insecure_http=state.allow_insecure_http,
             transport=state.transport,
             **options,
         )
@@ -282,5 +317,5 @@ def run_call(ctx: click.Context, call: Callable[[AsyncItnio], Awaitable[Any]]) -
     except ItnioError as exc:
         fail(ctx, exc)
         return
-    print_json({"ok": True} if result is None else result)
+    print_json({"ok": True} if result is None else result, machine=state.json_output)
     sys.stdout.flush()

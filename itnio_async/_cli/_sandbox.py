@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 import sys
 from typing import TYPE_CHECKING
 
 import click
+import httpx
 
-from ._output import EXIT_FAILURE, print_json
+from ._output import EXIT_FAILURE, EXIT_TRANSPORT, print_json
 from ._runtime import CONTEXT_SETTINGS, run_async
-from ._sandbox_data import describe_ids, make_fake
+from ._sandbox_data import describe_ids, describe_limits, make_fake
 
 if TYPE_CHECKING:
     from ..testing import Delivery
@@ -61,20 +63,6 @@ def sandbox() -> None:
     """
 
 
-@sandbox.command("ids", context_settings=CONTEXT_SETTINGS)
-def sandbox_ids() -> None:
-    """Print the seeded ids and codes (use them with --sandbox).
-
-    Every --sandbox run starts from the same seeded data; this prints its ids as JSON.
-    codes[i] is the code delivered for verificationIds[i]: it verifies with
-    `itnio --sandbox verifications verify VERIFICATION_ID CODE` (the first one was
-    already used by the seed, so it answers ALREADY_USED).
-    """
-
-    _, ids = make_fake()
-    print_json(ids)
-
-
 def _check_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
@@ -83,6 +71,98 @@ def _check_code(ctx: click.Context, param: click.Parameter, value: str | None) -
     if not is_fixed_code(value):
         raise click.BadParameter("a code is 4 to 10 letters or digits")
     return value
+
+
+#: ``--fixed-code`` of ``serve`` and ``ids``: the same option gives the same ids.
+_fixed_code_option = click.option(
+    "--fixed-code",
+    metavar="CODE",
+    callback=_check_code,
+    help="Deliver this code (4-10 letters or digits) for every send instead of a random "
+    "one, fitted to the template: repeated or cut to its codeLength (1234 becomes 123412 "
+    "for a 6-digit template), so it verifies; a template whose codeType cannot make its "
+    "characters (letters for a numeric one) still gets a random code.",
+)
+
+
+@sandbox.command("ids", context_settings=CONTEXT_SETTINGS)
+@_fixed_code_option
+def sandbox_ids(fixed_code: str | None) -> None:
+    """Print the seeded ids, codes and send limits.
+
+    Every --sandbox run, and every `itnio sandbox serve` with the same --fixed-code,
+    starts from the same seeded data; this prints its ids as JSON. codes[i] is the
+    code delivered for verificationIds[i]: it verifies with `itnio --sandbox
+    verifications verify VERIFICATION_ID CODE` (the first one was already used by the
+    seed, so it answers ALREADY_USED; a served sandbox sent them at its epoch,
+    2025-01-01 09:00 +08:00, so there they answer EXPIRED).
+
+    periodTotalSendLimit and periodPhoneSendLimit are the seeded app's limits: past
+    them sends answer -27 / -28 until the window passes (a restart, or `itnio
+    sandbox advance SECONDS` on a served sandbox).
+    """
+
+    _, ids = make_fake(fixed_code=fixed_code)
+    assert ids is not None
+    print_json(ids)
+    click.echo(describe_limits(ids), err=True)
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter("a positive finite number of seconds")
+    return value
+
+
+@sandbox.command("advance", context_settings=CONTEXT_SETTINGS)
+@click.argument(
+    "seconds", type=click.FloatRange(min=0, min_open=True), callback=_finite, metavar="SECONDS"
+)
+@click.option(
+    "--base-url",
+    envvar="ITNIO_BASE_URL",
+    default="http://127.0.0.1:8080/otp",
+    show_default=True,
+    metavar="URL",
+    help="The running sandbox's API base URL [default also from $ITNIO_BASE_URL].",
+)
+def sandbox_advance(seconds: float, base_url: str) -> None:
+    """Move a running sandbox's clock forward SECONDS.
+
+    Talks to a sandbox started with `itnio sandbox serve` (POST
+    /_sandbox/advance?seconds=N next to its /otp base URL): codes expire, send-limit
+    windows pass and task-flow steps fire as if that time had gone by, so a test in
+    any language can see a code expire without sleeping. Prints the sandbox's answer
+    ({"advanced": SECONDS, "now": ...}). Clients keep signing with the real time: the
+    sandbox accepts it after an advance.
+
+    \b
+    Example:
+      itnio sandbox advance 301    # past the seeded app's 5-minute code expiry
+    """
+    root = base_url.strip().rstrip("/").removesuffix("/otp")
+    try:
+        with httpx.Client(trust_env=False, timeout=10) as http:
+            answer = http.post(f"{root}/_sandbox/advance", params={"seconds": repr(seconds)})
+    except httpx.HTTPError as exc:
+        click.echo(f"error: cannot reach the sandbox at {root}: {exc}", err=True)
+        sys.exit(EXIT_TRANSPORT)
+    if answer.status_code != 200:
+        click.echo(
+            f"error: {root}/_sandbox/advance answered HTTP {answer.status_code}: "
+            f"{_message_of(answer)} (is {base_url} an `itnio sandbox serve`?)",
+            err=True,
+        )
+        sys.exit(EXIT_TRANSPORT)
+    print_json(answer.json())
+
+
+def _message_of(answer: httpx.Response) -> str:
+    """The ``message`` of a sandbox's JSON error, else the start of the body."""
+    try:
+        return str(answer.json()["message"])
+    except (ValueError, KeyError, TypeError):
+        return answer.text[:200]
 
 
 def _print_delivery(delivery: Delivery) -> None:
@@ -111,12 +191,7 @@ def _print_delivery(delivery: Delivery) -> None:
 @click.option(
     "--seed/--no-seed", default=True, show_default=True, help="Start with the sample data set."
 )
-@click.option(
-    "--fixed-code",
-    metavar="CODE",
-    callback=_check_code,
-    help="Deliver this code (4-10 letters or digits) for every send instead of a random one.",
-)
+@_fixed_code_option
 def sandbox_serve(
     host: str, port: int, api_key: str, api_secret: str, seed: bool, fixed_code: str | None
 ) -> None:
@@ -133,7 +208,12 @@ def sandbox_serve(
     Nothing reaches a phone: each code it delivers is printed here as it happens
     (number, code, verificationId), and GET http://HOST:PORT/_sandbox/deliveries
     (optionally ?to=NUMBER) answers them all as JSON. With --fixed-code every send
-    delivers CODE (a send-code call delivers the code its caller chose).
+    delivers CODE fitted to the template's length (see the option; a send-code call
+    delivers the code its caller chose).
+
+    Its clock moves on with POST http://HOST:PORT/_sandbox/advance?seconds=N (or
+    `itnio sandbox advance N`): codes expire and send-limit windows pass without
+    waiting.
     """
 
     async def main() -> None:
@@ -156,9 +236,15 @@ def sandbox_serve(
             click.echo(f"  export ITNIO_API_SECRET={api_secret}")
             if ids:
                 click.echo(f"  {describe_ids(ids)}")
-            click.echo(f"  deliveries: GET {base_url.removesuffix('/otp')}/_sandbox/deliveries")
+                click.echo(f"  {describe_limits(ids)}")
+            root = base_url.removesuffix("/otp")
+            click.echo(f"  deliveries: GET {root}/_sandbox/deliveries")
+            click.echo(f"  clock: POST {root}/_sandbox/advance?seconds=N (itnio sandbox advance N)")
             if fixed_code is not None:
-                click.echo(f"  every send delivers the code {fixed_code}")
+                click.echo(
+                    f"  every send delivers the code {fixed_code}, repeated or cut to the "
+                    "template's code length"
+                )
             click.echo("Press Ctrl-C to stop.")
             sys.stdout.flush()
             fake.on_delivery = _print_delivery

@@ -161,7 +161,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             httpx.HTTPError: any other failure, after the request was (maybe) sent.
         """
         loop = self._loop
-        if loop is not asyncio.get_running_loop():
+        if loop is None or loop is not asyncio.get_running_loop():
             loop = self._bind()
         scheme, host, port = request.origin
         if scheme not in _DEFAULT_PORTS:

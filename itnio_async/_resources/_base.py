@@ -12,7 +12,7 @@ import inspect
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._call import Call, ClientPort, Resolver, public
 from .._exceptions import ValidationError
@@ -21,7 +21,9 @@ from .._redact import Secrets
 if TYPE_CHECKING:
     from .._retry import CallKind
 
-__all__ = ["RawView", "Resource", "compact"]
+__all__ = ["RawView", "Resource", "compact", "merged", "read"]
+
+T = TypeVar("T")
 
 
 class Resource:
@@ -128,3 +130,19 @@ def _unencodable(value: Any) -> bool:
 def compact(**fields: Any) -> dict[str, Any]:
     """A JSON body without the fields left as ``None`` ("not sent")."""
     return {k: v for k, v in fields.items() if v is not None}
+
+
+async def read(port: ClientPort, call: Call[T]) -> T:
+    """The model ``call`` answers, also on a ``with_raw_response`` port (whose
+    requests return a :class:`RawResponse`): a read that a write depends on."""
+    return (await port.request(call, raw=True)).parse()
+
+
+def merged(current: object, **changes: Any) -> dict[str, Any]:
+    """``changes`` with every one left ``None`` replaced by ``current``'s attribute of
+    that name (an empty string read back counts as not set, as ``None`` does)."""
+    result: dict[str, Any] = {}
+    for name, value in changes.items():
+        kept = getattr(current, name) if value is None else value
+        result[name] = None if kept == "" else kept
+    return result

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _validation as v
-from .._call import raw_of
+from .._call import Call, raw_of
 from .._models import App, SendLimit
 from .._retry import CallKind
-from ._base import RawView, Resource
+from ._base import RawView, Resource, merged, read
 
 __all__ = ["Apps", "AppsWithRawResponse"]
 
@@ -19,7 +19,17 @@ def _app_body(
     period_total_send_limit: object,
     period_phone_send_limit: object,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": v.check_name("name", name)}
+    return {
+        "name": v.check_name("name", name),
+        **_app_options(code_expiry, period_total_send_limit, period_phone_send_limit),
+    }
+
+
+def _app_options(
+    code_expiry: object, period_total_send_limit: object, period_phone_send_limit: object
+) -> dict[str, Any]:
+    """The optional fields of an app body, checked; those left ``None`` are not sent."""
+    body: dict[str, Any] = {}
     if code_expiry is not None:
         body["codeExpiry"] = v.check_int("code_expiry", code_expiry, 1, 60)
     if period_total_send_limit is not None:
@@ -80,17 +90,27 @@ class Apps(Resource):
         period_total_send_limit: SendLimit | None = None,
         period_phone_send_limit: SendLimit | None = None,
     ) -> App:
-        """Update an application (``PUT /app/update/{appId}``; ``appId`` also goes in the body).
+        """Replace an application's settings (``PUT /app/update/{appId}``; ``appId`` also
+        goes in the body).
+
+        ``update`` sends only what it is given, and the API documents a default for
+        every optional field: one left ``None`` is not sent and is **reset** to its
+        default (code expiry 5 minutes, send limit off), not kept. To change some
+        settings and keep the others, use :meth:`modify`.
 
         Args:
             app_id: the application id (4–32 characters; an ``int`` is taken as its digits).
             name: 4–32 characters, unique in the account.
-            code_expiry: minutes a sent code stays valid, 1–60.
+            code_expiry: minutes a sent code stays valid, 1–60 (not sent: 5).
             period_total_send_limit / period_phone_send_limit: see :meth:`create`;
-                ``SendLimit(enabled=False)`` switches a limit off.
+                ``SendLimit(enabled=False)`` switches a limit off (not sent: off).
 
         Returns:
             The updated :class:`App`.
+
+        Raises:
+            ValidationError: an argument breaks a documented constraint (nothing is sent).
+            NotFoundError: no such app (-24). AlreadyExistsError: the name is taken (-20).
         """
         app_id = v.check_app_id("app_id", _path_app_id(app_id))
         body = {
@@ -108,6 +128,53 @@ class Apps(Resource):
             )
         )
 
+    async def modify(
+        self,
+        app_id: str | int,
+        *,
+        name: str | None = None,
+        code_expiry: int | None = None,
+        period_total_send_limit: SendLimit | None = None,
+        period_phone_send_limit: SendLimit | None = None,
+    ) -> App:
+        """Change some settings of an application and keep the others.
+
+        Reads the app (:meth:`get`), applies the changes given, and sends the whole
+        app through :meth:`update` (``PUT /app/update/{appId}``), so a setting not
+        named here keeps its current value instead of being reset to its default.
+        An argument left ``None`` is not changed.
+
+        Not atomic: the API has no compare-and-set, so a change someone else makes
+        between the read and the write is overwritten by the value read.
+
+        Args:
+            app_id: the application id (4–32 characters; an ``int`` is taken as its digits).
+            name / code_expiry / period_total_send_limit / period_phone_send_limit: the
+                new values, checked as by :meth:`update` before anything is sent.
+
+        Returns:
+            The updated :class:`App` (``with_raw_response``: the answer to the write).
+
+        Raises:
+            ValidationError: a change breaks a documented constraint (nothing is sent).
+            NotFoundError: no such app (-24). AlreadyExistsError: the name is taken (-20).
+        """
+        app_id = v.check_app_id("app_id", _path_app_id(app_id))
+        if name is not None:
+            v.check_name("name", name)
+        _app_options(code_expiry, period_total_send_limit, period_phone_send_limit)
+        current = await read(self._port, _details_call(app_id))
+        return await self.update(
+            app_id,
+            **merged(
+                current,
+                name=name,
+                code_expiry=code_expiry,
+                period_total_send_limit=period_total_send_limit,
+                period_phone_send_limit=period_phone_send_limit,
+            ),
+        )
+
     async def get(self, app_id: str | int) -> App:
         """Read one application (``GET /app/details/{appId}``).
 
@@ -115,20 +182,23 @@ class Apps(Resource):
             app_id: the application id (4–32 characters; an ``int`` is taken as its digits).
         """
         app_id = v.check_app_id("app_id", _path_app_id(app_id))
-        return await self._port.request(
-            self._call(
-                "GET",
-                "/app/details/{appId}",
-                ids={"appId": v.path_id("app_id", app_id)},
-                cast=App,
-                kind=CallKind.SAFE,
-            )
-        )
+        return await self._port.request(_details_call(app_id))
 
     @property
     def with_raw_response(self) -> AppsWithRawResponse:
         """These methods, returning :class:`RawResponse` (the HTTP answer beside the model)."""
         return AppsWithRawResponse(Apps(self._port.raw()))
+
+
+def _details_call(app_id: str) -> Call[App]:
+    """``GET /app/details/{appId}`` of a checked app id."""
+    return Resource._call(
+        "GET",
+        "/app/details/{appId}",
+        ids={"appId": v.path_id("app_id", app_id)},
+        cast=App,
+        kind=CallKind.SAFE,
+    )
 
 
 class AppsWithRawResponse(RawView):
@@ -143,6 +213,10 @@ class AppsWithRawResponse(RawView):
     @raw_of(Apps.update)
     def update(self) -> None:
         """:meth:`Apps.update`, returning :class:`RawResponse`."""
+
+    @raw_of(Apps.modify)
+    def modify(self) -> None:
+        """:meth:`Apps.modify`, returning :class:`RawResponse` (of the write)."""
 
     @raw_of(Apps.get)
     def get(self) -> None:

@@ -6,18 +6,24 @@ import builtins
 from typing import Any
 
 from .. import _validation as v
-from .._call import raw_of
+from .._call import Call, raw_of
 from .._models import CodeType, Template
 from .._retry import CallKind
-from ._base import RawView, Resource
+from ._base import RawView, Resource, merged, read
 
 __all__ = ["Templates", "TemplatesWithRawResponse"]
 
 
-def _template_body(
+def _template_body(*, name: object, text: object, **options: object) -> dict[str, Any]:
+    return {
+        "name": v.check_name("name", name),
+        "text": v.template_text("text", text),
+        **_template_options(**options),
+    }
+
+
+def _template_options(
     *,
-    name: object,
-    text: object,
     code_type: object,
     code_length: object,
     speech_rate: object,
@@ -26,10 +32,8 @@ def _template_body(
     repeat_cnt: object,
     sender_id: object,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": v.check_name("name", name),
-        "text": v.template_text("text", text),
-    }
+    """The optional fields of a template body, checked; those left ``None`` are not sent."""
+    body: dict[str, Any] = {}
     if code_type is not None:
         body["codeType"] = v.check_choice("code_type", code_type, CodeType, list(CodeType)).value
     if code_length is not None:
@@ -117,10 +121,21 @@ class Templates(Resource):
         repeat_cnt: int | None = None,
         sender_id: str | None = None,
     ) -> Template:
-        """Update a template (``PUT /template/update/{templateId}``); arguments as :meth:`create`.
+        """Replace a template's settings (``PUT /template/update/{templateId}``);
+        arguments as :meth:`create` (``app_id`` cannot change).
+
+        ``update`` sends only what it is given, and the API documents a default for
+        every optional field: one left ``None`` is not sent and is **reset** to its
+        default (``code_type`` NUMERIC, ``code_length`` 4, ``speech_rate`` 50,
+        ``language`` EN, ``max_duration`` 59, ``repeat_cnt`` 1, no ``sender_id``), not
+        kept. To change some settings and keep the others, use :meth:`modify`.
 
         Returns:
             The updated :class:`Template`.
+
+        Raises:
+            ValidationError: an argument breaks a documented constraint (nothing is sent).
+            NotFoundError: no such template (-24). AlreadyExistsError: the name is taken (-20).
         """
         ids = {"templateId": v.path_id("template_id", template_id)}
         body = _template_body(
@@ -145,16 +160,64 @@ class Templates(Resource):
             )
         )
 
+    async def modify(
+        self,
+        template_id: int | str,
+        *,
+        name: str | None = None,
+        text: str | None = None,
+        code_type: CodeType | int | None = None,
+        code_length: int | None = None,
+        speech_rate: int | None = None,
+        language: str | None = None,
+        max_duration: int | None = None,
+        repeat_cnt: int | None = None,
+        sender_id: str | None = None,
+    ) -> Template:
+        """Change some settings of a template and keep the others.
+
+        Reads the template (:meth:`get`), applies the changes given, and sends the
+        whole template through :meth:`update` (``PUT /template/update/{templateId}``),
+        so a setting not named here keeps its current value instead of being reset
+        to its default. An argument left ``None`` is not changed.
+
+        Not atomic: the API has no compare-and-set, so a change someone else makes
+        between the read and the write is overwritten by the value read.
+
+        Args:
+            template_id: the template id.
+            other arguments: the new values, checked as by :meth:`update` before
+                anything is sent.
+
+        Returns:
+            The updated :class:`Template` (``with_raw_response``: the answer to the write).
+
+        Raises:
+            ValidationError: a change breaks a documented constraint (nothing is sent).
+            NotFoundError: no such template (-24). AlreadyExistsError: the name is taken (-20).
+        """
+        ids = {"templateId": v.path_id("template_id", template_id)}
+        if name is not None:
+            v.check_name("name", name)
+        if text is not None:
+            v.template_text("text", text)
+        options: dict[str, Any] = {
+            "code_type": code_type,
+            "code_length": code_length,
+            "speech_rate": speech_rate,
+            "language": language,
+            "max_duration": max_duration,
+            "repeat_cnt": repeat_cnt,
+            "sender_id": sender_id,
+        }
+        _template_options(**options)
+        current = await read(self._port, _details_call(ids))
+        return await self.update(template_id, **merged(current, name=name, text=text, **options))
+
     async def get(self, template_id: int | str) -> Template:
         """Read one template (``GET /template/details/{templateId}``)."""
         return await self._port.request(
-            self._call(
-                "GET",
-                "/template/details/{templateId}",
-                ids={"templateId": v.path_id("template_id", template_id)},
-                cast=Template,
-                kind=CallKind.SAFE,
-            )
+            _details_call({"templateId": v.path_id("template_id", template_id)})
         )
 
     async def list(self) -> builtins.list[Template]:
@@ -173,6 +236,13 @@ class Templates(Resource):
         return TemplatesWithRawResponse(Templates(self._port.raw()))
 
 
+def _details_call(ids: dict[str, str]) -> Call[Template]:
+    """``GET /template/details/{templateId}`` of a checked template id."""
+    return Resource._call(
+        "GET", "/template/details/{templateId}", ids=ids, cast=Template, kind=CallKind.SAFE
+    )
+
+
 class TemplatesWithRawResponse(RawView):
     """``client.templates`` methods that return :class:`RawResponse`."""
 
@@ -185,6 +255,10 @@ class TemplatesWithRawResponse(RawView):
     @raw_of(Templates.update)
     def update(self) -> None:
         """:meth:`Templates.update`, returning :class:`RawResponse`."""
+
+    @raw_of(Templates.modify)
+    def modify(self) -> None:
+        """:meth:`Templates.modify`, returning :class:`RawResponse` (of the write)."""
 
     @raw_of(Templates.get)
     def get(self) -> None:

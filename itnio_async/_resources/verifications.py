@@ -87,7 +87,9 @@ class Verifications(Resource):
         Args:
             app_id: application id (4–32 characters).
             template_id: template to render (sent as an integer).
-            to: destination, 10–14 digits with country code, no ``+``.
+            to: destination number with its country code, as people write it
+                (``"+86 135 1234 5678"``, ``"0086-135-1234-5678"``, ``"8613512345678"``);
+                sent as its 10–14 digits (the rules: :func:`~itnio_async._validation.phone`).
             channel: ``sms`` (server default), ``call`` or ``sna``.
             flow_id: task flow to apply for fallbacks.
             order_id: your own reference, at most 64 characters, globally unique.
@@ -133,7 +135,9 @@ class Verifications(Resource):
         """Deliver a code you generated (``POST /verification/sendRule``).
 
         Args:
-            code: the code to deliver, 1–10 characters (``verify`` accepts only 4–10).
+            code: the code to deliver, 1–10 printable ASCII characters (``verify``
+                accepts only 4–10); surrounding whitespace is dropped and full-width
+                digits are read as ASCII (``"４８２９１３ "`` → ``"482913"``).
             other arguments: as :meth:`send` (``template_id`` is optional here).
 
         Returns:
@@ -201,7 +205,10 @@ class Verifications(Resource):
 
         Args:
             verification_id: id from send / send_code / resend.
-            code: what the user typed, 4–10 characters.
+            code: what the user typed or pasted, 4–10 printable ASCII characters;
+                surrounding whitespace is dropped and full-width digits are read as
+                ASCII (``"482913 "`` and ``"４８２９１３"`` → ``"482913"``); whitespace
+                inside the code, other non-ASCII and control characters are refused.
 
         Returns:
             A :class:`VerifyResult`; ``ok`` is true only for ``MatchStatus.MATCHED``.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import re
 import time
@@ -99,16 +100,21 @@ class FakeItnio:
         timestamp_tolerance: seconds a ``Timestamp`` may differ from the fake's clock
             before ``-16`` (default 300).
         random_seed: seed for ids and codes, for reproducible runs (default: random).
-        fixed_code: deliver this code (4–10 letters or digits) for every ``send``
-            instead of a random one of the template's type and length; ``sendRule``
-            still delivers the code its caller chose.
+        fixed_code: a known code (4–10 letters or digits) for every ``send``
+            instead of a random one: repeated or cut to the template's
+            ``codeLength`` (``"1234"`` → ``"123412"`` for a 6-digit template); a
+            template whose ``codeType`` cannot make its characters (letters for a
+            numeric one) still gets a random code. ``sendRule`` delivers the code
+            its caller chose.
         on_delivery: called with each :class:`Delivery` as it happens (see
             :attr:`on_delivery`).
 
     Besides the API under ``/otp/``, the ASGI app and the transport answer
     ``GET /_sandbox/deliveries`` (optionally ``?to=NUMBER``): every delivery so far as
     a JSON array, oldest first, codes and full numbers included (a developer's view
-    of the phones; the SDK itself never shows either).
+    of the phones; the SDK itself never shows either); and
+    ``POST /_sandbox/advance?seconds=N``: :meth:`advance` for programs outside the
+    process (N a positive finite number; anything else answers 400 with a JSON error).
     """
 
     def __init__(
@@ -132,6 +138,7 @@ class FakeItnio:
             api_key,
             api_secret,
             self.now,
+            signing_clock=self._base_clock,
             timestamp_tolerance=timestamp_tolerance,
             rng=random.Random(random_seed),  # noqa: S311 - fake ids and codes
             fixed_code=fixed_code,
@@ -166,7 +173,9 @@ class FakeItnio:
         """Move the fake's clock forward: codes expire, send-limit windows pass, flows fire.
 
         Clients made by :meth:`client` sign with the fake's clock, so they stay in
-        its timestamp window.
+        its timestamp window; so do clients that cannot follow it (another process,
+        signing with the real time): a ``Timestamp`` near the clock beneath the
+        advance is accepted too. Over HTTP: ``POST /_sandbox/advance?seconds=N``.
         """
         if seconds < 0:
             raise ValueError("the clock only moves forward")
@@ -275,7 +284,7 @@ class FakeItnio:
 
     @property
     def fixed_code(self) -> str | None:
-        """The code every ``send`` delivers, or ``None`` for random codes."""
+        """The code ``send`` delivers (fitted to each template's length), or ``None``."""
         return self._service.fixed_code
 
     @property
@@ -318,21 +327,48 @@ class FakeItnio:
         """The answer to a request for the sandbox's own pages, or ``None`` for other paths.
 
         ``path`` is the URL path (``/_sandbox/deliveries``), ``query`` the raw query
-        string. Only ``GET /_sandbox/deliveries[?to=NUMBER]`` exists; other paths
-        below ``/_sandbox/`` answer 404, other methods 405.
+        string. Two pages exist: ``GET /_sandbox/deliveries[?to=NUMBER]`` and
+        ``POST /_sandbox/advance?seconds=N``; other paths below ``/_sandbox/`` answer
+        404, other methods 405.
         """
         if path != "/_sandbox" and not path.startswith("/_sandbox/"):
             return None
-        headers = self._service.headers(JSON_TYPE)
-        if path.rstrip("/") != "/_sandbox/deliveries":
-            body = {"error": "Not Found", "message": f"No sandbox page {path}"}
-            return Response(404, headers, json.dumps(body).encode())
-        if method.upper() != "GET":
-            body = {"error": "Method Not Allowed", "message": "GET /_sandbox/deliveries only"}
-            return Response(405, [*headers, ("allow", "GET")], json.dumps(body).encode())
-        to = urllib.parse.parse_qs(query).get("to", [None])[-1]
+        page = _SANDBOX_PAGES.get(path.rstrip("/"))
+        if page is None:
+            return self._sandbox_error(404, "Not Found", f"No sandbox page {path}")
+        allowed, answer = page
+        if method.upper() != allowed:
+            return self._sandbox_error(
+                405, "Method Not Allowed", f"{allowed} {path} only", ("allow", allowed)
+            )
+        return answer(self, urllib.parse.parse_qs(query))
+
+    def _sandbox_error(
+        self, status: int, error: str, message: str, *extra: tuple[str, str]
+    ) -> Response:
+        headers = self._service.headers(JSON_TYPE, *extra)
+        return Response(status, headers, json.dumps({"error": error, "message": message}).encode())
+
+    def _deliveries_page(self, query: dict[str, list[str]]) -> Response:
+        to = query.get("to", [None])[-1]
         payload = json.dumps(self._deliveries_json(to), ensure_ascii=False)
-        return Response(200, headers, payload.encode())
+        return Response(200, self._service.headers(JSON_TYPE), payload.encode())
+
+    def _advance_page(self, query: dict[str, list[str]]) -> Response:
+        """``POST /_sandbox/advance?seconds=N``: :meth:`advance` over HTTP; answers the
+        seconds moved and the clock's new time (ISO 8601, +08:00 like the API)."""
+        given = query.get("seconds", [""])[-1]
+        seconds = _positive_seconds(given)
+        if seconds is None:
+            return self._sandbox_error(
+                400,
+                "Bad Request",
+                f"seconds must be a positive finite number, got {given[:40]!r}: "
+                "POST /_sandbox/advance?seconds=N",
+            )
+        self.advance(seconds)
+        payload = {"advanced": seconds, "now": iso(self.now())}
+        return Response(200, self._service.headers(JSON_TYPE), json.dumps(payload).encode())
 
     @property
     def backfills(self) -> list[dict[str, Any]]:
@@ -575,6 +611,24 @@ class FakeItnio:
             body,
             _envelope_status(body),
         )
+
+
+#: The sandbox's own pages: path → (method, answer).
+_SANDBOX_PAGES: Final[
+    dict[str, tuple[str, Callable[[FakeItnio, dict[str, list[str]]], Response]]]
+] = {
+    "/_sandbox/deliveries": ("GET", FakeItnio._deliveries_page),
+    "/_sandbox/advance": ("POST", FakeItnio._advance_page),
+}
+
+
+def _positive_seconds(text: str) -> float | None:
+    """``text`` as a positive finite number of seconds, or ``None``."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 def _api_path(path: str) -> str:

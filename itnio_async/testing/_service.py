@@ -16,10 +16,15 @@ Behaviour beyond the reference (documented choices of the fake):
   app → ``-24``; ``verify`` with an unknown id answers ``matched: 3``;
 * a resend re-delivers the same code under a new verificationId; all ids of one
   code share its outcome (once matched, every id answers ``4``, already used);
-* with a fixed code (``FakeItnio(fixed_code=...)``) every ``send`` delivers that
-  code whatever the template's type and length; ``sendRule`` delivers the code
-  its caller chose;
+* with a fixed code (``FakeItnio(fixed_code=...)``) a ``send`` still delivers a code
+  of the template's type and length, so it verifies as a real one would: the fixed
+  code repeated or cut to the template's ``codeLength`` (``1234`` → ``123412``), or a
+  random code when the template's ``codeType`` cannot make its characters (letters
+  for a numeric template); ``sendRule`` delivers the code its caller chose;
 * a code expires ``codeExpiry`` minutes after its (re)send → ``matched: 5``;
+* a ``Timestamp`` is accepted within ``timestamp_tolerance`` of the fake's clock or,
+  after ``advance``, of the clock beneath it (programs outside the process sign with
+  the real time and cannot follow the advance);
 * a record's ``matched`` is ``-1`` (not verified), ``2`` after a wrong code, ``0`` once
   matched; records by id carry ``sms``/``call`` as an object when there is one
   attempt (as documented) and as an array when a flow added more;
@@ -29,7 +34,11 @@ Behaviour beyond the reference (documented choices of the fake):
   delivers the code again on its channel ``waitingTime`` seconds after the previous
   step while the code is neither matched nor expired; deliveries never fail, so
   trigger ``1`` (sending failed) steps never fire;
-* updates keep the current value of optional fields that are not sent;
+* updates are ``PUT``s of the whole object, read the way the vendor documents the
+  fields: an optional field that is not sent takes its documented default
+  (``codeExpiry`` 5, send limits off; ``codeType`` 1, ``codeLength`` 4,
+  ``speechRate`` 50, ``language`` EN, ``maxDuration`` 59, ``repeatCnt`` 1, no
+  ``senderId``), it does not keep its current value;
 * unknown paths answer HTTP 404 and known paths with another method HTTP 405, with a
   Spring-style JSON error body (no envelope).
 """
@@ -225,6 +234,7 @@ class Service:
         api_secret: str,
         clock: Callable[[], float],
         *,
+        signing_clock: Callable[[], float] | None = None,
         timestamp_tolerance: float = 300.0,
         rng: random.Random | None = None,
         fixed_code: str | None = None,
@@ -232,6 +242,9 @@ class Service:
         self.api_key = api_key
         self._secret = api_secret
         self.now = clock
+        #: A second clock whose time a ``Timestamp`` may be near (the real time beneath
+        #: a clock moved by ``advance``, which clients in other processes sign with).
+        self.signing_clock = signing_clock
         self.timestamp_tolerance = timestamp_tolerance
         self._rng = rng or random.Random()  # noqa: S311 - fake codes, not security
         #: Delivered instead of a random code by ``send`` (``sendRule`` delivers its own).
@@ -339,7 +352,9 @@ class Service:
         digits = timestamp.lstrip("0")
         if not (timestamp.isascii() and timestamp.isdigit() and len(digits) <= 19):
             raise Reject(-16, STATUS_LABELS[-16])
-        if abs(now - int(digits or "0")) > self.timestamp_tolerance:
+        stamp = int(digits or "0")
+        clocks = (now,) if self.signing_clock is None else (now, self.signing_clock())
+        if all(abs(at - stamp) > self.timestamp_tolerance for at in clocks):
             raise Reject(-16, STATUS_LABELS[-16])
 
     # -- helpers -------------------------------------------------------------------
@@ -379,6 +394,18 @@ class Service:
         """A random code of the template's type and length."""
         alphabet = _CODE_ALPHABETS.get(code_type, string.digits)
         return "".join(self._rng.choice(alphabet) for _ in range(length))
+
+    def template_code(self, code_type: int, length: int) -> str:
+        """The code a ``send`` delivers for a template: always of its type and length.
+
+        The fixed code, when there is one whose characters the type makes, repeated or
+        cut to the length (``1234`` → ``123412`` for six digits, ``246810`` → ``2468``
+        for four); otherwise a random code.
+        """
+        fixed = self.fixed_code
+        if fixed and set(fixed) <= set(_CODE_ALPHABETS.get(code_type, string.digits)):
+            return (fixed * length)[:length]
+        return self.new_code(code_type, length)
 
     def _check_limits(self, app: _App, to: str, now: float) -> None:
         checks = ((app.total_limit, -27, False), (app.phone_limit, -28, True))
@@ -533,15 +560,23 @@ class Service:
 
     # -- apps ------------------------------------------------------------------------
 
+    @staticmethod
+    def _app_settings(body: Body) -> tuple[str, int, dict[str, Any], dict[str, Any]]:
+        """Name, code expiry and the two send limits of an add or update body; an
+        optional field not sent takes its documented default (5 minutes, limits off)."""
+        off = {"enabled": False, "unit": None, "period": None, "limit": None}
+        return (
+            body.required_string("name", 4, 32),
+            body.integer("codeExpiry", 1, 60, default=5) or 5,
+            body.send_limit("periodTotalSendLimit") or dict(off),
+            body.send_limit("periodPhoneSendLimit") or dict(off),
+        )
+
     def app_add(self, _: tuple[str, ...], data: Any) -> Any:
         body = Body(data, ("name", "codeExpiry", "periodTotalSendLimit", "periodPhoneSendLimit"))
-        name = body.required_string("name", 4, 32)
-        expiry = body.integer("codeExpiry", 1, 60, default=5)
-        off = {"enabled": False, "unit": None, "period": None, "limit": None}
-        total = body.send_limit("periodTotalSendLimit") or dict(off)
-        phone = body.send_limit("periodPhoneSendLimit") or dict(off)
+        name, expiry, total, phone = self._app_settings(body)
         self._unique((a.name for a in self.apps.values()), name, "app")
-        app = _App(self._new_app_id(), name, expiry or 5, self.now(), total, phone)
+        app = _App(self._new_app_id(), name, expiry, self.now(), total, phone)
         self.apps[app.app_id] = app
         return app.wire()
 
@@ -552,19 +587,10 @@ class Service:
         app_id = args[0]
         if body.has("appId") and body.raw("appId") != app_id:
             raise invalid("appId in the body differs from the path")
-        name = body.required_string("name", 4, 32)
-        expiry = body.integer("codeExpiry", 1, 60)
-        total = body.send_limit("periodTotalSendLimit")
-        phone = body.send_limit("periodPhoneSendLimit")
+        name, expiry, total, phone = self._app_settings(body)
         app = self._app(app_id)
         self._unique((a.name for a in self.apps.values() if a is not app), name, "app")
-        app.name = name
-        if expiry is not None:
-            app.code_expiry = expiry
-        if total is not None:
-            app.total_limit = total
-        if phone is not None:
-            app.phone_limit = phone
+        app.name, app.code_expiry, app.total_limit, app.phone_limit = name, expiry, total, phone
         return app.wire()
 
     def app_details(self, args: tuple[str, ...], _: Any) -> Any:
@@ -572,8 +598,10 @@ class Service:
 
     # -- templates -------------------------------------------------------------------
 
-    def _template_fields(self, body: Body, current: dict[str, Any] | None) -> dict[str, Any]:
-        base = current or {
+    def _template_fields(self, body: Body) -> dict[str, Any]:
+        """The fields of an add or update body; an optional field not sent takes its
+        documented default."""
+        fields: dict[str, Any] = {
             "codeType": 1,
             "codeLength": 4,
             "speechRate": 50,
@@ -582,7 +610,6 @@ class Service:
             "repeatCnt": 1,
             "senderId": None,
         }
-        fields = dict(base)
         fields["name"] = body.required_string("name", 4, 32)
         fields["text"] = body.template_text("text", required=True)
         for name, lo, hi in (
@@ -618,7 +645,7 @@ class Service:
     def template_add(self, _: tuple[str, ...], data: Any) -> Any:
         body = Body(data, ("appId", *self._TEMPLATE_FIELDS))
         app_id = body.required_string("appId", 4, 32)
-        fields = self._template_fields(body, None)
+        fields = self._template_fields(body)
         self._app(app_id)
         self._unique(
             (t.fields["name"] for t in self.templates.values()), fields["name"], "template"
@@ -634,7 +661,7 @@ class Service:
         body = Body(data, self._TEMPLATE_FIELDS)
         template_id = self._path_int(args[0], "templateId")
         template = self.templates.get(template_id)
-        fields = self._template_fields(body, None if template is None else template.fields)
+        fields = self._template_fields(body)
         if template is None:
             raise Reject(-24, "Data unexisting: no such template")
         self._unique(
@@ -714,9 +741,7 @@ class Service:
             raise Reject(-20, "Data existing: orderId already used")
         if code is None:
             assert template is not None
-            code = self.fixed_code or self.new_code(
-                template.fields["codeType"], template.fields["codeLength"]
-            )
+            code = self.template_code(template.fields["codeType"], template.fields["codeLength"])
         return self._start(
             app=app,
             template=template,

@@ -26,7 +26,8 @@ ITNIO = Path(sys.executable).with_name("itnio")
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No ITNIO_* setting of the developer's shell leaks into a test."""
-    for name in ("ITNIO_API_KEY", "ITNIO_API_SECRET", "ITNIO_BASE_URL", "ITNIO_LOG"):
+    names = ("ITNIO_API_KEY", "ITNIO_API_SECRET", "ITNIO_BASE_URL", "ITNIO_LOG")
+    for name in (*names, "ITNIO_ALLOW_INSECURE_HTTP"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -7,8 +7,11 @@ import json
 import httpx
 import pytest
 import respx
+from click.testing import CliRunner, Result
 
 from itnio_async import make_sign
+from itnio_async._cli import cli
+from itnio_async._cli._runtime import State
 
 from ..conftest import envelope
 from .conftest import CLI_KEY, CLI_SECRET, Invoke, body_of
@@ -457,3 +460,58 @@ def test_max_retries_option_bounds_attempts(
     result = invoke("--max-retries", retries, "--timeout", "2", "flows", "list")
     assert result.exit_code == 4
     assert route.call_count == attempts
+
+
+# -- plain http:// to a sandbox container ------------------------------------------------
+
+SANDBOX_URL = "http://sandbox:8080/otp"
+
+
+def _flows_get(*args: str, env: dict[str, str] | None = None) -> tuple[Result, list[str]]:
+    """`itnio ARGS --base-url http://sandbox:8080/otp flows get 1`; the URLs it requested."""
+    urls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        urls.append(str(request.url))
+        flow = {"flowId": 1, "name": "name", "flow": []}
+        return httpx.Response(200, json={"status": "0", "reason": "success", "data": flow})
+
+    state = State(transport=httpx.MockTransport(handler), api_key=CLI_KEY, api_secret=CLI_SECRET)
+    command = [*args, "--base-url", SANDBOX_URL, "flows", "get", "1"]
+    return CliRunner().invoke(cli, command, obj=state, env=env), urls
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("--allow-insecure-http",), None),
+        ((), {"ITNIO_ALLOW_INSECURE_HTTP": "1"}),
+        ((), {"ITNIO_ALLOW_INSECURE_HTTP": "yes"}),
+    ],
+    ids=["option", "env-1", "env-yes"],
+)
+def test_the_plain_http_opt_in_from_the_command_line_or_the_environment(
+    args: tuple[str, ...], env: dict[str, str] | None
+) -> None:
+    """--allow-insecure-http or ITNIO_ALLOW_INSECURE_HTTP=1 lets a command reach a sandbox
+    container over plain http:// by its service name."""
+    result, urls = _flows_get(*args, env=env)
+    assert result.exit_code == 0, result.stderr
+    assert urls == [f"{SANDBOX_URL}/flow/details/1"]
+
+
+def test_plain_http_without_the_opt_in_names_both_ways_in() -> None:
+    """Without the opt-in nothing is sent and the error names the option and the variable."""
+    result, urls = _flows_get()
+    assert result.exit_code == 1
+    assert urls == []
+    assert "--allow-insecure-http" in result.stderr
+    assert "ITNIO_ALLOW_INSECURE_HTTP=1" in result.stderr
+
+
+def test_a_bad_opt_in_value_is_a_clear_error() -> None:
+    """ITNIO_ALLOW_INSECURE_HTTP=on is refused before anything is sent."""
+    result, urls = _flows_get(env={"ITNIO_ALLOW_INSECURE_HTTP": "on"})
+    assert result.exit_code == 1
+    assert urls == []
+    assert "ITNIO_ALLOW_INSECURE_HTTP must be 1, true or yes" in result.stderr

@@ -12,6 +12,7 @@ from itnio_async._cli._demo import run_demo
 from itnio_async._cli._sandbox_data import make_fake
 from itnio_async.testing import FakeItnio
 
+from .._sandbox import ThreadedSandbox
 from .conftest import lines_of
 
 
@@ -148,3 +149,35 @@ def test_sandbox_serve_refuses_a_code_verify_would_refuse(code: str) -> None:
     result = run("sandbox", "serve", "--port", "0", "--fixed-code", code)
     assert result.exit_code == 2
     assert "a code is 4 to 10 letters or digits" in result.stderr
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_sandbox_advance_moves_a_running_sandbox_clock(how: str) -> None:
+    """`itnio sandbox advance N` posts to the sandbox named by --base-url or ITNIO_BASE_URL
+    over HTTP; its clock moves and the answer is printed."""
+    now = [1_700_000_000.0]
+    with ThreadedSandbox(clock=lambda: now[0]) as box:
+        if how == "option":
+            result = CliRunner().invoke(cli, ["sandbox", "advance", "301", "--base-url", box.url])
+        else:
+            env = {"ITNIO_BASE_URL": box.url}
+            result = CliRunner().invoke(cli, ["sandbox", "advance", "301"], env=env)
+        moved = box.fake.now() - now[0]
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["advanced"] == 301.0
+    assert moved == 301.0
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan", "inf", "soon"])
+def test_sandbox_advance_refuses_a_bad_number_before_sending(seconds: str) -> None:
+    """N must be a positive finite number: exit 2, nothing is sent."""
+    result = run("sandbox", "advance", "--base-url", "http://127.0.0.1:9/otp", "--", seconds)
+    assert result.exit_code == 2
+    assert "SECONDS" in result.stderr
+
+
+def test_sandbox_advance_without_a_sandbox_is_a_transport_error() -> None:
+    """Nothing listening: one error line naming the URL, exit 4."""
+    result = run("sandbox", "advance", "5", "--base-url", "http://127.0.0.1:9/otp")
+    assert result.exit_code == 4
+    assert result.stderr.startswith("error: cannot reach the sandbox at http://127.0.0.1:9")

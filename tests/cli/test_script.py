@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -72,7 +73,8 @@ def test_lookup_from_a_stdin_pipe_writes_only_the_summary_to_stderr() -> None:
 
 
 def test_lookup_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
-    """`itnio records lookup ... | head -1`: no traceback and no bogus error when stdout closes."""
+    """`itnio records lookup ... | head -1`: exit 0, no traceback and no bogus error when
+    stdout closes."""
     ids = tmp_path / "ids.txt"
     ids.write_text("".join(f"unknown-{i}\n" for i in range(3000)), encoding="utf-8")
     process = subprocess.Popen(
@@ -87,7 +89,7 @@ def test_lookup_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
     process.stdout.close()
     err = process.stderr.read()
     process.stderr.close()
-    assert process.wait(timeout=TIMEOUT) == 1
+    assert process.wait(timeout=TIMEOUT) == 0  # its reader had all it wanted
     assert json.loads(first)["ok"] is False
     assert b"Traceback" not in err
     assert b"Exception ignored" not in err
@@ -211,6 +213,56 @@ def test_resume_refuses_to_overwrite_its_file(tmp_path: Path) -> None:
     assert [line["orderId"] for line in lines_of(out.read_text("utf-8"))] == ["order-1001"]
 
 
+def _cut_off_output(tmp_path: Path) -> tuple[Path, bytes]:
+    """An earlier run's output whose last line was cut off mid-way (a kill -9): a whole
+    line for order-1001, then half of order-1002's line, no newline."""
+    earlier = itnio("records", "lookup", "--sandbox", "order-1001")
+    assert earlier.returncode == 0, earlier.stderr
+    other = itnio("records", "lookup", "--sandbox", "order-1002")
+    fragment = other.stdout.encode()[:40]
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(earlier.stdout.encode() + fragment)
+    return out, fragment
+
+
+def _resume(out: Path, stdout: Any) -> subprocess.CompletedProcess[bytes]:
+    """`itnio records lookup --sandbox order-1001..1004 --resume OUT` with this stdout."""
+    ids = [f"order-{n}" for n in range(1001, 1005)]
+    command = [str(ITNIO), "records", "lookup", "--sandbox", *ids, "--resume", str(out)]
+    return subprocess.run(
+        command, stdout=stdout, stderr=subprocess.PIPE, timeout=TIMEOUT, check=False
+    )
+
+
+def test_resume_ends_a_cut_off_last_line_before_appending(tmp_path: Path) -> None:
+    """`--resume OUT >> OUT` after a hard kill: the fragment is ended with a newline, so
+    no line is glued onto it; the fragment's id is looked up again and every other line
+    is whole JSON."""
+    out, fragment = _cut_off_output(tmp_path)
+    with out.open("ab") as append:
+        resumed = _resume(out, append)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "ended in a cut-off line" in resumed.stderr.decode()
+    lines = out.read_bytes().split(b"\n")
+    assert lines[1] == fragment
+    assert lines[-1] == b""
+    parsed = [json.loads(line) for line in lines[:1] + lines[2:-1]]
+    assert sorted(line["orderId"] for line in parsed) == [f"order-{n}" for n in range(1001, 1005)]
+    assert all(line["ok"] for line in parsed)
+
+
+def test_resume_into_another_file_warns_about_a_cut_off_line(tmp_path: Path) -> None:
+    """When the output is not OUT, OUT is left as it is and stderr says how to end its
+    cut-off line before appending; the fragment's id is looked up again."""
+    out, fragment = _cut_off_output(tmp_path)
+    resumed = _resume(out, subprocess.PIPE)
+    assert resumed.returncode == 0, resumed.stderr
+    assert out.read_bytes().endswith(fragment)
+    assert f"end that line: echo >> {out}" in resumed.stderr.decode()
+    done = sorted(line["orderId"] for line in lines_of(resumed.stdout.decode()))
+    assert done == ["order-1002", "order-1003", "order-1004"]
+
+
 def test_lookup_shows_a_progress_bar_when_stderr_is_a_terminal(tmp_path: Path) -> None:
     """With stderr on a terminal a progress bar with a rate is drawn there, never on stdout."""
     ids = tmp_path / "ids.txt"
@@ -314,7 +366,10 @@ def test_sandbox_serve_shows_each_delivery_with_a_fixed_code() -> None:
         seeded = re.search(r"appId: (\w+); templateIds: (\d+)", "\n".join(banner))
         assert seeded is not None
         assert f"  deliveries: GET {base_url[: -len('/otp')]}/_sandbox/deliveries" in banner
-        assert "  every send delivers the code 246810" in banner
+        assert (
+            "  every send delivers the code 246810, repeated or cut to the template's code length"
+            in banner
+        )
 
         async def send_and_verify() -> tuple[str, bool]:
             async with AsyncItnio("test-key", "test-secret", base_url=base_url) as client:
@@ -346,3 +401,39 @@ def test_sandbox_serve_shows_each_delivery_with_a_fixed_code() -> None:
     assert process.returncode == 0
     assert out.rstrip().endswith("itnio sandbox stopped")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("options", [(), ("--fixed-code", "246810")], ids=["random", "fixed"])
+def test_sandbox_ids_are_the_ids_serve_has(options: tuple[str, ...]) -> None:
+    """`itnio sandbox ids` with serve's options prints exactly the app, verification ids
+    and codes a served sandbox delivered, and both print the seeded send limits."""
+    listed = itnio("sandbox", "ids", *options)
+    assert listed.returncode == 0, listed.stderr
+    ids = json.loads(listed.stdout)
+    assert ids["periodTotalSendLimit"] == {"enabled": True, "unit": 1, "period": 1, "limit": 10000}
+    assert ids["periodPhoneSendLimit"] == {"enabled": True, "unit": 2, "period": 1, "limit": 20}
+    limits = "10,000 sends per day in all (then -27), 20 sends per hour per number (then -28)"
+    assert limits in listed.stderr
+    process = subprocess.Popen(
+        [str(ITNIO), "sandbox", "serve", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner: list[str] = []
+        while not banner or banner[-1] != "Press Ctrl-C to stop.":
+            line = process.stdout.readline()
+            assert line, "serve ended before its banner"
+            banner.append(line.rstrip("\n"))
+        base_url = banner[0].removeprefix("itnio sandbox serving at ")
+        answer = httpx.get(base_url.removesuffix("/otp") + "/_sandbox/deliveries", trust_env=False)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=TIMEOUT)
+    delivered = answer.json()
+    assert [d["verificationId"] for d in delivered] == ids["verificationIds"]
+    assert [d["code"] for d in delivered] == ids["codes"]
+    assert {d["appId"] for d in delivered} == {ids["appId"]}
+    assert any(limits in line for line in banner)

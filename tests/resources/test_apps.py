@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
 from itnio_async import App, AsyncItnio, PeriodUnit, SendLimit, ValidationError
 from itnio_async._converter import structure
 
-from ._wire import READ_STATUSES, assert_status_raises, assert_wire, reply
+from ..conftest import envelope
+from ._wire import READ_STATUSES, assert_status_raises, assert_wire, reply, sent_json
 
 CST = timezone(timedelta(hours=8))
 
@@ -307,3 +309,99 @@ async def test_app_id_boundaries_pass(
     route = reply(router, APP_DETAILS)
     await client.apps.get(app_id)
     assert_wire(route, "GET", f"/app/details/{app_id}")
+
+
+# -- modify: read, apply the changes, send it whole ---------------------------------
+
+#: An app whose settings all differ from the documented defaults.
+CUSTOM_APP: dict[str, Any] = {
+    **APP_DETAILS,
+    "codeExpiry": 15,
+    "periodTotalSendLimit": {"unit": 1, "period": 1, "limit": 10000, "enabled": True},
+    "periodPhoneSendLimit": {"unit": 2, "period": 1, "limit": 20, "enabled": True},
+}
+
+
+def _modify_routes(router: respx.Router, current: dict[str, Any]) -> tuple[Any, Any]:
+    """GET /app/details answers ``current``; PUT /app/update answers it renamed."""
+    get = router.get("/app/details/mRELxtHc").mock(
+        return_value=httpx.Response(200, json=envelope(current))
+    )
+    put = router.put("/app/update/mRELxtHc").mock(
+        return_value=httpx.Response(200, json=envelope({**current, "name": "renamed"}))
+    )
+    return get, put
+
+
+async def test_update_sends_only_what_it_is_given(client: AsyncItnio, router: respx.Router) -> None:
+    """update(name=...) alone sends no codeExpiry and no limits (the API then applies
+    their defaults): that is why modify exists."""
+    route = reply(router, APP_DETAILS)
+    await client.apps.update("mRELxtHc", name="renamed")
+    assert_wire(route, "PUT", "/app/update/mRELxtHc", {"appId": "mRELxtHc", "name": "renamed"})
+
+
+async def test_modify_reads_then_sends_the_whole_app(
+    client: AsyncItnio, router: respx.Router
+) -> None:
+    """modify(name=...) reads the app and PUTs every current setting with the new name."""
+    get, put = _modify_routes(router, CUSTOM_APP)
+    app = await client.apps.modify("mRELxtHc", name="renamed")
+    assert_wire(get, "GET", "/app/details/mRELxtHc")
+    assert_wire(
+        put,
+        "PUT",
+        "/app/update/mRELxtHc",
+        {
+            "appId": "mRELxtHc",
+            "name": "renamed",
+            "codeExpiry": 15,
+            "periodTotalSendLimit": {"enabled": True, "unit": 1, "period": 1, "limit": 10000},
+            "periodPhoneSendLimit": {"enabled": True, "unit": 2, "period": 1, "limit": 20},
+        },
+    )
+    assert app.name == "renamed"
+    assert [c.request.method for c in router.calls] == ["GET", "PUT"]
+
+
+async def test_modify_applies_every_change_given(client: AsyncItnio, router: respx.Router) -> None:
+    """Changed settings replace the current ones; a limit switched off is sent with nulls."""
+    _, put = _modify_routes(router, CUSTOM_APP)
+    await client.apps.modify(
+        "mRELxtHc", code_expiry=30, period_phone_send_limit=SendLimit(enabled=False)
+    )
+    assert sent_json(put) == {
+        "appId": "mRELxtHc",
+        "name": "test_app",
+        "codeExpiry": 30,
+        "periodTotalSendLimit": {"enabled": True, "unit": 1, "period": 1, "limit": 10000},
+        "periodPhoneSendLimit": {"enabled": False, "unit": None, "period": None, "limit": None},
+    }
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"name": "abc"}, {"code_expiry": 61}, {"period_total_send_limit": "off"}, {"name": 5}],
+)
+async def test_modify_checks_the_changes_before_reading(
+    client: AsyncItnio, router: respx.Router, changes: dict[str, Any]
+) -> None:
+    """A bad change raises ValidationError before anything is sent (not even the read)."""
+    _modify_routes(router, CUSTOM_APP)
+    with pytest.raises(ValidationError):
+        await client.apps.modify("mRELxtHc", **changes)
+    assert not router.calls
+
+
+async def test_modify_with_raw_response_answers_the_write(
+    client: AsyncItnio, router: respx.Router
+) -> None:
+    """with_raw_response.modify returns the PUT's HTTP answer and the updated App."""
+    _, put = _modify_routes(router, CUSTOM_APP)
+    raw = await client.apps.with_raw_response.modify("mRELxtHc", name="renamed")
+    assert raw.http_response.request.method == "PUT"
+    assert raw.status_code == 200
+    app = raw.parse()
+    assert type(app) is App
+    assert app.name == "renamed"
+    assert put.call_count == 1

@@ -12,7 +12,7 @@ from itnio_async import AsyncItnio, CodeType, Template, ValidationError
 from itnio_async._converter import structure
 
 from ..conftest import envelope
-from ._wire import READ_STATUSES, assert_status_raises, assert_wire, reply
+from ._wire import READ_STATUSES, assert_status_raises, assert_wire, reply, sent_json
 
 TEXT = "##code## is your verification,expires in 5 minutes! "
 
@@ -343,3 +343,95 @@ async def test_bad_path_ids_rejected(
     with pytest.raises(ValidationError, match="template_id"):
         await client.templates.update(template_id, name="name", text=TEXT)
     assert not router.calls
+
+
+# -- modify: read, apply the changes, send it whole ---------------------------------
+
+#: A template whose settings all differ from the documented defaults.
+CUSTOM_TEMPLATE: dict[str, Any] = {
+    **TEMPLATE,
+    "codeType": 4,
+    "codeLength": 8,
+    "speechRate": 0,
+    "language": "DE",
+    "maxDuration": 120,
+    "repeatCnt": 3,
+}
+
+
+def _modify_routes(router: respx.Router, current: dict[str, Any]) -> tuple[Any, Any]:
+    """GET /template/details answers ``current``; PUT /template/update answers it."""
+    get = router.get("/template/details/455").mock(
+        return_value=httpx.Response(200, json=envelope(current))
+    )
+    put = router.put("/template/update/455").mock(
+        return_value=httpx.Response(200, json=envelope(current))
+    )
+    return get, put
+
+
+async def test_modify_reads_then_sends_the_whole_template(
+    client: AsyncItnio, router: respx.Router
+) -> None:
+    """modify(name=...) reads the template and PUTs every current setting (a speech rate
+    of 0 included) with the new name; appId is never sent."""
+    get, put = _modify_routes(router, CUSTOM_TEMPLATE)
+    await client.templates.modify(455, name="renamed")
+    assert_wire(get, "GET", "/template/details/455")
+    assert_wire(
+        put,
+        "PUT",
+        "/template/update/455",
+        {
+            "name": "renamed",
+            "text": TEXT,
+            "codeType": 4,
+            "codeLength": 8,
+            "speechRate": 0,
+            "language": "DE",
+            "maxDuration": 120,
+            "repeatCnt": 3,
+            "senderId": "senderId",
+        },
+    )
+    assert [c.request.method for c in router.calls] == ["GET", "PUT"]
+
+
+async def test_modify_leaves_unset_fields_unsent(client: AsyncItnio, router: respx.Router) -> None:
+    """Fields the template does not have (null or an empty sender id) are not sent."""
+    current = {**CUSTOM_TEMPLATE, "senderId": "", "language": None}
+    _, put = _modify_routes(router, current)
+    await client.templates.modify("455", code_length=6, text="Code ##code##")
+    assert sent_json(put) == {
+        "name": "name",
+        "text": "Code ##code##",
+        "codeType": 4,
+        "codeLength": 6,
+        "speechRate": 0,
+        "maxDuration": 120,
+        "repeatCnt": 3,
+    }
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"text": "no placeholder"}, {"code_length": 11}, {"code_type": 9}, {"sender_id": ""}],
+)
+async def test_modify_checks_the_changes_before_reading(
+    client: AsyncItnio, router: respx.Router, changes: dict[str, Any]
+) -> None:
+    """A bad change raises ValidationError before anything is sent (not even the read)."""
+    _modify_routes(router, CUSTOM_TEMPLATE)
+    with pytest.raises(ValidationError):
+        await client.templates.modify(455, **changes)
+    assert not router.calls
+
+
+async def test_modify_with_raw_response_answers_the_write(
+    client: AsyncItnio, router: respx.Router
+) -> None:
+    """with_raw_response.modify returns the PUT's HTTP answer and the updated Template."""
+    _modify_routes(router, CUSTOM_TEMPLATE)
+    raw = await client.templates.with_raw_response.modify(455, repeat_cnt=2)
+    assert raw.http_response.request.method == "PUT"
+    assert type(raw.parse()) is Template

@@ -402,6 +402,35 @@ async def test_verify_code_boundaries_pass(
     assert_wire(route, "POST", "/verification/verify", {"verificationId": VID, "code": code})
 
 
+@pytest.mark.parametrize(("pasted", "sent"), [("482913 ", "482913"), ("４８２９１３", "482913")])
+async def test_pasted_codes_are_sent_as_ascii_digits(
+    client: AsyncItnio, router: respx.Router, pasted: str, sent: str
+) -> None:
+    """A code pasted with a space or typed in full-width digits is sent as its ASCII digits,
+    by verify and by send_code."""
+    route = reply(router, VERIFIED)
+    await client.verifications.verify(VID, pasted)
+    assert_wire(route, "POST", "/verification/verify", {"verificationId": VID, "code": sent})
+    router.routes.clear()
+    route = reply(router, SENT)
+    await client.verifications.send_code(app_id="mRELxtHc", code=pasted, to=PHONE)
+    assert_wire(
+        route, "POST", "/verification/sendRule", {"appId": "mRELxtHc", "code": sent, "to": PHONE}
+    )
+
+
+@pytest.mark.parametrize("code", ["482 913", "４８２ ９１３", "ＡＢＣＤ", "48\x002913"])
+async def test_codes_with_inner_whitespace_or_other_characters_are_refused(
+    client: AsyncItnio, router: respx.Router, code: str
+) -> None:
+    """Whitespace inside a code, full-width letters and control characters stay refused."""
+    reply(router, VERIFIED)
+    with pytest.raises(ValidationError) as info:
+        await client.verifications.verify(VID, code)
+    assert info.value.argument == "code"
+    assert not router.calls
+
+
 @pytest.mark.parametrize(
     ("verification_id", "code", "argument"),
     [

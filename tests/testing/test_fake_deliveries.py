@@ -12,12 +12,13 @@ from .conftest import OTHER_PHONE, PHONE, T0
 
 
 async def test_fixed_code_is_delivered_for_every_send() -> None:
-    """FakeItnio(fixed_code=...) makes every send deliver that code, and it verifies."""
+    """FakeItnio(fixed_code=...) makes a send on a template of its length deliver that
+    code, and it verifies; a caller's own code is kept."""
     fake = FakeItnio(clock=lambda: T0, fixed_code="246810")
     async with fake.client() as client:
         app = await client.apps.create(name="fixed-app")
         template = await client.templates.create(
-            app_id=app.app_id, name="letters", text="##code##", code_type=2, code_length=8
+            app_id=app.app_id, name="digits", text="##code##", code_length=6
         )
         sent = await client.verifications.send(
             app_id=app.app_id, template_id=template.template_id, to=PHONE
@@ -29,6 +30,71 @@ async def test_fixed_code_is_delivered_for_every_send() -> None:
     assert result.matched is MatchStatus.MATCHED
     assert fake.fixed_code == "246810"
     assert FakeItnio().fixed_code is None
+
+
+@pytest.mark.parametrize(
+    ("fixed", "code_type", "code_length", "delivered"),
+    [
+        ("246810", 1, 4, "2468"),
+        ("1234", 1, 6, "123412"),
+        ("1234", 1, 10, "1234123412"),
+        ("ABCD", 2, 8, "ABCDABCD"),
+        ("A1B2", 3, 5, "A1B2A"),
+        ("00FF", 4, 6, "00FF00"),
+        ("123456", 4, 4, "1234"),
+    ],
+)
+async def test_fixed_code_is_fitted_to_the_template_length(
+    fixed: str, code_type: int, code_length: int, delivered: str
+) -> None:
+    """A fixed code is repeated or cut to the template's codeLength: the code delivered
+    has the template's length and verifies."""
+    fake = FakeItnio(clock=lambda: T0, fixed_code=fixed)
+    async with fake.client() as client:
+        app = await client.apps.create(name="fixed-app")
+        template = await client.templates.create(
+            app_id=app.app_id,
+            name="fitted",
+            text="##code##",
+            code_type=code_type,
+            code_length=code_length,
+        )
+        sent = await client.verifications.send(
+            app_id=app.app_id, template_id=template.template_id, to=PHONE
+        )
+        assert fake.last_code(PHONE) == delivered
+        result = await client.verifications.verify(sent.verification_id, delivered)
+    assert result.matched is MatchStatus.MATCHED
+
+
+@pytest.mark.parametrize(
+    ("fixed", "code_type", "alphabet"),
+    [
+        ("246810", 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+        ("ABCD", 1, "0123456789"),
+        ("abcd", 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+        ("12G4", 4, "0123456789ABCDEF"),
+    ],
+)
+async def test_a_template_that_cannot_make_the_fixed_code_gets_a_random_one(
+    fixed: str, code_type: int, alphabet: str
+) -> None:
+    """Digits for a letters-only template (or letters for a numeric one...) are not sent:
+    the code delivered is a random one of the template's type and length, and verifies."""
+    fake = FakeItnio(clock=lambda: T0, fixed_code=fixed, random_seed=3)
+    async with fake.client() as client:
+        app = await client.apps.create(name="fixed-app")
+        template = await client.templates.create(
+            app_id=app.app_id, name="other", text="##code##", code_type=code_type, code_length=8
+        )
+        sent = await client.verifications.send(
+            app_id=app.app_id, template_id=template.template_id, to=PHONE
+        )
+        code = fake.last_code(PHONE)
+        result = await client.verifications.verify(sent.verification_id, code)
+    assert len(code) == 8
+    assert set(code) <= set(alphabet)
+    assert result.matched is MatchStatus.MATCHED
 
 
 @pytest.mark.parametrize("code", ["123", "12345678901", "12 34", "１２３４", ""])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from itnio_async import (
@@ -53,15 +54,54 @@ async def test_app_update_and_get(api: AsyncItnio, fake: FakeItnio) -> None:
     assert fake.requests[-1].method == "PUT"
     assert fake.requests[-1].path == f"/app/update/{app.app_id}"
     assert updated.name == "shop-app-2"
-    assert updated.code_expiry == 10  # not sent: kept
-    assert updated.period_total_send_limit == SendLimit(
-        enabled=True, unit=PeriodUnit.DAY, period=1, limit=5
-    )
+    assert updated.code_expiry == 5  # not sent: the documented default, as the API reads it
+    assert updated.period_total_send_limit == SendLimit(enabled=False)  # not sent: off
     got = await api.apps.get(app.app_id)
     assert got == updated
     assert got.period_phone_send_limit == SendLimit(
         enabled=True, unit=PeriodUnit.HOUR, period=2, limit=3
     )
+
+
+async def test_app_modify_keeps_what_it_does_not_change(api: AsyncItnio, fake: FakeItnio) -> None:
+    """apps.modify(name=...) renames the app and keeps its expiry and both limits."""
+    total = SendLimit(enabled=True, unit=PeriodUnit.DAY, period=1, limit=10_000)
+    phone = SendLimit(enabled=True, unit=PeriodUnit.HOUR, period=1, limit=20)
+    app = await api.apps.create(
+        name="shop-app",
+        code_expiry=15,
+        period_total_send_limit=total,
+        period_phone_send_limit=phone,
+    )
+    renamed = await api.apps.modify(app.app_id, name="renamed")
+    assert [(r.method, r.path) for r in fake.requests[-2:]] == [
+        ("GET", f"/app/details/{app.app_id}"),
+        ("PUT", f"/app/update/{app.app_id}"),
+    ]
+    assert renamed == attrs.evolve(app, name="renamed")
+    assert await api.apps.get(app.app_id) == renamed
+    longer = await api.apps.modify(app.app_id, code_expiry=30)
+    assert longer == attrs.evolve(renamed, code_expiry=30)
+
+
+async def test_template_modify_keeps_what_it_does_not_change(api: AsyncItnio) -> None:
+    """templates.modify(code_length=...) keeps the text, type, voice settings and sender."""
+    app = await api.apps.create(name="shop-app")
+    template = await api.templates.create(
+        app_id=app.app_id,
+        name="voice",
+        text="Code ##code##",
+        code_type=CodeType.ALPHANUMERIC,
+        code_length=8,
+        speech_rate=0,
+        language="DE",
+        max_duration=120,
+        repeat_cnt=3,
+        sender_id="Shop",
+    )
+    changed = await api.templates.modify(template.template_id, code_length=6)
+    assert changed == attrs.evolve(template, code_length=6)
+    assert await api.templates.get(template.template_id) == changed
 
 
 async def test_app_duplicate_name_is_minus_20(api: AsyncItnio) -> None:
@@ -115,7 +155,14 @@ async def test_template_lifecycle(api: AsyncItnio, fake: FakeItnio) -> None:
     assert fake.requests[-1].path == "/template/update/455"
     assert "appId" not in fake.requests[-1].body
     assert updated.name == "login-2"
-    assert updated.code_type is CodeType.HEX  # not sent: kept
+    # Not sent: every optional field takes its documented default, as the API reads it.
+    assert (updated.code_type, updated.code_length, updated.speech_rate) == (
+        CodeType.NUMERIC,
+        4,
+        50,
+    )
+    assert (updated.language, updated.max_duration, updated.repeat_cnt) == ("EN", 59, 1)
+    assert updated.sender_id is None
     assert await api.templates.get("455") == updated
     second = await api.templates.create(app_id=app.app_id, name="other", text="##code##")
     assert second.template_id == 456
