@@ -81,7 +81,9 @@ class Shared:
         base_url: the URL every API path is appended to.
         origin: ``(scheme, host, port)`` of ``base_url``.
         target: the path of ``base_url`` (``b"/otp"``), the prefix of every request target.
-        head: the header lines every request starts with (``Host`` first).
+        host: the ``Host`` header line every request starts with.
+        headers: the headers every request carries next (a client's
+            ``default_headers`` replace those of the same name).
         network: the route to the network, created in the event loop it serves.
         last_seen: the latest answer and the loop time it arrived (its ``Date`` is
             read only when the server's clock is needed).
@@ -92,7 +94,8 @@ class Shared:
     base_url: str
     origin: tuple[str, str, int]
     target: bytes
-    head: bytes
+    host: bytes
+    headers: tuple[tuple[str, str], ...]
     transport: httpx.AsyncBaseTransport | None
     user_http: httpx.AsyncClient | None
     proxy: Proxy | None
@@ -171,10 +174,11 @@ class BaseClient:
         self._options = options
         self._derived = derived
         self._closed = False
-        extra = b"".join(
-            b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in options.default_headers
-        )
-        self._head = shared.head + extra
+        given = {name.lower(): (name, value) for name, value in options.default_headers}
+        fields = [given.pop(name.lower(), (name, value)) for name, value in shared.headers]
+        fields += given.values()
+        lines = [b"%s: %s\r\n" % (name.encode(), value.encode()) for name, value in fields]
+        self._head = shared.host + b"".join(lines)
         self._port = _Port(self)
         if not derived:
             weakref.finalize(shared, _unclosed, shared.box)

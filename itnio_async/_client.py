@@ -483,15 +483,14 @@ def _configure(
     key, secret = _credentials(api_key, api_secret)
     parsed = httpx.URL(url)
     scheme = parsed.scheme
-    host_line = b"Host: %s\r\n" % parsed.netloc
-    head = host_line + b"".join(b"%s: %s\r\n" % (k.encode(), v.encode()) for k, v in _BASE_HEADERS)
     auth = ItnioAuth(key, secret, Clock(clock))
     shared = Shared(
         signer=auth,
         base_url=url,
         origin=(scheme, parsed.host, parsed.port or (443 if scheme == "https" else 80)),
         target=parsed.raw_path.rstrip(b"/"),
-        head=head,
+        host=b"Host: %s\r\n" % parsed.netloc,
+        headers=_BASE_HEADERS,
         transport=transport,
         user_http=http_client,
         proxy=route_proxy,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -586,3 +587,330 @@ async def test_a_users_client_default_headers_are_sent_alongside_ours() -> None:
     assert sent["X-Trace"] == "abc"
     assert sent["Content-Type"] == "application/json;charset=UTF-8"
     assert sent["Sign"] == FIXED_SIGN
+
+
+# -- with_options: one meaning per option, built through __init__ -----------------------------
+
+
+def test_an_explicit_max_retries_survives_a_new_retry_policy() -> None:
+    """max_retries given to the client wins over a retry_policy given to with_options."""
+    client = new(max_retries=5)
+    derived = client.with_options(retry_policy=RetryPolicy(base_delay=1.0))
+    assert derived.max_retries == 5
+    assert derived.retry_policy.base_delay == 1.0
+    assert new(retry_policy=RetryPolicy(max_retries=4)).with_options(timeout=1.0).max_retries == 4
+
+
+def test_with_options_none_means_what_it_means_in_the_constructor() -> None:
+    """None: no timeout, no deadline, the default retry policy, no hooks, no headers."""
+    client = new(
+        timeout=3.0,
+        deadline=9.0,
+        retry_policy=RetryPolicy(base_delay=2.0),
+        event_hooks={"request": [print]},
+        default_headers={"X-Team": "otp"},
+    )
+    derived = client.with_options(
+        timeout=None, deadline=None, retry_policy=None, event_hooks=None, default_headers=None
+    )
+    assert derived.timeout == httpx.Timeout(None)
+    assert derived.deadline is None
+    assert derived.retry_policy == RetryPolicy()
+    assert derived._options.hooks is None
+    assert derived.default_headers == {}
+    kept = client.with_options()
+    assert (kept.timeout, kept.deadline, kept.retry_policy) == (
+        client.timeout,
+        client.deadline,
+        client.retry_policy,
+    )
+    assert kept._options.hooks == client._options.hooks
+    assert kept.default_headers == {"X-Team": "otp"}
+
+
+def test_with_options_is_built_by_the_constructor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy goes through AsyncItnio.__init__ (one place checks every option)."""
+    seen: list[dict[str, Any]] = []
+    original = AsyncItnio.__init__
+
+    def spy(self: AsyncItnio, *args: Any, **kwargs: Any) -> None:
+        seen.append(kwargs)
+        original(self, *args, **kwargs)
+
+    client = new()
+    monkeypatch.setattr(AsyncItnio, "__init__", spy)
+    derived = client.with_options(deadline=5.0)
+    assert seen[0]["deadline"] == 5.0
+    assert seen[0]["_copy_of"] is client
+    assert derived._shared is client._shared
+
+
+# -- default_headers ----------------------------------------------------------------------------
+
+
+async def test_default_headers_go_with_every_request_and_copies_may_change_them() -> None:
+    """default_headers are sent on every attempt (User-Agent replaced, not doubled); a copy
+    may set others without touching the original's."""
+    recorder = Recorder()
+    async with new(recorder, default_headers={"X-Team": "otp", "User-Agent": "shop/1"}) as client:
+        await client.flows.get(1)
+        await client.with_options(default_headers={"X-Team": "billing"}).flows.get(1)
+        await client.flows.get(1)
+    first, second, third = (r.headers for r in recorder.requests)
+    assert first.get_list("User-Agent") == ["shop/1"]
+    assert first["X-Team"] == "otp"
+    assert second["X-Team"] == "billing"
+    assert second["User-Agent"].startswith("itnio-async/")
+    assert third["X-Team"] == "otp"
+    assert first["Sign"] == FIXED_SIGN
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"Sign": "x"}, "'Sign' is set by the SDK itself"),
+        ({"api-key": "x"}, "'api-key' is set by the SDK itself"),
+        ({"Host": "x"}, "'Host' is set by the SDK itself"),
+        ({"Bad Name": "x"}, "'Bad Name' is not a valid header name"),
+        ({"X-A": "one\r\nSign: forged"}, "default_headers['X-A'] must be printable ASCII"),
+        ({"X-A": "é"}, "default_headers['X-A'] must be printable ASCII"),
+        ({"X-A": 1}, "default_headers['X-A'] must be printable ASCII"),
+    ],
+)
+def test_default_headers_are_checked(headers: dict[str, Any], message: str) -> None:
+    """A header the SDK sets, a bad name or a value that is not printable ASCII is refused."""
+    with pytest.raises(ItnioError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        new(default_headers=headers)
+
+
+# -- client.request: the escape hatch --------------------------------------------------------
+
+
+async def test_request_sends_a_signed_call_and_returns_data_as_json() -> None:
+    """client.request sends exactly the method, path, signed headers and JSON body asked
+    for, checks the envelope and returns data as plain JSON."""
+    recorder = Recorder(lambda r: httpx.Response(200, json=envelope({"a": [1, "b"]})))
+    async with new(recorder) as client:
+        data = await client.request("post", "/custom/thing", json={"x": 1, "name": "名"})
+        assert await client.request("GET", "/custom/thing") == {"a": [1, "b"]}
+    assert data == {"a": [1, "b"]}
+    posted, got = recorder.requests
+    assert (posted.method, posted.url.path) == ("POST", "/otp/custom/thing")
+    assert posted.content == '{"x":1,"name":"名"}'.encode()
+    assert posted.headers["Content-Type"] == "application/json;charset=UTF-8"
+    assert posted.headers["Sign"] == FIXED_SIGN
+    assert (got.method, got.content) == ("GET", b"")
+    assert "content-length" not in got.headers
+
+
+async def test_request_raises_the_envelopes_error() -> None:
+    """A status other than "0" raises its APIError, as every call does."""
+    from itnio_async import InvalidParameterError
+
+    recorder = Recorder(lambda r: httpx.Response(200, json={"status": "-22", "reason": "no"}))
+    async with new(recorder) as client:
+        with pytest.raises(InvalidParameterError) as info:
+            await client.request("PUT", "/app/update/x", json={})
+    assert (info.value.method, info.value.path) == ("PUT", "/app/update/x")
+
+
+@pytest.mark.parametrize(
+    ("method", "idempotent", "attempts"),
+    [
+        ("GET", None, 3),
+        ("PUT", None, 3),
+        ("DELETE", None, 3),
+        ("POST", None, 1),
+        ("PATCH", None, 1),
+        ("POST", True, 3),
+        ("GET", False, 1),
+    ],
+)
+async def test_request_retries_by_idempotency(
+    method: str, idempotent: bool | None, attempts: int, no_retry_sleep: RetryPolicy
+) -> None:
+    """A 503: retried like a read when the call is idempotent (by default GET, PUT,
+    DELETE), raised at once like a send otherwise (POST, PATCH), unless told."""
+    recorder = Recorder(lambda r: httpx.Response(503))
+    async with new(recorder, retry_policy=no_retry_sleep) as client:
+        with pytest.raises(HTTPStatusError):
+            await client.request(method, "/x", idempotent=idempotent)
+    assert len(recorder.requests) == attempts
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "json", "argument"),
+    [
+        ("TRACE", "/x", None, "method"),
+        (1, "/x", None, "method"),
+        ("GET", "x", None, "path"),
+        ("GET", "/a b", None, "path"),
+        ("GET", "/a?b=1", None, "path"),
+        ("GET", "/a#b", None, "path"),
+        ("GET", "/a/../b", None, "path"),
+        ("GET", "/é", None, "path"),
+        ("GET", "/" + "a" * 2048, None, "path"),
+        ("POST", "/x", {"a": {1, 2}}, "json"),
+        ("POST", "/x", {"a": "\ud800"}, "json"),
+    ],
+)
+async def test_request_refuses_bad_input_before_sending(
+    method: Any, path: str, json: Any, argument: str
+) -> None:
+    """A method, path or body that cannot be sent is a ValidationError; nothing leaves."""
+    recorder = Recorder()
+    async with new(recorder) as client:
+        with pytest.raises(ValidationError) as info:
+            await client.request(method, path, json=json)
+    assert info.value.argument == argument
+    assert info.value.sent is False
+    assert recorder.requests == []
+
+
+async def test_request_hides_a_code_and_a_number_it_sends() -> None:
+    """The body's code and number never appear in the error of a call that echoes them."""
+    code, number = "482913", "8613512345678"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "-22", "reason": request.content.decode()})
+
+    async with new(Recorder(echo)) as client:
+        with pytest.raises(ItnioError) as info:
+            await client.request("POST", "/x", json={"code": code, "to": number})
+    assert code not in str(info.value)
+    assert number not in str(info.value)
+
+
+# -- lifecycle: pickling, weakened TLS, unclosed clients, ended loops ----------------------------
+
+
+def test_a_client_refuses_to_be_pickled_or_copied() -> None:
+    """pickle and copy raise ItnioError (the secret never reaches the bytes)."""
+    import copy
+    import pickle
+
+    client = new()
+    for attempt in (lambda: pickle.dumps(client), lambda: copy.copy(client)):
+        with pytest.raises(ItnioError, match="cannot be pickled"):
+            attempt()
+
+
+@pytest.mark.parametrize("mounted", [False, True])
+async def test_a_users_client_that_does_not_verify_tls_is_refused(mounted: bool) -> None:
+    """http_client=httpx.AsyncClient(verify=False) (or such a mounted transport) is refused
+    like a weakened ssl_context; a verifying one is accepted."""
+    weak = httpx.AsyncHTTPTransport(verify=False)
+    if mounted:
+        http = httpx.AsyncClient(mounts={"https://": weak})
+    else:
+        http = httpx.AsyncClient(verify=False)  # noqa: S501 - what is refused
+    async with http, httpx.AsyncClient() as verifying:
+        with pytest.raises(ItnioError, match="does not verify TLS"):
+            AsyncItnio(API_KEY, API_SECRET, http_client=http)
+        AsyncItnio(API_KEY, API_SECRET, http_client=verifying)
+    await weak.aclose()
+
+
+def test_a_client_used_across_asyncio_runs_leaves_no_socket_of_an_ended_loop() -> None:
+    """Each asyncio.run opens connections for the client's calls; they are closed when that
+    loop ends (no socket of an ended loop stays open, no ResourceWarning), and the next
+    run's calls open new ones."""
+    import asyncio
+    import threading
+    import warnings
+
+    from itnio_async.testing import FakeItnio
+
+    fake = FakeItnio()
+    fake.seed()
+    ready = threading.Event()
+    stop = threading.Event()
+    where: list[str] = []
+
+    def serve() -> None:
+        async def run() -> None:
+            async with fake.serve() as base_url:
+                where.append(base_url)
+                ready.set()
+                await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+
+        asyncio.run(run())
+
+    server = threading.Thread(target=serve)
+    server.start()
+    try:
+        ready.wait(30)
+        client = AsyncItnio(fake.api_key, fake.api_secret, base_url=where[0], clock=fake.now)
+        left_behind: list[set[str]] = []
+
+        async def calls() -> set[str]:
+            await asyncio.gather(*(client.templates.list() for _ in range(5)))
+            network = client._shared.network
+            assert network is not None
+            assert network.own is not None
+            return {_inode(conn) for conn in network.own._open}
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)
+            for _ in range(3):
+                left_behind.append(asyncio.run(calls()))
+                assert len(left_behind[-1]) == 5
+                assert not left_behind[-1] & _socket_inodes()  # closed as its loop ended
+            asyncio.run(client.aclose())
+    finally:
+        stop.set()
+        server.join(30)
+
+
+def _inode(conn: Any) -> str:
+    import os
+
+    sock = conn.transport.get_extra_info("socket")
+    return os.readlink(f"/proc/self/fd/{sock.fileno()}")
+
+
+def _socket_inodes() -> set[str]:
+    import os
+
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            found.add(target)
+    return found
+
+
+async def test_an_unclosed_client_warns_and_its_connections_close_when_collected() -> None:
+    """Clients dropped without aclose(): each warns ResourceWarning when collected, and
+    its engine's sockets are closed."""
+    import gc
+    import warnings
+
+    from itnio_async.testing import FakeItnio
+
+    fake = FakeItnio()
+    fake.seed()
+    pools = []
+    gc.collect()  # what earlier tests left behind warns now, not below
+    async with fake.serve() as base_url:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            for _ in range(10):
+                client = AsyncItnio(
+                    fake.api_key, fake.api_secret, base_url=base_url, clock=fake.now
+                )
+                await client.templates.list()
+                network = client._shared.network
+                assert network is not None
+                assert network.own is not None
+                pools.append(network.own)
+                del client, network
+            gc.collect()
+            for _ in range(3):  # the aborted transports close on the next loop steps
+                await asyncio.sleep(0)
+        messages = [str(w.message) for w in caught if w.category is ResourceWarning]
+        assert sum("was never closed" in m for m in messages) == 10
+        assert [pool.stats().connections for pool in pools] == [0] * 10

@@ -28,6 +28,7 @@ from itnio_async import (
     PhoneSendLimitError,
     PricingError,
     RequestTimeoutError,
+    RetryPolicy,
     SendLimitError,
     SensitiveContentError,
     ServerError,
@@ -671,3 +672,61 @@ async def test_a_retry_after_date_without_a_date_header_is_read_against_the_cloc
 
     error = await _flow_error(make_client, handler)
     assert error.retry_after == 45.0
+
+
+# -- errors that say what to do -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("from_env", [False, True])
+async def test_an_authentication_error_says_which_key_and_where_it_came_from(
+    monkeypatch: pytest.MonkeyPatch, from_env: bool
+) -> None:
+    """-1 names the key as the repr shows it (its first four characters), where the key and
+    the secret were read from, and what to check; never the secret or a whole key."""
+    key, secret = "keyABCDEFGH1234", "secretXYZ98765"
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "-1", "reason": "Authentication error"})
+
+    if from_env:
+        monkeypatch.setenv("ITNIO_API_KEY", key)
+        monkeypatch.setenv("ITNIO_API_SECRET", secret)
+        client = AsyncItnio(transport=httpx.MockTransport(refuse), max_retries=0)
+        where = (
+            "key from the ITNIO_API_KEY environment variable, "
+            "secret from the ITNIO_API_SECRET environment variable"
+        )
+    else:
+        client = AsyncItnio(key, secret, transport=httpx.MockTransport(refuse), max_retries=0)
+        where = "key from the api_key argument, secret from the api_secret argument"
+    async with client:
+        with pytest.raises(AuthenticationError) as info:
+            await client.flows.get(1)
+    message = str(info.value)
+    assert message.startswith("API status -1: Authentication error (GET /flow/details/1). ")
+    assert f"The API rejected api_key 'keyA…' ({where})" in message
+    assert "check that the key and secret are this account's" in message
+    assert key not in message
+    assert secret not in message
+
+
+async def test_a_retry_after_beyond_the_policys_limit_says_the_wait_asked_for(
+    make_client: Callable[..., AsyncItnio],
+) -> None:
+    """A 503 asking for 120 s when the policy waits at most 30: raised at once, the message
+    saying what was asked and why it was not waited out."""
+    attempts: list[httpx.Request] = []
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        return httpx.Response(503, headers={"Retry-After": "120"})
+
+    async with make_client(busy, max_retries=2, retry_policy=RetryPolicy()) as client:
+        with pytest.raises(HTTPStatusError) as info:
+            await client.flows.get(1)
+    assert len(attempts) == 1
+    assert info.value.retry_after == 120.0
+    assert str(info.value) == (
+        f"HTTP 503 from {WHERE}; the server asked to wait 120 s (Retry-After), more than "
+        "RetryPolicy.max_retry_after (30 s): not retried"
+    )

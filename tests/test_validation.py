@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -1333,3 +1334,94 @@ def test_bad_hosts_say_what_is_wrong(url: str, message: str) -> None:
     with pytest.raises(ItnioError) as info:
         v.check_base_url(url, allow_insecure_http=False)
     assert str(info.value) == message
+
+
+# -- text that cannot be sent, ids too long to be ids ---------------------------------------------
+
+SURROGATE = "a\ud800b"
+STEP = FlowStep(waiting_time=60, status=FlowTrigger.SEND_FAILED, channel=Channel.CALL)
+
+#: Every method that takes text, called with a lone surrogate in one argument.
+UNENCODABLE_CALLS: list[tuple[str, str, Any]] = [
+    ("apps.create", "name", lambda c: c.apps.create(name=SURROGATE + "app")),
+    ("apps.get", "app_id", lambda c: c.apps.get(SURROGATE + "abcd")),
+    (
+        "templates.create",
+        "text",
+        lambda c: c.templates.create(app_id="mRELxtHc", name="name", text="##code## " + SURROGATE),
+    ),
+    ("flows.create", "name", lambda c: c.flows.create(name=SURROGATE + "flow", steps=[STEP])),
+    (
+        "verifications.send",
+        "order_id",
+        lambda c: c.verifications.send(
+            app_id="mRELxtHc", template_id=455, to="8613512345678", order_id=SURROGATE
+        ),
+    ),
+    ("verifications.resend", "verification_id", lambda c: c.verifications.resend(SURROGATE)),
+    (
+        "verifications.verify",
+        "verification_id",
+        lambda c: c.verifications.verify(SURROGATE, "4821"),
+    ),
+    ("records.get", "verification_id", lambda c: c.records.get(SURROGATE)),
+    ("records.get_by_order_id", "order_id", lambda c: c.records.get_by_order_id(SURROGATE)),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "argument", "call"), UNENCODABLE_CALLS, ids=[c[0] for c in UNENCODABLE_CALLS]
+)
+async def test_text_that_cannot_be_encoded_is_a_validation_error(
+    make_client: Any, name: str, argument: str, call: Any
+) -> None:
+    """A lone surrogate (text no UTF-8 can carry) is a ValidationError naming the argument,
+    before anything is sent (never a UnicodeEncodeError)."""
+    sent: list[httpx.Request] = []
+    async with make_client(lambda request: sent.append(request)) as client:
+        with pytest.raises(ValidationError) as info:
+            await call(client)
+    assert info.value.argument == argument
+    assert info.value.sent is False
+    assert sent == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.records.get("1" * 129),
+        lambda c: c.templates.get("9" * 64_000),
+        lambda c: c.verifications.verify("2" * 65_536, "4821"),
+    ],
+)
+async def test_an_id_too_long_to_be_an_id_is_a_validation_error(
+    make_client: Any, call: Any
+) -> None:
+    """An id over 128 characters (a 64 KB one included) is refused before anything is sent,
+    saying how long it was."""
+    sent: list[httpx.Request] = []
+    async with make_client(lambda request: sent.append(request)) as client:
+        with pytest.raises(ValidationError, match="at most 128 characters") as info:
+            await call(client)
+    assert info.value.sent is False
+    assert sent == []
+
+
+async def test_an_unencodable_id_in_a_bulk_run_fails_only_itself(make_client: Any) -> None:
+    """In a bulk lookup, an order id with a lone surrogate gets its own failed result (a
+    ValidationError); the ids around it are looked up."""
+    from itnio_async import LookupFailed, RecordFound
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        wanted = json.loads(request.content)["orderId"]
+        record = {"verificationId": "1", "orderId": wanted}
+        return httpx.Response(200, json={"status": "0", "data": record})
+
+    async with make_client(answer) as client:
+        results = await client.records.get_many_by_order_ids(["a-1", SURROGATE, "a-2"])
+    first, bad, last = results
+    assert isinstance(first, RecordFound)
+    assert isinstance(last, RecordFound)
+    assert isinstance(bad, LookupFailed)
+    assert isinstance(bad.error, ValidationError)
+    assert bad.error.argument == "order_id"

@@ -7,6 +7,7 @@ faults can strike before or after the server has processed the verify.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
@@ -402,3 +403,145 @@ async def test_a_fresh_match_without_date_headers_is_an_unknown_outcome() -> Non
         with pytest.raises(OutcomeUnknownError):
             await client.verifications.verify(VID, CODE)
     assert server.verify_calls == 1
+
+
+# -- the server's clock moves on; other verifies of the same id ---------------------------------
+
+
+class ClockedServer:
+    """verify + record on a server whose clock is the (test-driven) loop clock: every
+    answer's ``Date`` is ``SERVER_NOW + shift[0]``, a match is stamped when it is made."""
+
+    def __init__(self, shift: list[float]) -> None:
+        self.shift = shift
+        self.matched_at: float | None = None
+        self.verify_codes: list[str] = []
+        self.verified = asyncio.Event()  # set when a verify has been processed
+        #: What a verify of a code does while it is processed: awaited before its answer.
+        self.during: dict[str, Any] = {}
+
+    def now(self) -> float:
+        return SERVER_NOW + self.shift[0]
+
+    def _date(self) -> dict[str, str]:
+        return {"Date": formatdate(self.now(), usegmt=True)}
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/verification/verify"):
+            code = json.loads(request.content)["code"]
+            self.verify_codes.append(code)
+            if code == CODE and self.matched_at is None:
+                self.matched_at = self.now()
+                outcome = MatchStatus.MATCHED
+            else:
+                outcome = MatchStatus.ALREADY_USED if self.matched_at else MatchStatus.FAILED
+            self.verified.set()
+            during = self.during.get(code)
+            if during is not None:
+                await during()
+            data = {"verificationId": VID, "to": PHONE, "channel": "sms", "matched": outcome}
+            return httpx.Response(200, headers=self._date(), json=envelope(data))
+        matched = self.matched_at is not None
+        summary = {
+            "matched": int(MatchStatus.MATCHED if matched else MatchStatus.NOT_VERIFIED),
+            "verifiedDate": (
+                datetime.fromtimestamp(self.matched_at, CHINA).isoformat()
+                if self.matched_at is not None
+                else None
+            ),
+            "oriReceiver": PHONE,
+            "channel": "sms",
+        }
+        record = {"verificationId": VID, "verifications": summary}
+        return httpx.Response(200, headers=self._date(), json=envelope(record))
+
+
+@pytest.fixture
+async def shift(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Seconds added to the running loop's clock (and so to the server's), set by a test."""
+    loop = asyncio.get_running_loop()
+    real = loop.time
+    moved = [0.0]
+    monkeypatch.setattr(loop, "time", lambda: real() + moved[0])
+    return moved
+
+
+async def test_the_server_clock_estimate_counts_the_time_since_its_date_was_seen(
+    shift: list[float],
+) -> None:
+    """A right code processed 3 s into the call, its answer lost 10 s in: the record read's
+    Date is 10 s after the start, so the start is placed by that Date minus the loop time
+    since; the match (3 s in) is provably this call's: ok, not ALREADY_USED."""
+    server = ClockedServer(shift)
+
+    async def slow_then_lost() -> None:
+        shift[0] += 10.0
+        raise httpx.ReadTimeout("answer lost")
+
+    server.during[CODE] = slow_then_lost
+    original = server.__call__
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/verification/verify"):
+            shift[0] += 3.0  # the server gets to it 3 s into the call
+        return await original(request)
+
+    shift[0] = 60.0  # a minute after anything the client saw
+    async with mock_client(handler, clock=server.now, deadline=None) as client:
+        result = await client.verifications.verify(VID, CODE)
+    assert result.ok is True
+    assert result.matched is MatchStatus.MATCHED
+    assert server.verify_codes == [CODE]
+
+
+@pytest.mark.parametrize("copy", [False, True])
+async def test_a_concurrent_verifys_match_is_never_taken_as_this_calls(
+    shift: list[float], copy: bool
+) -> None:
+    """A verifies a wrong code and its answer is lost 4 s in; B verifies the right code
+    2.5 s after A began (through the same client, or a with_options copy of it) and is
+    answered MATCHED. The record then shows a match dated after A began: it is B's, so A
+    gets OutcomeUnknownError, never ok."""
+    server = ClockedServer(shift)
+    b_done = asyncio.Event()
+
+    async def wait_for_b_then_lose() -> None:
+        await b_done.wait()
+        shift[0] = 4.0
+        raise httpx.ReadTimeout("answer lost")
+
+    server.during[WRONG] = wait_for_b_then_lose
+    async with mock_client(server, clock=server.now, deadline=None) as client:
+        other = client.with_options(timeout=5.0) if copy else client
+        a = asyncio.ensure_future(client.verifications.verify(VID, WRONG))
+        await server.verified.wait()  # A has reached the server (and waits for B)
+        shift[0] = 2.5
+        b = await other.verifications.verify(VID, CODE)
+        b_done.set()
+        with pytest.raises(OutcomeUnknownError) as info:
+            await a
+    assert b.ok is True
+    assert isinstance(info.value.__cause__, RequestTimeoutError)
+    assert server.verify_codes == [WRONG, CODE]
+
+
+async def test_a_verify_alone_takes_a_match_dated_after_its_start(shift: list[float]) -> None:
+    """The same timing with no other verify of the id in flight: the match 2.5 s after the
+    start is this call's own (its answer was lost after it matched): ok."""
+    server = ClockedServer(shift)
+
+    async def matched_then_lost() -> None:
+        shift[0] = 4.0
+        raise httpx.ReadTimeout("answer lost")
+
+    original = server.__call__
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/verification/verify"):
+            shift[0] = 2.5
+        return await original(request)
+
+    server.during[CODE] = matched_then_lost
+    async with mock_client(handler, clock=server.now, deadline=None) as client:
+        result = await client.verifications.verify(VID, CODE)
+    assert result.ok is True
