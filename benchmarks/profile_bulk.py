@@ -12,7 +12,10 @@ Two modes:
     python benchmarks/profile_bulk.py --pyinstrument   # a call tree (pip install pyinstrument)
 
 The figure printed first is measured without the profiler; cProfile's own overhead
-inflates the per-function times, so read the shares, not the absolute numbers.
+inflates the per-function times, so the tables scale each share of the profiled time
+to that unprofiled figure (≈ µs per lookup): read them as shares. The script restarts
+itself with the allocator settings every benchmark process has (``ALLOCATOR_ENV``),
+so the profile is of the process ``bench_bulk.py`` measures.
 """
 
 from __future__ import annotations
@@ -27,7 +30,16 @@ import pstats
 import time
 from collections.abc import Iterator
 
-from _common import API_KEY, API_SECRET, APP_ID, CLIENT_CPU, pin, server_process
+from _common import (
+    API_KEY,
+    API_SECRET,
+    APP_ID,
+    CLIENT_CPU,
+    allocator_text,
+    pin,
+    reexec_with_allocator_env,
+    server_process,
+)
 from bench_call_cpu import BASE, PREBUILT_IDS, PrebuiltTransport
 
 #: Packages a frame is grouped by (first match of its file path).
@@ -46,6 +58,8 @@ LAYERS = (
     "asyncio",
     "hashlib",
 )
+#: Lookups before the measured ones, in the same run (the profile includes them).
+WARM_UP = 500
 
 
 async def run(url: str | None, n: int, concurrency: int) -> float:
@@ -64,7 +78,7 @@ async def run(url: str | None, n: int, concurrency: int) -> float:
             return (str(i % PREBUILT_IDS) for i in range(count))
 
         async for _ in client.records.iter_by_order_ids(
-            ids(500), app_id=APP_ID, concurrency=concurrency
+            ids(WARM_UP), app_id=APP_ID, concurrency=concurrency
         ):
             pass
         start = time.process_time()
@@ -104,13 +118,14 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--pyinstrument", action="store_true", help="print a call tree")
     args = parser.parse_args()
+    reexec_with_allocator_env()
     pin(CLIENT_CPU)
     with contextlib.ExitStack() as stack:
         url = None if args.mode == "own" else stack.enter_context(server_process()).url
         plain = asyncio.run(run(url, args.n, args.concurrency))
         print(
             f"{args.mode}, c{args.concurrency}: "
-            f"{plain:.1f} µs of client CPU per lookup (unprofiled)\n"
+            f"{plain:.1f} µs of client CPU per lookup (unprofiled; {allocator_text()})\n"
         )
         if args.pyinstrument:
             from pyinstrument import Profiler
@@ -132,6 +147,17 @@ def main() -> None:
     print("|---|---|---|")
     for name, secs in sorted(totals.items(), key=lambda kv: -kv[1])[:16]:
         print(f"| {name} | {secs / whole:.0%} | {plain * secs / whole:.1f} |")
+    print(f"\n| top {args.top} functions, own time | calls per lookup | own µs | with callees µs |")
+    print("|---|---|---|---|")
+    entries = stats.stats.items()  # type: ignore[attr-defined]
+    for (path, line, name), (_, calls, tottime, cumtime, _) in sorted(
+        entries, key=lambda kv: -kv[1][2]
+    )[: args.top]:
+        where = name if path == "~" else f"{'/'.join(path.split('/')[-2:])}:{line} {name}"
+        print(
+            f"| `{where}` | {calls / (args.n + WARM_UP):.2f} | {plain * tottime / whole:.1f} "
+            f"| {plain * cumtime / whole:.1f} |"
+        )
     out = io.StringIO()
     pstats.Stats(profile, stream=out).strip_dirs().sort_stats("tottime").print_stats(args.top)
     print("\n" + out.getvalue().split("\n\n", 1)[-1].rstrip())
