@@ -9,11 +9,14 @@ Two modes:
   the other CPU), so the engine (``_transport.py``, httptools, asyncio) shows up too.
 
     python benchmarks/profile_bulk.py [--mode own|loopback] [--concurrency 50] [--n 20000]
+    python benchmarks/profile_bulk.py --mode loopback --sort cumtime --top 40
     python benchmarks/profile_bulk.py --pyinstrument   # a call tree (pip install pyinstrument)
 
 The figure printed first is measured without the profiler; cProfile's own overhead
 inflates the per-function times, so the tables scale each share of the profiled time
-to that unprofiled figure (≈ µs per lookup): read them as shares. The script restarts
+to that unprofiled figure (≈ µs per lookup): read them as shares. cProfile counts each
+resumption of a coroutine as a call, so a coroutine that waits once shows 2 calls per
+lookup; ``--sort cumtime`` ranks by time with callees instead. The script restarts
 itself with the allocator settings every benchmark process has (``ALLOCATOR_ENV``),
 so the profile is of the process ``bench_bulk.py`` measures.
 """
@@ -116,6 +119,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--sort", default="tottime", choices=["tottime", "cumtime"], help="rank functions by"
+    )
     parser.add_argument("--pyinstrument", action="store_true", help="print a call tree")
     args = parser.parse_args()
     reexec_with_allocator_env()
@@ -147,11 +153,12 @@ def main() -> None:
     print("|---|---|---|")
     for name, secs in sorted(totals.items(), key=lambda kv: -kv[1])[:16]:
         print(f"| {name} | {secs / whole:.0%} | {plain * secs / whole:.1f} |")
-    print(f"\n| top {args.top} functions, own time | calls per lookup | own µs | with callees µs |")
+    rank = 2 if args.sort == "tottime" else 3
+    print(f"\n| top {args.top} by {args.sort} | calls per lookup | own µs | with callees µs |")
     print("|---|---|---|---|")
     entries = stats.stats.items()  # type: ignore[attr-defined]
     for (path, line, name), (_, calls, tottime, cumtime, _) in sorted(
-        entries, key=lambda kv: -kv[1][2]
+        entries, key=lambda kv: -kv[1][rank]
     )[: args.top]:
         where = name if path == "~" else f"{'/'.join(path.split('/')[-2:])}:{line} {name}"
         print(
@@ -159,7 +166,7 @@ def main() -> None:
             f"| {plain * cumtime / whole:.1f} |"
         )
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).strip_dirs().sort_stats("tottime").print_stats(args.top)
+    pstats.Stats(profile, stream=out).strip_dirs().sort_stats(args.sort).print_stats(args.top)
     print("\n" + out.getvalue().split("\n\n", 1)[-1].rstrip())
 
 
