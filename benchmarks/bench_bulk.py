@@ -730,7 +730,7 @@ def main() -> None:
     parser.add_argument("--clients", nargs="+", default=list(CLIENTS))
     parser.add_argument("--levels", nargs="+", type=int, default=list(LEVELS))
     parser.add_argument("--n", type=int, default=10_000, help="lookups per case")
-    parser.add_argument("--max-seconds", type=float, default=15.0, help="time cap per case")
+    parser.add_argument("--max-seconds", type=float, default=10.0, help="time cap per case")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--baseline-sdk",

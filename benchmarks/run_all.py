@@ -1,6 +1,6 @@
 """Run every benchmark, write ``benchmarks/results.md``, and refresh the README's numbers.
 
-    python benchmarks/run_all.py --baseline-sdk /work/wt/bench-baseline   # ~25 min, 2 cores
+    python benchmarks/run_all.py --baseline-sdk /work/wt/bench-baseline   # ~17 min, 2 quiet cores
     python benchmarks/run_all.py --quick    # a smoke run, ~6 minutes: numbers are provisional
 
 Each part is its own script (see README.md), run as a subprocess with ``--json`` and
@@ -47,7 +47,7 @@ from _common import (
 FULL = {
     "bench_server.py": ["--seconds", "3", "--rounds", "3"],
     "bench_call_cpu.py": ["--calls", "10000", "--repeat", "5"],
-    "bench_bulk.py": ["--rounds", "5", "--n", "10000", "--max-seconds", "15"],
+    "bench_bulk.py": ["--rounds", "5", "--n", "10000", "--max-seconds", "10"],
     "bench_memory.py": ["--sizes", "10000", "100000", "--rounds", "3"],
     "bench_idle_close.py": ["--probes", "400"],
 }
