@@ -33,6 +33,18 @@ APP_ID = "ad454212"
 #: CPU the server process is pinned to; the client pins itself to the other one.
 SERVER_CPU = 1
 CLIENT_CPU = 0
+#: Connections the SDK's own pool holds (``DEFAULT_MAX_CONNECTIONS``). Its bulk helper
+#: never runs more lookups at once than that, so no client here has more in flight.
+POOL_SIZE = 100
+
+#: The glibc malloc settings every process the benchmarks start runs with. asyncio
+#: reads 256 KiB per ``recv``: in a fresh process that is above glibc's (dynamic) mmap
+#: threshold, so each read costs ``mmap`` + ``mremap`` + ``munmap``, unless something
+#: freed a large block earlier and raised the threshold (``import attrs`` does, in the
+#: SDK's process). Fixing the mmap threshold alone is not enough: a fixed threshold
+#: keeps the trim threshold at 128 KiB, and each read then costs two ``brk`` instead.
+#: These are the values glibc's own dynamic adjustment would reach (trim = 2 × mmap).
+ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": "1048576", "MALLOC_TRIM_THRESHOLD_": "2097152"}
 
 
 def record_body(order_id: str) -> bytes:
@@ -57,6 +69,70 @@ def signed_headers() -> dict[str, str]:
         "Timestamp": ts,
         "Api-Key": API_KEY,
     }
+
+
+def process_env(*, allocator: bool = True, pythonpath: str | None = None) -> dict[str, str]:
+    """The environment of a process the benchmarks start.
+
+    ``allocator``: with :data:`ALLOCATOR_ENV` (False: glibc's defaults, the variables
+    removed); ``pythonpath``: put first on ``PYTHONPATH`` (the baseline SDK's copy).
+    """
+    env = dict(os.environ)
+    for key in ALLOCATOR_ENV:
+        env.pop(key, None)
+    if allocator:
+        env.update(ALLOCATOR_ENV)
+    if pythonpath:
+        rest = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = pythonpath + (os.pathsep + rest if rest else "")
+    return env
+
+
+def allocator_text(allocator: bool = True) -> str:
+    """How the allocator was set, for the results."""
+    if not allocator:
+        return "glibc's defaults (no MALLOC_* variables)"
+    return " ".join(f"{k}={v}" for k, v in ALLOCATOR_ENV.items())
+
+
+def reexec_with_allocator_env() -> None:
+    """Restart this script with :data:`ALLOCATOR_ENV` unless it already runs with it.
+
+    For the scripts that measure in their own process (``profile_bulk.py``): glibc
+    reads the variables once, at start-up.
+    """
+    if all(os.environ.get(k) == v for k, v in ALLOCATOR_ENV.items()):
+        return
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, *sys.argv], process_env())
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (how busy the machine is)."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return "{:.2f} {:.2f} {:.2f}".format(*load)
+
+
+def git_describe(path: Path) -> str:
+    """The commit checked out at ``path`` (``+ changes`` when its package differs), or ``-``."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(path), "status", "--porcelain", "--", "itnio_async"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "-"
+    if not head:
+        return "-"
+    return head + (" + changes" if dirty else "")
 
 
 def pin(cpu: int) -> bool:
@@ -84,6 +160,7 @@ def server_process(script: str = "_server.py", *args: str, cpu: int = SERVER_CPU
         stdout=subprocess.PIPE,
         text=True,
         cwd=HERE,
+        env=process_env(),
     )
     try:
         assert proc.stdout is not None
@@ -175,13 +252,12 @@ def machine() -> dict[str, str]:
             ).stdout.strip()
             or "-"
         )
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return {
         "cpu": f"{os.cpu_count()} × {model}",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "system": f"{platform.system()} {platform.release()}",
         "versions": ", ".join(f"{k} {v}" for k, v in versions.items()) + f", PHP {php}",
-        "load": "{:.2f} {:.2f} {:.2f}".format(*load),
+        "load": load_average(),
     }
 
 

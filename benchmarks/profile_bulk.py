@@ -9,10 +9,16 @@ Two modes:
   the other CPU), so the engine (``_transport.py``, httptools, asyncio) shows up too.
 
     python benchmarks/profile_bulk.py [--mode own|loopback] [--concurrency 50] [--n 20000]
+    python benchmarks/profile_bulk.py --mode loopback --sort cumtime --top 40
     python benchmarks/profile_bulk.py --pyinstrument   # a call tree (pip install pyinstrument)
 
 The figure printed first is measured without the profiler; cProfile's own overhead
-inflates the per-function times, so read the shares, not the absolute numbers.
+inflates the per-function times, so the tables scale each share of the profiled time
+to that unprofiled figure (≈ µs per lookup): read them as shares. cProfile counts each
+resumption of a coroutine as a call, so a coroutine that waits once shows 2 calls per
+lookup; ``--sort cumtime`` ranks by time with callees instead. The script restarts
+itself with the allocator settings every benchmark process has (``ALLOCATOR_ENV``),
+so the profile is of the process ``bench_bulk.py`` measures.
 """
 
 from __future__ import annotations
@@ -27,7 +33,16 @@ import pstats
 import time
 from collections.abc import Iterator
 
-from _common import API_KEY, API_SECRET, APP_ID, CLIENT_CPU, pin, server_process
+from _common import (
+    API_KEY,
+    API_SECRET,
+    APP_ID,
+    CLIENT_CPU,
+    allocator_text,
+    pin,
+    reexec_with_allocator_env,
+    server_process,
+)
 from bench_call_cpu import BASE, PREBUILT_IDS, PrebuiltTransport
 
 #: Packages a frame is grouped by (first match of its file path).
@@ -46,6 +61,8 @@ LAYERS = (
     "asyncio",
     "hashlib",
 )
+#: Lookups before the measured ones, in the same run (the profile includes them).
+WARM_UP = 500
 
 
 async def run(url: str | None, n: int, concurrency: int) -> float:
@@ -64,7 +81,7 @@ async def run(url: str | None, n: int, concurrency: int) -> float:
             return (str(i % PREBUILT_IDS) for i in range(count))
 
         async for _ in client.records.iter_by_order_ids(
-            ids(500), app_id=APP_ID, concurrency=concurrency
+            ids(WARM_UP), app_id=APP_ID, concurrency=concurrency
         ):
             pass
         start = time.process_time()
@@ -102,15 +119,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--sort", default="tottime", choices=["tottime", "cumtime"], help="rank functions by"
+    )
     parser.add_argument("--pyinstrument", action="store_true", help="print a call tree")
     args = parser.parse_args()
+    reexec_with_allocator_env()
     pin(CLIENT_CPU)
     with contextlib.ExitStack() as stack:
         url = None if args.mode == "own" else stack.enter_context(server_process()).url
         plain = asyncio.run(run(url, args.n, args.concurrency))
         print(
             f"{args.mode}, c{args.concurrency}: "
-            f"{plain:.1f} µs of client CPU per lookup (unprofiled)\n"
+            f"{plain:.1f} µs of client CPU per lookup (unprofiled; {allocator_text()})\n"
         )
         if args.pyinstrument:
             from pyinstrument import Profiler
@@ -132,8 +153,20 @@ def main() -> None:
     print("|---|---|---|")
     for name, secs in sorted(totals.items(), key=lambda kv: -kv[1])[:16]:
         print(f"| {name} | {secs / whole:.0%} | {plain * secs / whole:.1f} |")
+    rank = 2 if args.sort == "tottime" else 3
+    print(f"\n| top {args.top} by {args.sort} | calls per lookup | own µs | with callees µs |")
+    print("|---|---|---|---|")
+    entries = stats.stats.items()  # type: ignore[attr-defined]
+    for (path, line, name), (_, calls, tottime, cumtime, _) in sorted(
+        entries, key=lambda kv: -kv[1][rank]
+    )[: args.top]:
+        where = name if path == "~" else f"{'/'.join(path.split('/')[-2:])}:{line} {name}"
+        print(
+            f"| `{where}` | {calls / (args.n + WARM_UP):.2f} | {plain * tottime / whole:.1f} "
+            f"| {plain * cumtime / whole:.1f} |"
+        )
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).strip_dirs().sort_stats("tottime").print_stats(args.top)
+    pstats.Stats(profile, stream=out).strip_dirs().sort_stats(args.sort).print_stats(args.top)
     print("\n" + out.getvalue().split("\n\n", 1)[-1].rstrip())
 
 
