@@ -47,7 +47,10 @@ from bench_call_cpu import BASE, PREBUILT_IDS, PrebuiltTransport
 
 #: Packages a frame is grouped by (first match of its file path).
 LAYERS = (
-    "itnio_async/_transport",
+    "itnio_async/_engine",
+    "itnio_async/_routes",
+    "itnio_async/_wire",
+    "itnio_async/_retry",
     "itnio_async/_bulk",
     "itnio_async/_base_client",
     "itnio_async/_envelope",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -30,7 +31,7 @@ from collections.abc import (
     Iterable,
     Iterator,
 )
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from ._exceptions import (
     APIError,
@@ -260,11 +261,12 @@ async def run_bulk(
 ) -> AsyncGenerator[tuple[int, R], None]:
     """Yield ``(input index, lookup_one(id))`` as lookups complete, from a pool of workers.
 
-    A worker holds one of ``concurrency`` slots from the moment it takes an id
-    until the consumer has taken that id's result, which bounds both the
-    requests in flight and how far the input is read ahead of the consumer.
-    Workers are started on demand, so a short input starts few tasks. Closing the
-    generator (or cancelling its consumer) cancels the workers and waits for them.
+    At most ``concurrency`` ids are taken and not yet yielded at any moment: a worker
+    takes an id only while fewer are out, so the requests in flight and how far the
+    input is read ahead of the consumer are both bounded; a worker that would exceed
+    it waits until the consumer takes a result. Workers are started on demand, so a
+    short input starts few tasks. Closing the generator (or cancelling its consumer)
+    cancels the workers and waits for them.
 
     ``stop(result)``, called as each lookup completes, may return an error to end
     the run: the other workers are cancelled at once (their lookups are not
@@ -272,62 +274,149 @@ async def run_bulk(
     :class:`RunStoppedError` carrying the error is raised. The stopping result
     itself is not yielded.
     """
-    source = _IdSource(order_ids)
-    sync = source.is_sync
-    limiter = RateLimiter(max_per_second) if max_per_second is not None else None
-    slots = asyncio.Semaphore(concurrency)
-    # Never holds more than `concurrency` results (the slots bound it) plus one
-    # end marker per worker.
-    done: asyncio.Queue[tuple[int, R] | BaseException | None] = asyncio.Queue()
-    loop = asyncio.get_running_loop()
-    workers: list[asyncio.Task[None]] = []
+    run = _Run(order_ids, lookup_one, concurrency, max_per_second, stop)
+    try:
+        while True:
+            got = await run.next_result()
+            if got is None:
+                return
+            yield got
+    finally:
+        await run.close()
 
-    async def worker() -> None:
+
+class _Run(Generic[R]):
+    """The shared state of one :func:`run_bulk`: workers produce, the consumer takes.
+
+    ``out`` counts ids taken whose results the consumer has not taken yet; it never
+    exceeds ``concurrency``. No future is made while the consumer keeps up and no
+    worker is held back: a result is a deque append, a wake-up only for a waiter.
+    """
+
+    __slots__ = (
+        "_concurrency",
+        "_consumer",
+        "_ended",
+        "_held",
+        "_limiter",
+        "_lookup",
+        "_loop",
+        "_out",
+        "_ready",
+        "_source",
+        "_stop",
+        "_sync",
+        "_workers",
+    )
+
+    def __init__(
+        self,
+        order_ids: Iterable[Any] | AsyncIterable[Any],
+        lookup_one: Callable[[Any], Awaitable[R]],
+        concurrency: int,
+        max_per_second: float | None,
+        stop: Callable[[R], ItnioError | None] | None,
+    ) -> None:
+        self._source = _IdSource(order_ids)
+        self._sync = self._source.is_sync
+        self._lookup = lookup_one
+        self._concurrency = concurrency
+        self._limiter = RateLimiter(max_per_second) if max_per_second is not None else None
+        self._stop = stop
+        self._loop = asyncio.get_running_loop()
+        #: Completed results (and what ends the run: an exception) not yet taken.
+        self._ready: deque[tuple[int, R] | BaseException] = deque()
+        self._out = 0
+        self._ended = 0  # workers that have finished
+        self._workers: list[asyncio.Task[None]] = []
+        self._held: deque[asyncio.Future[None]] = deque()  # workers waiting for room
+        self._consumer: asyncio.Future[None] | None = None
+        self._start_worker()
+
+    def _start_worker(self) -> None:
+        self._workers.append(self._loop.create_task(self._worker()))
+
+    async def next_result(self) -> tuple[int, R] | None:
+        """The next completed ``(index, result)``, or ``None`` once every worker ended."""
+        ready = self._ready
+        while not ready:
+            if self._ended == len(self._workers):
+                return None
+            waiter = self._consumer = self._loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._consumer = None
+        got = ready.popleft()
+        if isinstance(got, BaseException):
+            raise got
+        self._out -= 1
+        held = self._held
+        while held:
+            future = held.popleft()
+            if not future.done():
+                future.set_result(None)
+                break
+        return got
+
+    def _deliver(self, item: tuple[int, R] | BaseException | None) -> None:
+        """Hand ``item`` to the consumer (``None``: a worker has ended)."""
+        if item is None:
+            self._ended += 1
+        else:
+            self._ready.append(item)
+        consumer = self._consumer
+        if consumer is not None and not consumer.done():
+            consumer.set_result(None)
+
+    async def _room(self) -> None:
+        """Wait until fewer than ``concurrency`` ids are out."""
+        while self._out >= self._concurrency:
+            future = self._loop.create_future()
+            self._held.append(future)
+            await future
+
+    async def _worker(self) -> None:
         try:
-            while True:
-                await slots.acquire()
-                item = source.take() if sync else await source.next()
-                if item is None:
-                    slots.release()
-                    break
-                if len(workers) < concurrency:
-                    workers.append(loop.create_task(worker()))
-                if limiter is not None:
-                    await limiter.wait()
-                result = await lookup_one(item[1])
-                error = None if stop is None else stop(result)
-                if error is not None:
-                    halt(error)
-                    return
-                done.put_nowait((item[0], result))
+            await self._drain()
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, who raises it
-            done.put_nowait(exc)
+            self._deliver(exc)
         else:
-            done.put_nowait(None)
+            self._deliver(None)
 
-    def halt(error: ItnioError) -> None:
+    async def _drain(self) -> None:
+        source, limiter, stop = self._source, self._limiter, self._stop
+        while True:
+            if self._out >= self._concurrency:
+                await self._room()
+            item = source.take() if self._sync else await source.next()
+            if item is None:
+                return
+            self._out += 1
+            if len(self._workers) < self._concurrency:
+                self._start_worker()
+            if limiter is not None:
+                await limiter.wait()
+            result = await self._lookup(item[1])
+            error = None if stop is None else stop(result)
+            if error is not None:
+                self._halt(error)
+                return
+            self._deliver((item[0], result))
+
+    def _halt(self, error: ItnioError) -> None:
         # Synchronous: no other worker runs, so nothing completes after the stop.
         this = asyncio.current_task()
-        for task in workers:
+        for task in self._workers:
             if task is not this:
                 task.cancel()
-        done.put_nowait(RunStoppedError(error))
+        self._deliver(RunStoppedError(error))
 
-    workers.append(loop.create_task(worker()))
-    finished = 0
-    try:
-        while finished < len(workers):
-            got = await done.get()
-            if got is None:
-                finished += 1
-            elif isinstance(got, BaseException):
-                raise got
-            else:
-                slots.release()
-                yield got
-    finally:
+    async def close(self) -> None:
+        """Cancel the workers and wait for them."""
+        workers = self._workers
         for task in workers:
             task.cancel()
         if workers:

@@ -44,35 +44,44 @@ if TYPE_CHECKING:
 
 __all__ = ["Failed", "Network", "mocked"]
 
-#: Where respx and pytest-httpx install themselves: (module, class, attribute).
-_MOCK_POINTS: Final = (
-    ("httpx", "AsyncHTTPTransport", "handle_async_request"),  # pytest-httpx
-    ("httpx", "AsyncClient", "_transport_for_url"),  # respx(using="httpx")
-    ("httpcore._async.connection_pool", "AsyncConnectionPool", "handle_async_request"),  # respx
-)
+#: Where pytest-httpx and respx install themselves: the class dictionaries (live views:
+#: a later ``setattr`` on the class shows in them) and the attribute in each.
+_TRANSPORT_DICT: Final = httpx.AsyncHTTPTransport.__dict__  # pytest-httpx
+_CLIENT_DICT: Final = httpx.AsyncClient.__dict__  # respx(using="httpx")
+#: httpcore's pool (respx's default target), once httpcore has been imported by anyone.
+_POOL_MODULE: Final = "httpcore._async.connection_pool"
+_pool_dict: list[Any] = [None]
 #: Modules whose functions, installed at a mock point, intercept requests.
 _MOCK_MODULES: Final = ("respx", "pytest_httpx")
-#: The attributes found at the mock points at the last check, and the verdict.
+#: The objects found at the mock points at the last check, and the verdict.
 _last_seen: list[Any] = [None, None, None, False]
 
 
 def mocked() -> bool:
-    """Whether respx, pytest-httpx or a ``unittest.mock`` is installed in httpx/httpcore now."""
-    found = [_installed(*point) for point in _MOCK_POINTS]
+    """Whether respx, pytest-httpx or a ``unittest.mock`` is installed in httpx/httpcore now.
+
+    Three dictionary reads and three identity checks while nothing changed; what is
+    installed is looked at again only when one of the three objects differs.
+    """
+    pool = _pool_dict[0]
+    if pool is None:
+        pool = _pool_dict[0] = _pool_class_dict()
+    a = _TRANSPORT_DICT.get("handle_async_request")
+    b = _CLIENT_DICT.get("_transport_for_url")
+    c = None if pool is None else pool.get("handle_async_request")
     seen = _last_seen
-    if found[0] is seen[0] and found[1] is seen[1] and found[2] is seen[2]:
+    if a is seen[0] and b is seen[1] and c is seen[2]:
         return bool(seen[3])
-    verdict = any(_is_mock(item) for item in found if item is not None)
-    _last_seen[:] = [*found, verdict]
+    verdict = _is_mock(a) or _is_mock(b) or (c is not None and _is_mock(c))
+    _last_seen[:] = [a, b, c, verdict]
     return verdict
 
 
-def _installed(module_name: str, cls_name: str, attribute: str) -> Any:
-    """What a class's own ``__dict__`` holds under ``attribute`` (no descriptor is run,
-    so the same object comes back every time), ``None`` when the module is not loaded."""
-    module = sys.modules.get(module_name)
-    cls = getattr(module, cls_name, None)
-    return None if cls is None else cls.__dict__.get(attribute)
+def _pool_class_dict() -> Any:
+    """httpcore's pool class dictionary, ``None`` while httpcore is not imported."""
+    module = sys.modules.get(_POOL_MODULE)
+    cls = getattr(module, "AsyncConnectionPool", None)
+    return None if cls is None else cls.__dict__
 
 
 def _is_mock(item: Any) -> bool:
