@@ -87,14 +87,12 @@ class ItnioAuth:
         """The signature of a request sent now: ``Api-Key``, ``Timestamp``, ``Sign``."""
         timestamp = str(int(self._clock.now()))
         sign = self.sign(timestamp)
-        return Signature(
-            (
-                (b"Api-Key", self._key_bytes),
-                (b"Timestamp", timestamp.encode()),
-                (b"Sign", sign.encode()),
-            ),
-            (sign,),
+        lines = b"Api-Key: %s\r\nTimestamp: %s\r\nSign: %s\r\n" % (
+            self._key_bytes,
+            timestamp.encode(),
+            sign.encode(),
         )
+        return Signature(lines, (sign,))
 
     def __repr__(self) -> str:
         return f"ItnioAuth(api_key={self._api_key!r})"

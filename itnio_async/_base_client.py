@@ -58,9 +58,14 @@ _OTHER_LOOP: Final = (
 
 
 class Signature(NamedTuple):
-    """The headers that sign one request, and the values among them never to show."""
+    """The headers that sign one request, and the values among them never to show.
 
-    headers: tuple[tuple[bytes, bytes], ...]
+    Attributes:
+        lines: the header lines (``Name: value\r\n`` each), no CR, LF or NUL inside.
+        secrets: values in them that must never be shown (a replayable signature).
+    """
+
+    lines: bytes
     secrets: tuple[str, ...]
 
 
@@ -353,7 +358,7 @@ class BaseClient:
         lookup = False
         while True:
             attempt = await self._attempt(network, call, state, info, lookup=lookup)
-            action = decide(options.policy, call, state, attempt, loop.time())
+            action = decide(options.policy, call, state, attempt, loop.time)
             if action.step is Step.RETURN:
                 return _finish(action.value, state, raw)
             if action.step is Step.RAISE:
@@ -415,7 +420,7 @@ class BaseClient:
         signature = shared.signer.sign_request()
         for secret in signature.secrets:
             call.secrets.add(secret)
-        lines = b"".join([b"%s: %s\r\n" % pair for pair in signature.headers])
+        lines = signature.lines
         content = call.content
         if content is None:
             body = b""

@@ -61,6 +61,7 @@ _make_unstructure: Any = make_dict_unstructure_fn
 
 #: Offset assumed for wire times that carry none (every documented example is +08:00).
 WIRE_TZ = timezone(timedelta(hours=8))
+_WIRE_OFFSET = "+08:00"
 
 _RENAMES: dict[tuple[type, str], str] = {(m.Flow, "steps"): "flow"}
 _ENUMS: tuple[type[enum.Enum], ...] = (
@@ -103,16 +104,21 @@ def wire_name(cls: type, attribute: str) -> str:
 
 def parse_datetime(value: object, _: object = None) -> datetime | None:
     """Parse a wire time into an aware ``datetime`` (``""`` → ``None``)."""
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
+    if type(value) is str:
         text = value.strip()
         if not text:
             return None
         parsed = datetime.fromisoformat(text)
-    else:
-        raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=WIRE_TZ)
+        if parsed.tzinfo is not None:
+            return parsed
+        try:
+            # Parsing again with the offset is several times cheaper than .replace().
+            return datetime.fromisoformat(text + _WIRE_OFFSET)
+        except ValueError:  # a form that takes no offset (a bare date)
+            return parsed.replace(tzinfo=WIRE_TZ)
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=WIRE_TZ)
+    raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
 
 
 def _parse_decimal(value: object, _: type) -> Decimal | None:

@@ -243,9 +243,14 @@ class Attempt:
 
 
 def decide(
-    policy: RetryPolicy, call: Call[Any], state: CallState, attempt: Attempt, now: float
+    policy: RetryPolicy,
+    call: Call[Any],
+    state: CallState,
+    attempt: Attempt,
+    now: Callable[[], float],
 ) -> Action:
-    """The one decision after an attempt of ``call`` (``now``: event-loop time).
+    """The one decision after an attempt of ``call`` (``now``: the event loop's clock,
+    read only when a retry must fit the deadline).
 
     Updates ``state`` with what the decision needs later (the first unknown outcome,
     the retries made, a recovery, an answer being rechecked).
@@ -257,7 +262,9 @@ def decide(
     return _after_error(policy, call, state, attempt, now)
 
 
-def _after_answer(call: Call[Any], state: CallState, result: Any, now: float) -> Action:
+def _after_answer(
+    call: Call[Any], state: CallState, result: Any, now: Callable[[], float]
+) -> Action:
     resolver = call.resolver
     if resolver is not None and state.unknown is not None and resolver.recheck(result):
         # An answer after a lost one may report what the lost attempt did.
@@ -267,7 +274,11 @@ def _after_answer(call: Call[Any], state: CallState, result: Any, now: float) ->
 
 
 def _after_error(
-    policy: RetryPolicy, call: Call[Any], state: CallState, attempt: Attempt, now: float
+    policy: RetryPolicy,
+    call: Call[Any],
+    state: CallState,
+    attempt: Attempt,
+    now: Callable[[], float],
 ) -> Action:
     error = attempt.error
     assert error is not None
@@ -283,7 +294,11 @@ def _after_error(
 
 
 def _after_lookup(
-    policy: RetryPolicy, call: Call[Any], state: CallState, attempt: Attempt, now: float
+    policy: RetryPolicy,
+    call: Call[Any],
+    state: CallState,
+    attempt: Attempt,
+    now: Callable[[], float],
 ) -> Action:
     resolver = call.resolver
     unknown = state.unknown
@@ -303,10 +318,10 @@ def _after_lookup(
     return Action(Step.RETURN, verdict)
 
 
-def _resolve(state: CallState, error: ItnioError, now: float) -> Action:
+def _resolve(state: CallState, error: ItnioError, now: Callable[[], float]) -> Action:
     """Send the resolver's lookup now: it follows an answer that was lost (or must be
     rechecked) and is part of that attempt, not a retry; only the deadline bounds it."""
-    if state.deadline_at is not None and now >= state.deadline_at:
+    if state.deadline_at is not None and now() >= state.deadline_at:
         return Action(Step.RAISE, _final(state, error))
     return Action(Step.RETRY, lookup=True)
 
@@ -315,7 +330,7 @@ def _again(
     policy: RetryPolicy,
     state: CallState,
     error: ItnioError,
-    now: float,
+    now: Callable[[], float],
     *,
     lookup: bool,
 ) -> Action:
@@ -326,7 +341,7 @@ def _again(
     delay = policy.delay(error, state.retries + 1)
     if delay is None:
         return Action(Step.RAISE, _final(state, _with_retry_after(error, policy)))
-    if state.deadline_at is not None and now + delay >= state.deadline_at:
+    if state.deadline_at is not None and now() + delay >= state.deadline_at:
         return Action(Step.RAISE, _final(state, error))
     state.retries += 1
     return Action(Step.RETRY, delay=delay, lookup=lookup, counted=True)

@@ -64,7 +64,7 @@ def mocked() -> bool:
     installed is looked at again only when one of the three objects differs.
     """
     pool = _pool_dict[0]
-    if pool is None:
+    if pool is None and _POOL_MODULE in sys.modules:
         pool = _pool_dict[0] = _pool_class_dict()
     a = _TRANSPORT_DICT.get("handle_async_request")
     b = _CLIENT_DICT.get("_transport_for_url")

@@ -77,14 +77,13 @@ def test_auth_timestamp_truncates_fractional_seconds() -> None:
 
 
 def test_sign_request_gives_the_three_headers_and_the_sign_to_hide() -> None:
-    """The signer gives the request path Api-Key, Timestamp and Sign as header pairs, and
+    """The signer gives the request path Api-Key, Timestamp and Sign as header lines, and
     the Sign among the values never to show; it is not an httpx.Auth (nothing drives one)."""
     auth = ItnioAuth(API_KEY, API_SECRET, Clock(lambda: FIXED_TIME))
     signature = auth.sign_request()
-    assert signature.headers == (
-        (b"Api-Key", API_KEY.encode()),
-        (b"Timestamp", b"1630468800"),
-        (b"Sign", FIXED_SIGN.encode()),
+    assert signature.lines == (
+        b"Api-Key: %s\r\nTimestamp: 1630468800\r\nSign: %s\r\n"
+        % (API_KEY.encode(), FIXED_SIGN.encode())
     )
     assert signature.secrets == (FIXED_SIGN,)
     assert not isinstance(auth, httpx.Auth)

@@ -12,7 +12,7 @@ import inspect
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._call import Call, ClientPort, Resolver, public
 from .._exceptions import ValidationError
@@ -105,9 +105,14 @@ class RawView:
 _SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
+#: The JSON encoder of request bodies (made once: ``json.dumps`` with these options
+#: builds a new encoder on every call).
+_JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _encoded(body: Mapping[str, Any]) -> bytes:
     """``body`` as UTF-8 JSON; a field whose text cannot be encoded is named."""
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    text = _JSON.encode(body)
     try:
         return text.encode()
     except UnicodeEncodeError:
