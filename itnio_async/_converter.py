@@ -28,6 +28,7 @@ import enum
 import functools
 import json
 import operator
+import typing
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -206,12 +207,11 @@ def get_converter(*, strict: bool = False) -> cattrs.Converter:
         overrides: dict[str, Any] = {
             a.name: override(rename=wire_name(cls, a.name)) for a in attrs.fields(cls)
         }
-        conv.register_structure_hook(
-            cls,
-            _object_only(
-                cls, _make_structure(cls, conv, _cattrs_forbid_extra_keys=strict, **overrides)
-            ),
-        )
+        if strict:  # cattrs' own generated hook: it can refuse unknown keys
+            made = _make_structure(cls, conv, _cattrs_forbid_extra_keys=True, **overrides)
+            conv.register_structure_hook(cls, _object_only(cls, made))
+        else:
+            conv.register_structure_hook(cls, _lean_structure(cls, conv))
         conv.register_unstructure_hook(cls, _make_unstructure(cls, conv, **overrides))
         _register_optional(conv, cls)  # models are listed before the models that nest them
     # By predicate: a hook registered for the class would resolve its annotations,
@@ -277,6 +277,53 @@ def _object_only(cls: type, fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any
         return fn(value, type_)
 
     return structure
+
+
+def _lean_structure(cls: type, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    """A structure hook for ``cls`` generated for speed, with the same rules as cattrs'.
+
+    Each field is read with ``dict.get`` (an absent key is a ``None``: every field whose
+    default is not ``None`` is read only when present, as cattrs does), and passed to
+    the hook registered for its type; for ``str | None`` and ``int | None`` a value that
+    already is one is taken as it is, without a call. A ``null`` or a value that is not
+    an object is refused as :func:`_object_only` refuses it.
+    """
+    names: dict[str, Any] = {"__cls": cls, "__empty": cls in _EMPTY_WHEN_NULL}
+    types = typing.get_type_hints(cls)
+    args: list[str] = []
+    for number, field in enumerate(attrs.fields(cls)):
+        key = wire_name(cls, field.name)
+        hook, kind, field_type = f"__h{number}", f"__t{number}", types[field.name]
+        names[hook] = conv.get_structure_hook(field_type)
+        names[kind] = field_type
+        if field.default is not None and field.default is not attrs.NOTHING:
+            default = f"__d{number}"
+            names[default] = field.default
+            value = f"{hook}(o[{key!r}], {kind}) if {key!r} in o else {default}"
+            if isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                value = f"{hook}(o.get({key!r}), {kind})"
+        elif field_type in (str | None, int | None):
+            plain = "str" if field_type == str | None else "int"
+            value = (
+                f"v if (v := o.get({key!r})) is None or type(v) is {plain} else {hook}(v, {kind})"
+            )
+        else:
+            value = f"{hook}(o.get({key!r}), {kind})"
+        args.append(f"{field.name}=({value})")
+    source = (
+        f"def structure_{cls.__name__}(o, _=None):\n"
+        "    if type(o) is not dict:\n"
+        "        if o is None and __empty:\n"
+        "            return __cls()\n"
+        "        if not isinstance(o, dict):\n"
+        f"            raise TypeError('expected an object for {cls.__name__}, got '"
+        " + type(o).__name__)\n"
+        f"    return __cls({', '.join(args)})\n"
+    )
+    scope: dict[str, Any] = {}
+    exec(compile(source, f"<itnio_async structure {cls.__name__}>", "exec"), names, scope)  # noqa: S102 - code made here from the models' own fields
+    made: Callable[[Any, Any], Any] = scope[f"structure_{cls.__name__}"]
+    return made
 
 
 def _list_hook_for(conv: cattrs.Converter, item: type) -> Callable[[Any, Any], list[Any]]:
