@@ -56,13 +56,15 @@ class ItnioAuth:
     The secret is held privately and never shown; the repr shows the key only.
     """
 
-    __slots__ = ("__secret", "_api_key", "_clock", "_key_bytes")
+    __slots__ = ("__secret", "_api_key", "_clock", "_key_bytes", "_last")
 
     def __init__(self, api_key: str, api_secret: str, clock: Clock | None = None) -> None:
         self._api_key = api_key
         self._key_bytes = api_key.encode("ascii")
         self.__secret = api_secret
         self._clock = clock or Clock()
+        #: The latest signature and the second it is for (the same for the whole second).
+        self._last: tuple[int, Signature] | None = None
 
     @property
     def clock(self) -> Clock:
@@ -84,15 +86,25 @@ class ItnioAuth:
         return {"Api-Key": self._api_key, "Timestamp": timestamp, "Sign": self.sign(timestamp)}
 
     def sign_request(self) -> Signature:
-        """The signature of a request sent now: ``Api-Key``, ``Timestamp``, ``Sign``."""
-        timestamp = str(int(self._clock.now()))
+        """The signature of a request sent now: ``Api-Key``, ``Timestamp``, ``Sign``.
+
+        ``Timestamp`` has whole seconds, so every request of one second has the same
+        signature: it is made once per second (a bulk run signs thousands a second).
+        """
+        second = int(self._clock.now())
+        last = self._last
+        if last is not None and last[0] == second:
+            return last[1]
+        timestamp = str(second)
         sign = self.sign(timestamp)
         lines = b"Api-Key: %s\r\nTimestamp: %s\r\nSign: %s\r\n" % (
             self._key_bytes,
             timestamp.encode(),
             sign.encode(),
         )
-        return Signature(lines, (sign,))
+        signature = Signature(lines, (sign,))
+        self._last = (second, signature)
+        return signature
 
     def __repr__(self) -> str:
         return f"ItnioAuth(api_key={self._api_key!r})"

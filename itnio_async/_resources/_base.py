@@ -108,11 +108,13 @@ _SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 #: The JSON encoder of request bodies (made once: ``json.dumps`` with these options
 #: builds a new encoder on every call).
 _JSON: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: A JSON string literal, non-ASCII kept (what ``_JSON`` writes for a string).
+_encode_str: Final = json.encoder.encode_basestring
 
 
 def _encoded(body: Mapping[str, Any]) -> bytes:
     """``body`` as UTF-8 JSON; a field whose text cannot be encoded is named."""
-    text = _JSON.encode(body)
+    text = _flat(body) or _JSON.encode(body)
     try:
         return text.encode()
     except UnicodeEncodeError:
@@ -122,6 +124,17 @@ def _encoded(body: Mapping[str, Any]) -> bytes:
             "text without lone surrogates (valid Unicode)",
             "<unencodable text>",
         ) from None
+
+
+def _flat(body: Mapping[str, Any]) -> str | None:
+    """``body`` as JSON when every value is a string (most bodies: ids and names), built
+    without the encoder's machinery; ``None`` for any other body."""
+    parts = []
+    for name, value in body.items():
+        if type(value) is not str:
+            return None
+        parts.append(f'"{name}":{_encode_str(value)}')
+    return "{" + ",".join(parts) + "}"
 
 
 def _unencodable(value: Any) -> bool:
