@@ -123,6 +123,33 @@ def parse_datetime(value: object, _: object = None) -> datetime | None:
     raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
 
 
+#: Wire texts a converter remembers the parsed value of (see :func:`_remembered`).
+_REMEMBERED = 1024
+
+
+def _remembered(parse: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]:
+    """``parse``, remembering what it made of each of the last texts it was given.
+
+    Times and amounts repeat within a record and across records (a call's ringing,
+    answer and hang-up times are often one second); the values made are immutable
+    (``datetime``, ``Decimal``), so one may be shared. At most ``_REMEMBERED`` texts
+    are kept (all forgotten at once when full), per converter.
+    """
+    made: dict[str, T] = {}
+
+    def remembered(value: Any, kind: Any) -> T:
+        if type(value) is str:
+            found = made.get(value)
+            if found is None:
+                if len(made) >= _REMEMBERED:
+                    made.clear()
+                found = made[value] = parse(value, kind)
+            return found
+        return parse(value, kind)
+
+    return remembered
+
+
 def _parse_decimal(value: object, _: type) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
         raise TypeError(f"expected a decimal string, got {type(value).__name__}")
@@ -194,9 +221,9 @@ def _members(cls: type[enum.Enum]) -> tuple[dict[object, enum.Enum], bool]:
 def get_converter(*, strict: bool = False) -> cattrs.Converter:
     """The converter for all models; ``strict=True`` forbids unknown keys (used by tests)."""
     conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=strict)
-    conv.register_structure_hook(datetime, parse_datetime)
+    conv.register_structure_hook(datetime, _remembered(parse_datetime))
     conv.register_unstructure_hook(datetime, lambda v: v.isoformat())
-    conv.register_structure_hook(Decimal, _parse_decimal)
+    conv.register_structure_hook(Decimal, _remembered(_parse_decimal))
     conv.register_unstructure_hook(Decimal, str)
     conv.register_structure_hook(int, _parse_int)
     conv.register_structure_hook(str, _parse_str)

@@ -93,6 +93,8 @@ def api_error(
 
 def read_status(value: object) -> int | None:
     """The envelope ``status`` as an int: an int, or an ASCII integer string; else ``None``."""
+    if value == "0" and type(value) is str:  # every successful answer
+        return 0
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
