@@ -3,10 +3,10 @@
 :class:`BaseClient` knows HTTP, not the OTP API. A call (``_call.Call``) goes
 through :meth:`BaseClient._request`, a short loop over one attempt and one decision:
 
-1. **attempt** (:meth:`BaseClient._attempt`): build the request bytes, signed afresh by
-   the client's :class:`Signer`; send them through the client's
-   ``_routes.Network``; read the answer into the call's result
-   (:meth:`BaseClient._parse`) or a typed error (``_failures``);
+1. **attempt**: build the request bytes, signed afresh by the client's
+   :class:`Signer`; send them through the client's ``_routes.Network``; read the
+   answer into the call's result (:meth:`BaseClient._parse`) or a typed error
+   (``_failures``), as an ``_retry.Attempt``;
 2. **decide** (``_retry.decide``, beside the retry policy): return, raise, retry after
    a delay, recover (retry at once after a ``-16``), or resolve (send the call's
    resolver's lookup); the loop carries it out, within one deadline and one budget.
@@ -355,9 +355,20 @@ class BaseClient:
         started = loop.time()
         deadline = None if options.deadline is None else started + options.deadline
         state = CallState(started, deadline)
-        lookup = False
+        base_url, hooks = self._shared.base_url, options.hooks
+        step: Call[Any] = call
         while True:
-            attempt = await self._attempt(network, call, state, info, lookup=lookup)
+            request = self._wire(step, state)
+            url = base_url + step.path
+            if info is not None:
+                info.attempt += 1
+            try:
+                answer = await network.send(request, url, hooks, info)
+            except Failed as failed:
+                error = transport_error(failed.error, step, request, url, state.retries + 1)
+                attempt = self._failed(step, state, None, error, step is not call)
+            else:
+                attempt = self._answered(step, state, answer, info, step is not call)
             action = decide(options.policy, call, state, attempt, loop.time)
             if action.step is Step.RETURN:
                 return _finish(action.value, state, raw)
@@ -365,49 +376,33 @@ class BaseClient:
                 raise _ended(action.value, state)
             why = attempt.error or state.unknown  # a failure, or a lost answer to resolve
             await self._pause(call, state, why, action, info)
-            lookup = action.lookup
+            step = _next_step(call, state, action.lookup)
 
-    async def _attempt(
-        self,
-        network: Network,
-        call: Call[Any],
-        state: CallState,
-        info: CallInfo | None,
-        *,
-        lookup: bool,
+    def _answered(
+        self, call: Call[Any], state: CallState, answer: Answer, info: CallInfo | None, lookup: bool
     ) -> Attempt:
-        """One attempt of ``call`` (or of its resolver's lookup): what it gave."""
-        step = call.resolver.lookup(state) if lookup and call.resolver is not None else call
-        request = self._wire(step, state)
-        url = self._shared.base_url + step.path
-        if info is not None:
-            info.attempt += 1
-        answer: Answer | None = None
+        """What an attempt that got ``answer`` gave: the call's result, or its error."""
+        self._saw(answer, state, info)
         try:
-            answer = await network.send(request, url, self._options.hooks, info)
-            self._saw(answer, state, info, network.loop)
-            result = self._parse(answer, step)
-            if step.check is not None:
-                step.check(result)
-        except Failed as failed:
-            error = transport_error(failed.error, step, request, url, state.retries + 1)
-            return self._failed(step, state, request, None, error, lookup)
+            result = self._parse(answer, call)
+            if call.check is not None:
+                call.check(result)
         except ItnioError as error:
-            return self._failed(step, state, request, answer, error, lookup)
+            return self._failed(call, state, answer, error, lookup)
         if not lookup:
             state.sent = True
-        _log_attempt(step, state, answer, "ok")
+        _log_attempt(call, state, answer, "ok")
         return Attempt(lookup, result)
 
     def _failed(
         self,
         call: Call[Any],
         state: CallState,
-        request: WireRequest,
         answer: Answer | None,
         error: ItnioError,
         lookup: bool,
     ) -> Attempt:
+        """What a failed attempt gave (``answer``: the answer it failed on, if any)."""
         if not lookup:
             state.sent = state.sent or error.sent
         _log_attempt(call, state, answer, describe(error))
@@ -442,16 +437,10 @@ class BaseClient:
             deadline=state.deadline_at,
         )
 
-    def _saw(
-        self,
-        answer: Answer,
-        state: CallState,
-        info: CallInfo | None,
-        loop: asyncio.AbstractEventLoop,
-    ) -> None:
+    def _saw(self, answer: Answer, state: CallState, info: CallInfo | None) -> None:
         """Note an answer: the call's latest, and the client's (for the server's clock)."""
         state.answer = answer
-        self._shared.last_seen = (answer, loop.time())
+        self._shared.last_seen = (answer, asyncio.get_running_loop().time())
         if info is not None:
             info.response = answer.http_response()
 
@@ -553,6 +542,12 @@ def _httpx_proxy(proxy: Proxy | None) -> httpx.Proxy | None:
     auth = proxy.authorization
     headers = None if auth is None else {"Proxy-Authorization": auth.decode("latin-1")}
     return httpx.Proxy(proxy.url, headers=headers)
+
+
+def _next_step(call: Call[Any], state: CallState, lookup: bool) -> Call[Any]:
+    """What the next attempt sends: the call itself, or its resolver's lookup."""
+    resolver = call.resolver
+    return resolver.lookup(state) if lookup and resolver is not None else call
 
 
 def _finish(result: T, state: CallState, raw: bool) -> T | RawResponse[T]:
