@@ -65,7 +65,17 @@ CONTRACT = {
 }
 
 #: Modules that ``import itnio_async`` must not pull in (extras, test tooling, the kit).
-HEAVY = ("aiohttp", "httpx_aiohttp", "click", "rich", "uvicorn", "respx", "itnio_async.testing")
+HEAVY = (
+    "aiohttp",
+    "httpx_aiohttp",
+    "click",
+    "rich",
+    "uvicorn",
+    "respx",
+    "opentelemetry",
+    "itnio_async.testing",
+    "itnio_async.contrib",
+)
 
 
 def test_sniffio_is_importable() -> None:
