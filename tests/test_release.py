@@ -183,6 +183,8 @@ def test_wheel_installs_into_a_fresh_venv_and_works(dist: Path, tmp_path: Path) 
 SDIST_SUITE = [
     "tests/test_release.py",
     "tests/test_package.py",
+    "tests/test_docs_blocks.py",
+    "tests/test_docs_site.py",
     "tests/test_readme_as_written.py",
     "tests/test_converter.py",
     "tests/test_sdk_over_sockets.py",
@@ -208,8 +210,8 @@ def test_unpacked_sdist_passes_its_own_tests(dist: Path, tmp_path: Path) -> None
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
-    # Installed from the unpacked tree, not in editable mode: the tests import the copy
-    # beside them, the console script and the pytest plugin come from the installation.
+    # Editable, as a contributor installs a clone: the tests import the unpacked copy and
+    # the wheel test's fresh venv can tell its own installation from this one.
     install = subprocess.run(
         [
             str(python),
@@ -218,6 +220,7 @@ def test_unpacked_sdist_passes_its_own_tests(dist: Path, tmp_path: Path) -> None
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            "-e",
             f"{tree}[dev]",
         ],
         capture_output=True,
