@@ -9,8 +9,8 @@ Which blocks: every fenced ``python`` block of ``README.md`` and ``docs/**/*.md`
   pointing at it), except a **fragment**: a block that cannot run alone (it needs a
   file, a network or a test framework this harness does not provide) says so with
   ``<!-- docs: fragment -->`` on the line right before it, and is only type-checked.
-* A block that is only a snippet include (``--8<-- "examples/x.py"``, the whole file
-  shown in the site) is neither: the included file is a module of its own, tested by
+* A block that is only a snippet include (``--8<--``, ``examples/x.py``, ``--8<--`` on
+  three lines: the whole file shown in the site) is neither: the included file is a module of its own, tested by
   ``tests/examples``.
 
 How a block runs: a whole program (no top-level ``await``) runs as is, in a thread
@@ -52,7 +52,9 @@ FILES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 _FENCE = re.compile(r"^(?P<indent>[ ]*)```python\n(?P<body>.*?)^(?P=indent)```", re.S | re.M)
 #: A marker is an HTML comment alone on its line (one quoted in a sentence is not one).
 _MARKER = re.compile(r"^<!-- docs: (?P<name>[^>]*?) -->$", re.M)
-_INCLUDE = re.compile(r'^--8<-- "(?P<path>[^"]+)"$')
+#: A snippet include in pymdownx's block form (the line form, ``--8<-- "file"``, parses as
+#: Python, so ``ruff format`` would rewrite it; the block form does not parse and is left).
+_INCLUDE = re.compile(r"^--8<--\n(?P<path>[^\n]+)\n--8<--$")
 #: The only marker a block may carry.
 FRAGMENT = "fragment"
 
