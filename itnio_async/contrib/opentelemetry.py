@@ -47,12 +47,12 @@ import httpx
 
 try:
     from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the test suite
+except ImportError as _missing:  # pragma: no cover - exercised in a subprocess by the test suite
     raise ImportError(
         "itnio_async.contrib.opentelemetry needs the OpenTelemetry API: "
         'pip install "itnio-async[opentelemetry]"',
         name=__name__,
-    ) from exc
+    ) from _missing
 
 from .. import CallInfo
 
