@@ -10,8 +10,8 @@ Which blocks: every fenced ``python`` block of ``README.md`` and ``docs/**/*.md`
   file, a network or a test framework this harness does not provide) says so with
   ``<!-- docs: fragment -->`` on the line right before it, and is only type-checked.
 * A block that is only a snippet include (``--8<--``, ``examples/x.py``, ``--8<--`` on
-  three lines: the whole file shown in the site) is neither: the included file is a module of its own, tested by
-  ``tests/examples``.
+  three lines: the whole file shown in the site) is neither: the included file is a
+  module of its own, tested by ``tests/examples``.
 
 How a block runs: a whole program (no top-level ``await``) runs as is, in a thread
 with no event loop. A snippet that uses top-level ``await`` runs inside a coroutine
