@@ -27,6 +27,7 @@ import ast
 import asyncio
 import inspect
 import json
+import logging
 import os
 import re
 import subprocess
@@ -102,6 +103,19 @@ def sandbox() -> Iterator[ThreadedSandbox]:
         yield box
 
 
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """A block may configure logging as an application would (``basicConfig``, a level on
+    the ``itnio_async`` logger); put both loggers back as they were afterwards."""
+    loggers = [logging.getLogger(), logging.getLogger("itnio_async")]
+    saved = [(lg, lg.level, list(lg.handlers), lg.propagate) for lg in loggers]
+    yield
+    for lg, level, handlers, propagate in saved:
+        lg.setLevel(level)
+        lg.handlers[:] = handlers
+        lg.propagate = propagate
+
+
 def _run_in_thread(func: Any) -> Any:
     """Run ``func`` in a fresh thread (no running event loop there) and return its result."""
     result: dict[str, Any] = {}
@@ -136,6 +150,7 @@ async def _call_defined_tests(namespace: dict[str, Any]) -> int:
     return called
 
 
+@pytest.mark.usefixtures("restored_logging")
 @pytest.mark.parametrize("block", RUNNABLE, ids=[block.where for block in RUNNABLE])
 def test_block_runs(
     block: Block, sandbox: ThreadedSandbox, monkeypatch: pytest.MonkeyPatch
