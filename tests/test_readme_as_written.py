@@ -1,21 +1,17 @@
-"""The README as a newcomer uses it: its Quickstart shells run as written, and every
-Python block type-checks under ``mypy --strict`` and pyright.
+"""The README as a newcomer uses it: its Quickstart's two shells run as written.
 
-(``test_readme.py`` runs every block; this module runs the Quickstart's two shells
-for real and type-checks the blocks the way a user's editor would.)
+(``test_docs_blocks.py`` type-checks and runs every Python block of the README and
+of the docs; ``test_docs_site.py`` checks the README is a front page.)
 """
 
 from __future__ import annotations
 
-import ast
-import inspect
 import os
 import re
 import shlex
 import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -88,69 +84,3 @@ def test_quickstart_runs_as_written_twice(tmp_path: Path) -> None:
         assert "*********5678" in output
         assert "13512345678" not in output
         assert output.rstrip().endswith("verified MATCHED")
-
-
-def _as_module(source: str) -> str:
-    """A README block as a checkable module: snippets (top-level ``await``) are wrapped in a
-    coroutine that receives the names the README says snippets assume."""
-    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    if not compile(source, "<readme>", "exec", flags=flags).co_flags & inspect.CO_COROUTINE:
-        return source
-    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
-    body = "\n".join(line for line in source.splitlines() if line not in imports)
-    return (
-        "from itnio_async import AsyncItnio\n"
-        + "\n".join(imports)
-        + "\n\n\nasync def _snippet(\n"
-        + "    client: AsyncItnio, app_id: str, template_id: int, verification_id: str,"
-        + " order_id: str\n) -> None:\n"
-        + textwrap.indent(body, "    ")
-        + "\n"
-    )
-
-
-@pytest.fixture(scope="module")
-def readme_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every Python block of the README written out as a module of its own."""
-    folder = tmp_path_factory.mktemp("readme_blocks")
-    blocks = _blocks(README, "python")
-    assert len(blocks) >= 10
-    for number, block in enumerate(blocks):
-        (folder / f"block_{number:02d}.py").write_text(_as_module(block), encoding="utf-8")
-    return folder
-
-
-def _check(command: list[str], folder: Path) -> None:
-    done = subprocess.run(
-        command,
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"},
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_readme_blocks_pass_mypy_strict(readme_modules: Path) -> None:
-    """mypy --strict finds nothing to say about any README block."""
-    _check(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "--strict",
-            "--no-incremental",
-            "--python-version",
-            "3.11",
-            "--explicit-package-bases",
-            ".",
-        ],
-        readme_modules,
-    )
-
-
-def test_readme_blocks_pass_pyright(readme_modules: Path) -> None:
-    """pyright (basic mode, this environment's packages) finds nothing either."""
-    _check([sys.executable, "-m", "pyright", "--pythonpath", sys.executable, "."], readme_modules)

@@ -18,7 +18,12 @@ __all__ = ["Backfill", "BackfillWithRawResponse"]
 
 
 class Backfill(Resource):
-    """Conversion reports (``/postback/backfill``, ``/backfillRate``)."""
+    """``client.backfill``: conversion reports (``/postback/backfill``, ``/backfillRate``).
+
+    Tell ITNIO which codes your users entered, one by one or as a rate, so it can
+    measure delivery per route. Both calls answer nothing but success, and both
+    follow the send rule: retried only when the request provably never left.
+    """
 
     __slots__ = ()
 
@@ -37,7 +42,13 @@ class Backfill(Resource):
             verification_id: id of the verification.
             time: when it happened: an aware ``datetime`` or epoch milliseconds
                 (``int`` or digits), sent as a millisecond string.
-            number: the end user's number (10–14 digits, no ``+``).
+            number: the end user's number (10–14 digits with the country code, as
+                written for ``to`` in a send); sent only when given.
+
+        Raises:
+            ValidationError: a broken rule, such as a naive ``datetime`` (nothing is sent).
+            NotFoundError: no verification has that id in that app (-24).
+            APIError: any other rejection.
         """
         secrets = Secrets()
         if number is not None:
@@ -70,11 +81,17 @@ class Backfill(Resource):
 
         Args:
             app_id: application id (4–32 characters).
-            mcc: mobile country code (digits), sent as a string.
+            mcc: mobile country code, 0–999 (``int`` or digits), sent as a string.
             backfill_now: rate in percent, 0–100 with at most two decimals.
             callback_time: an aware ``datetime`` or an ISO-8601 string with an offset.
-            backfill_number: count of entered codes (integer ≥ 0).
-            backfill_cardinal_number: count the rate is computed on (integer ≥ 0).
+            backfill_number: count of entered codes (integer ≥ 0), sent as a string.
+            backfill_cardinal_number: count the rate is computed on (integer ≥ 0),
+                sent as a string.
+
+        Raises:
+            ValidationError: a broken rule, such as a rate with three decimals
+                (nothing is sent).
+            APIError: the API rejected the report.
         """
         body = compact(
             appId=v.check_app_id("app_id", app_id),

@@ -43,7 +43,14 @@ def record_call(verification_id: object) -> Call[Record]:
 
 
 class Records(Resource):
-    """Delivery and verification records, by verificationId or by your order id."""
+    """``client.records``: delivery and verification records, by verificationId or by
+    your order id, one at a time or in bulk.
+
+    A :class:`Record` tells whether and when the code was verified
+    (``record.verifications``) and what each channel did (``sms``, ``call``, ``sna``).
+    Every lookup is a read: it is retried on any transport failure, HTTP
+    408/429/5xx and -18.
+    """
 
     __slots__ = ()
 
@@ -51,6 +58,17 @@ class Records(Resource):
         """Read the record of one verification (``GET /verification/record/{verificationId}``).
 
         ``sms``, ``call`` and ``sna`` are always lists, whatever shape the API sends.
+
+        Args:
+            verification_id: the id a send, send_code or resend returned.
+
+        Returns:
+            The :class:`Record`.
+
+        Raises:
+            ValidationError: an empty or blank id (nothing is sent).
+            NotFoundError: no verification has that id (-24).
+            MismatchedAnswerError: the answer is the record of another id (retried first).
         """
         return await self._port.request(record_call(verification_id))
 
@@ -60,6 +78,15 @@ class Records(Resource):
         Args:
             order_id: the reference given at send time, 1–64 characters.
             app_id: application id (4–32 characters); sent only when given.
+
+        Returns:
+            The :class:`Record`.
+
+        Raises:
+            ValidationError: a malformed order id or app id (nothing is sent).
+            NotFoundError: no verification has that order id (-24).
+            MismatchedAnswerError: the answer is the record of another order id
+                (retried first).
         """
         return await self._lookup(order_id, app_id, bulk=False)
 
@@ -70,7 +97,10 @@ class Records(Resource):
 
     @property
     def with_raw_response(self) -> RecordsWithRawResponse:
-        """``get`` and ``get_by_order_id``, returning :class:`RawResponse`."""
+        """``get`` and ``get_by_order_id``, returning :class:`RawResponse`.
+
+        The bulk helpers have no raw form: each of their lookups is a call of its own.
+        """
         return RecordsWithRawResponse(Records(self._port.raw()))
 
     async def iter_by_order_ids(
@@ -155,6 +185,12 @@ class Records(Resource):
 
         The results are held in memory until the last one arrives; for very large
         inputs prefer :meth:`iter_by_order_ids`.
+
+        Args:
+            order_ids: any iterable or async iterable of order ids (1–64 characters).
+            app_id: application id sent with every lookup.
+            concurrency: requests in flight at most (1–1000).
+            max_per_second: optional cap on lookups started per second.
 
         Returns:
             One :class:`RecordLookup` per input id (duplicates included), in input order.

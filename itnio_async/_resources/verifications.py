@@ -65,7 +65,12 @@ def _send_body(
 
 
 class Verifications(Resource):
-    """Sending and checking verification codes (``/verification/...``)."""
+    """``client.verifications``: sending and checking verification codes (``/verification/...``).
+
+    ``send``, ``send_code`` and ``resend`` cost money and reach a person's phone: they
+    are retried only when the request provably never left. ``verify`` never reports
+    a right code as wrong or used: after a lost answer it reads the record first.
+    """
 
     __slots__ = ()
 
@@ -98,7 +103,13 @@ class Verifications(Resource):
             A :class:`SendResult` with the new ``verification_id``.
 
         Raises:
-            ValidationError, SendLimitError, InsufficientBalanceError, APIError, TransportError.
+            ValidationError: a broken rule, such as a malformed number (nothing is sent).
+            SendLimitError: the app's send limit is reached (-27 total, -28 per number).
+            InsufficientBalanceError: the account's balance is too low (-10).
+            APIError: any other rejection.
+            TransportError: the request failed; ``sent`` is ``False`` only when it
+                provably never left (then it was retried), otherwise the code may be
+                on its way: look the send up by ``order_id`` before sending again.
         """
         secrets = Secrets()
         body = _send_body(
@@ -134,14 +145,28 @@ class Verifications(Resource):
     ) -> SendResult:
         """Deliver a code you generated (``POST /verification/sendRule``).
 
+        Retried like :meth:`send`: only when the request provably never left.
+
         Args:
+            app_id: application id (4–32 characters).
             code: the code to deliver, 1–10 printable ASCII characters (``verify``
                 accepts only 4–10); surrounding whitespace is dropped and full-width
                 digits are read as ASCII (``"４８２９１３ "`` → ``"482913"``).
-            other arguments: as :meth:`send` (``template_id`` is optional here).
+            to: the destination number as people write it (``"+86 135 1234 5678"``);
+                its 10–14 digits with the country code are sent.
+            template_id: template to render the code into; optional here.
+            channel: ``sms`` (server default), ``call`` or ``sna``.
+            flow_id: task flow to apply for fallbacks.
+            order_id: your own reference, at most 64 characters, globally unique.
 
         Returns:
-            A :class:`SendResult`.
+            A :class:`SendResult` with the new ``verification_id``.
+
+        Raises:
+            ValidationError: a broken rule (nothing is sent).
+            SendLimitError: the app's send limit is reached (-27 or -28).
+            APIError: any other rejection.
+            TransportError: as for :meth:`send`.
         """
         secrets = Secrets()
         code = v.code("code", code, 1, 10)
@@ -172,8 +197,20 @@ class Verifications(Resource):
     ) -> SendResult:
         """Resend an earlier code (``POST /verification/resend``).
 
+        Retried like :meth:`send`: only when the request provably never left.
+
+        Args:
+            verification_id: the id of the verification whose code to send again.
+            channel: ``sms``, ``call`` or ``sna``; the server picks when left ``None``.
+
         Returns:
             A :class:`SendResult` carrying a **new** ``verification_id``; use it from now on.
+
+        Raises:
+            ValidationError: an empty id or an unknown channel (nothing is sent).
+            NotFoundError: no verification has that id (-24).
+            APIError: any other rejection.
+            TransportError: as for :meth:`send`.
         """
         body = compact(
             verificationId=v.verification_id("verification_id", verification_id),

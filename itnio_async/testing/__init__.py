@@ -21,13 +21,37 @@ Ways in: :meth:`FakeItnio.client` (in-process, no sockets), :attr:`FakeItnio.tra
 (an httpx transport), :attr:`FakeItnio.asgi_app` (ASGI 3) and :meth:`FakeItnio.serve`
 (uvicorn on a TCP port). The pytest plugin shipped with the package provides the
 fixtures ``itnio_fake`` and ``itnio_client``.
+
+The names here are loaded on first use (PEP 562), so the pytest plugin, which lives in
+this package, loads nothing of the SDK in a test session that does not use it.
 """
 
-from ._asgi import FakeASGIApp, InjectedDisconnectError
-from ._fake import FAKE_BASE_URL, FakeItnio
-from ._records import Delivery, Fault, FaultKind, RequestLog
-from ._seed import SeedData, seed
-from ._transport import FakeTransport
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._asgi import FakeASGIApp, InjectedDisconnectError
+    from ._fake import FAKE_BASE_URL, FakeItnio
+    from ._records import Delivery, Fault, FaultKind, RequestLog
+    from ._seed import SeedData, seed
+    from ._transport import FakeTransport
+
+#: The module each public name is loaded from on first use (the imports above, for checkers).
+_LAZY: dict[str, str] = {
+    "FAKE_BASE_URL": "._fake",
+    "Delivery": "._records",
+    "FakeASGIApp": "._asgi",
+    "FakeItnio": "._fake",
+    "FakeTransport": "._transport",
+    "Fault": "._records",
+    "FaultKind": "._records",
+    "InjectedDisconnectError": "._asgi",
+    "RequestLog": "._records",
+    "SeedData": "._seed",
+    "seed": "._seed",
+}
 
 __all__ = [
     "FAKE_BASE_URL",
@@ -42,3 +66,21 @@ __all__ = [
     "SeedData",
     "seed",
 ]
+
+
+# Hidden from type checkers: to them the module has the names imported above and no
+# others, so a misspelt import is still an error.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        """Load a public name from its module on first use, then keep it here."""
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module, __name__), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

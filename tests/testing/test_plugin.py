@@ -105,3 +105,38 @@ def test_plugin_loads_without_pytest_asyncio(pytester: pytest.Pytester) -> None:
     result = pytester.run(sys.executable, "-c", runner)
     result.stdout.fnmatch_lines(["*2 passed*"])
     assert result.ret == 0
+
+
+#: Loads the plugin the way pytest does (its ``pytest11`` entry point) in a fresh
+#: interpreter and reports which modules that brought in.
+LOAD_PLUGIN = """
+import importlib.metadata, json, sys
+(entry_point,) = [
+    ep for ep in importlib.metadata.entry_points(group="pytest11") if ep.name == "itnio_async"
+]
+plugin = entry_point.load()
+print(json.dumps({"plugin": plugin.__name__, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_loading_the_plugin_imports_nothing_of_the_sdk() -> None:
+    """The pytest11 entry point loads the plugin without the client, the fake or httpx:
+    a test session that never uses the fixtures pays nothing for them."""
+    import json
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_PLUGIN], capture_output=True, text=True, check=True, timeout=60
+    )
+    report = json.loads(done.stdout)
+    assert report["plugin"] == "itnio_async.testing._plugin"
+    loaded = set(report["modules"])
+    ours = sorted(m for m in loaded if m == "itnio_async" or m.startswith("itnio_async."))
+    assert ours == [
+        "itnio_async",
+        "itnio_async._version",
+        "itnio_async.testing",
+        "itnio_async.testing._plugin",
+    ]
+    assert "itnio_async._client" not in loaded
+    assert "httpx" not in loaded

@@ -1,4 +1,4 @@
-"""The OpenTelemetry recipe (``examples/opentelemetry_tracing.py``), on an in-memory exporter.
+"""``itnio_async.contrib.opentelemetry``, on an in-memory exporter.
 
 Calls go to the stateful fake (in-process, and once over a real socket on the SDK's
 own engine); faults make some of them retry. Each call must give exactly one span,
@@ -22,12 +22,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from examples.opentelemetry_tracing import ItnioTracing, mask_number
 from itnio_async import AsyncItnio, NotFoundError, OutcomeUnknownError, VerifyResult
+from itnio_async.contrib.opentelemetry import ItnioTracing, mask_number
 from itnio_async.testing import FakeItnio, SeedData
 
-from ..conftest import FIXED_TIME
-from ..test_raw_response import NO_SLEEP, FakeGateway
+from .conftest import FIXED_TIME
+from .test_raw_response import NO_SLEEP, FakeGateway
 
 NUMBER = "8613800138000"
 MASKED = "*********8000"
@@ -274,3 +274,25 @@ def test_mask_number() -> None:
     """Only the last four digits of a number are kept."""
     assert mask_number(NUMBER) == MASKED
     assert mask_number("1234") == "****"
+
+
+def test_without_opentelemetry_the_import_says_what_to_install() -> None:
+    """Imported where the OpenTelemetry API is missing, the module raises an ImportError
+    that names the extra to install (and the rest of the SDK still imports)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "sys.modules['opentelemetry'] = None  # as if it were not installed\n"
+        "import itnio_async\n"
+        "from itnio_async import AsyncItnio\n"
+        "try:\n"
+        "    import itnio_async.contrib.opentelemetry\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert 'pip install "itnio-async[opentelemetry]"' in done.stdout
