@@ -20,7 +20,16 @@ SIGNED_HEADERS = frozenset({"api-key", "timestamp", "sign"})
 
 
 def make_sign(api_key: str, api_secret: str, timestamp: str) -> str:
-    """Return the lowercase hex md5 of ``api_key + api_secret + timestamp``."""
+    """The ``Sign`` of a request: the md5 of ``api_key + api_secret + timestamp``.
+
+    Args:
+        api_key: the API key.
+        api_secret: the API secret.
+        timestamp: the ``Timestamp`` header's value (epoch seconds, as text).
+
+    Returns:
+        32 lowercase hex characters.
+    """
     return hashlib.md5(
         (api_key + api_secret + timestamp).encode(), usedforsecurity=False
     ).hexdigest()

@@ -94,9 +94,17 @@ class AsyncItnio(BaseClient):
     Create one per application and reuse it: it holds the connection pool. Use it
     as ``async with AsyncItnio() as client: ...`` or call :meth:`aclose`.
 
-    The API is reached through six namespaces: ``apps``, ``templates``, ``flows``,
-    ``verifications``, ``records`` and ``backfill``; :meth:`request` calls any other
-    path.
+    The API is reached through six namespaces (each also has ``with_raw_response``,
+    whose methods return a :class:`RawResponse`), and :meth:`request` calls any
+    other path:
+
+    * ``client.apps``: ``create``, ``update``, ``modify``, ``get``;
+    * ``client.templates``: ``create``, ``update``, ``modify``, ``get``, ``list``;
+    * ``client.flows``: ``create``, ``update``, ``get``, ``list``;
+    * ``client.verifications``: ``send``, ``send_code``, ``resend``, ``verify``;
+    * ``client.records``: ``get``, ``get_by_order_id``, ``iter_by_order_ids``,
+      ``get_many_by_order_ids``;
+    * ``client.backfill``: ``report``, ``report_rate``.
 
     Args:
         api_key: API key; defaults to ``ITNIO_API_KEY``.
@@ -107,7 +115,7 @@ class AsyncItnio(BaseClient):
             loopback host unless ``allow_insecure_http=True``.
         timeout: seconds or an ``httpx.Timeout`` per attempt; default 10 s (5 s
             connect); ``None`` for no per-attempt timeout.
-        max_retries: extra attempts per call (default 2); see the README for which
+        max_retries: extra attempts per call (default 2); the retries guide says which
             calls are retried when. Left at the default, a ``retry_policy``'s own
             ``max_retries`` applies.
         deadline: seconds that bound all attempts and backoff sleeps of one call
@@ -137,7 +145,8 @@ class AsyncItnio(BaseClient):
         default_headers: extra headers sent with every request (``User-Agent`` and
             ``Accept`` replace the SDK's; the headers the SDK signs or frames the
             request with cannot be set).
-        clock: a function returning epoch seconds, for signing (tests inject one).
+        clock: a function returning epoch seconds, for signing (default
+            ``time.time``; tests inject one).
 
     Raises:
         ItnioError: credentials are missing or malformed, or an option is invalid.
@@ -239,6 +248,20 @@ class AsyncItnio(BaseClient):
         policy, ``event_hooks=None`` / ``default_headers=None``: none). The copy is
         built by ``AsyncItnio.__init__``, so it checks its options the same way.
         Closing the original closes the pool; closing the copy leaves it open.
+
+        Args:
+            timeout: per-attempt timeouts (seconds, an ``httpx.Timeout`` or ``None``).
+            max_retries: extra attempts per call.
+            deadline: seconds bounding all attempts of one call, or ``None``.
+            retry_policy: backoff settings, or ``None`` for the default policy.
+            event_hooks: the hooks of the copy (replacing this client's), or ``None``.
+            default_headers: the extra headers of the copy, or ``None``.
+
+        Returns:
+            A client sharing this one's pool, credentials and clock offset.
+
+        Raises:
+            ItnioError: this client is closed, or an option is invalid.
         """
         self._check_open()
         mine = self._options

@@ -374,7 +374,8 @@ def _field_value(
     names[hook], names[kind] = conv.get_structure_hook(field_type), field_type
     default = field.default
     if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-        return f"{hook}(o.get({key!r}), {kind})"  # lists: absent reads as null, []
+        names[f"__d{number}"] = default.factory  # a fresh default each time, as attrs makes
+        return f"{hook}(o[{key!r}], {kind}) if {key!r} in o else __d{number}()"
     if default is not None and default is not attrs.NOTHING:
         names[f"__d{number}"] = default
         return f"{hook}(o[{key!r}], {kind}) if {key!r} in o else __d{number}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -82,11 +82,3 @@ async def client(router: respx.Router, no_retry_sleep: RetryPolicy) -> AsyncIter
 def make_client() -> Callable[..., AsyncItnio]:
     """Build a client around any httpx handler or transport (caller closes it)."""
     return mock_client
-
-
-@pytest.fixture(autouse=True)
-def _collect_after_test() -> Iterator[None]:  # TEMP: find unclosed clients
-    yield
-    import gc
-
-    gc.collect()

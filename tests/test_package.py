@@ -348,12 +348,6 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="itnio_async/_base_client.py imports httpcore at module level (to recognise the "
-    "respx and pytest-httpx mocks); its rewrite makes that lazy. (urllib.request is imported "
-    "by httpx itself, so it is not the SDK's to avoid.)",
-)
 def test_building_a_client_does_not_import_httpcore() -> None:
     """``from itnio_async import AsyncItnio`` and a client built with the SDK's own engine
     leave httpcore (httpx's default engine, which the SDK does not use) unloaded."""

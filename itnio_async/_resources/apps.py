@@ -102,8 +102,9 @@ class Apps(Resource):
             app_id: the application id (4–32 characters; an ``int`` is taken as its digits).
             name: 4–32 characters, unique in the account.
             code_expiry: minutes a sent code stays valid, 1–60 (not sent: 5).
-            period_total_send_limit / period_phone_send_limit: see :meth:`create`;
-                ``SendLimit(enabled=False)`` switches a limit off (not sent: off).
+            period_total_send_limit: the limit on all sends (see :meth:`create`);
+                ``SendLimit(enabled=False)`` switches it off (not sent: off).
+            period_phone_send_limit: the limit on sends to one number, likewise.
 
         Returns:
             The updated :class:`App`.
@@ -149,8 +150,12 @@ class Apps(Resource):
 
         Args:
             app_id: the application id (4–32 characters; an ``int`` is taken as its digits).
-            name / code_expiry / period_total_send_limit / period_phone_send_limit: the
-                new values, checked as by :meth:`update` before anything is sent.
+            name: the new name (4–32 characters), or ``None`` to keep it.
+            code_expiry: the new code expiry (1–60 minutes), or ``None`` to keep it.
+            period_total_send_limit: the new limit on all sends, or ``None``.
+            period_phone_send_limit: the new limit on sends to one number, or ``None``.
+
+        Every change is checked as by :meth:`update` before anything is sent.
 
         Returns:
             The updated :class:`App` (``with_raw_response``: the answer to the write).
@@ -180,6 +185,13 @@ class Apps(Resource):
 
         Args:
             app_id: the application id (4–32 characters; an ``int`` is taken as its digits).
+
+        Returns:
+            The :class:`App`.
+
+        Raises:
+            ValidationError: a malformed id (nothing is sent).
+            NotFoundError: no such application (-24).
         """
         app_id = v.check_app_id("app_id", _path_app_id(app_id))
         return await self._port.request(_details_call(app_id))

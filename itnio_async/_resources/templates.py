@@ -130,6 +130,19 @@ class Templates(Resource):
         ``language`` EN, ``max_duration`` 59, ``repeat_cnt`` 1, no ``sender_id``), not
         kept. To change some settings and keep the others, use :meth:`modify`.
 
+        Args:
+            template_id: the template to change (an ``int`` or its digits).
+            name: 4–32 characters, unique.
+            text: 1–256 characters containing ``##code##``.
+            code_type: character set of generated codes; ``None`` is not sent (the
+                API then resets it to NUMERIC).
+            code_length: 4–10; ``None``: reset to 4.
+            speech_rate: voice speed 0–100; ``None``: reset to 50.
+            language: voice language code such as ``"EN"``; ``None``: reset to EN.
+            max_duration: maximum call length, 5–599 seconds; ``None``: reset to 59.
+            repeat_cnt: times the voice message is played, 1–10; ``None``: reset to 1.
+            sender_id: sender id; ``None``: none.
+
         Returns:
             The updated :class:`Template`.
 
@@ -186,8 +199,17 @@ class Templates(Resource):
 
         Args:
             template_id: the template id.
-            other arguments: the new values, checked as by :meth:`update` before
-                anything is sent.
+            name: the new name (4–32 characters, unique), or ``None`` to keep it.
+            text: the new text (1–256 characters with ``##code##``), or ``None``.
+            code_type: the new code type, or ``None`` to keep it.
+            code_length: the new code length (4–10), or ``None`` to keep it.
+            speech_rate: the new voice speed (0–100), or ``None`` to keep it.
+            language: the new voice language, or ``None`` to keep it.
+            max_duration: the new maximum call length (5–599 s), or ``None``.
+            repeat_cnt: the new number of plays (1–10), or ``None`` to keep it.
+            sender_id: the new sender id, or ``None`` to keep it.
+
+        Every change is checked as by :meth:`update` before anything is sent.
 
         Returns:
             The updated :class:`Template` (``with_raw_response``: the answer to the write).
@@ -215,7 +237,18 @@ class Templates(Resource):
         return await self.update(template_id, **merged(current, name=name, text=text, **options))
 
     async def get(self, template_id: int | str) -> Template:
-        """Read one template (``GET /template/details/{templateId}``)."""
+        """Read one template (``GET /template/details/{templateId}``).
+
+        Args:
+            template_id: the template's id (an ``int`` or its digits).
+
+        Returns:
+            The :class:`Template`.
+
+        Raises:
+            ValidationError: a malformed id (nothing is sent).
+            NotFoundError: no such template (-24).
+        """
         return await self._port.request(
             _details_call({"templateId": v.path_id("template_id", template_id)})
         )
@@ -225,6 +258,9 @@ class Templates(Resource):
 
         The API documents an object but returns every template: an object or an
         array is accepted, and a list is always returned.
+
+        Returns:
+            Every :class:`Template` (an empty list when there is none).
         """
         return await self._port.request(
             self._call("GET", "/template/list", cast=Template, kind=CallKind.SAFE, many=True)
