@@ -372,7 +372,7 @@ def _field_value(
     key = wire_name(cls, field.name)
     hook, kind = f"__h{number}", f"__t{number}"
     names[hook], names[kind] = conv.get_structure_hook(field_type), field_type
-    default = field.default
+    default: Any = field.default
     if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
         names[f"__d{number}"] = default.factory  # a fresh default each time, as attrs makes
         return f"{hook}(o[{key!r}], {kind}) if {key!r} in o else __d{number}()"
