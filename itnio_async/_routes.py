@@ -53,7 +53,8 @@ _POOL_MODULE: Final = "httpcore._async.connection_pool"
 _pool_dict: list[Any] = [None]
 #: Modules whose functions, installed at a mock point, intercept requests.
 _MOCK_MODULES: Final = ("respx", "pytest_httpx")
-#: The objects found at the mock points at the last check, and the verdict.
+#: The objects found at the mock points at the last check, and the verdict. Module state
+#: on purpose: what it caches (what is installed in httpx's classes) is process-wide too.
 _last_seen: list[Any] = [None, None, None, False]
 
 
@@ -109,8 +110,9 @@ class Network:
         transport / http: the user's ``transport=`` / ``http_client=``.
         max_body: the response size cap.
         ssl_context / proxy: what a mock's pass-through client must keep.
-        owns_transport: close ``transport`` with the network (it was handed to the
-            client to use as its own pool).
+
+    A ``transport`` handed to the client is closed with the network (it was given as
+    the client's pool); a user's ``http`` client never is.
     """
 
     __slots__ = (
@@ -234,10 +236,6 @@ class Network:
                 transport=transport, follow_redirects=False, trust_env=False
             )
         return self._mock_client
-
-    def pool_size(self) -> int | None:
-        """Requests the SDK's own engine serves at once; ``None`` on a user's pool."""
-        return None if self.own is None else self.own.max_connections
 
     async def aclose(self) -> None:
         """Close what the SDK owns: its engine (or the transport handed to it) and the
