@@ -235,7 +235,7 @@ class RawResponse(Generic[T_co]):
 
     def __init__(self, answer: Answer, retries_taken: int, parsed: T_co) -> None:
         self._answer = answer
-        self.retries_taken = retries_taken
+        self.retries_taken: int = retries_taken
         self._parsed = parsed
 
     def __repr__(self) -> str:

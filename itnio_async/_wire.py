@@ -56,10 +56,10 @@ class Answer:
         url: str = "",
         http: httpx.Response | None = None,
     ) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
-        self.reason = reason
+        self.status: int = status
+        self.headers: _Headers = headers
+        self.body: bytes = body
+        self.reason: bytes = reason
         self._request = request
         self._url = url
         self._http = http

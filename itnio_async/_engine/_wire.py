@@ -64,18 +64,18 @@ class WireRequest:
         deadline: float | None = None,
         close: bool = False,
     ) -> None:
-        self.method = method
-        self.origin = origin
-        self.target = target
-        self.head = head
-        self.body = body
-        self.connect = connect
-        self.read = read
-        self.write = write
-        self.pool = pool
-        self.deadline = deadline
-        self.written = False
-        self.close = close
+        self.method: str = method
+        self.origin: tuple[str, str, int] = origin
+        self.target: bytes = target
+        self.head: bytes = head
+        self.body: bytes = body
+        self.connect: float | None = connect
+        self.read: float | None = read
+        self.write: float | None = write
+        self.pool: float | None = pool
+        self.deadline: float | None = deadline
+        self.written: bool = False
+        self.close: bool = close
 
     def __repr__(self) -> str:
         scheme, host, port = self.origin
@@ -97,10 +97,10 @@ class WireResponse:
     def __init__(
         self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> None:
-        self.status = status
-        self.reason = reason
-        self.headers = headers
-        self.body = body
+        self.status: int = status
+        self.reason: bytes = reason
+        self.headers: list[tuple[bytes, bytes]] = headers
+        self.body: bytes = body
 
     def __repr__(self) -> str:
         return f"<WireResponse {self.status} headers={len(self.headers)} body={len(self.body)}B>"
