@@ -361,3 +361,18 @@ def test_building_a_client_does_not_import_httpcore() -> None:
     loaded = set(json.loads(done.stdout))
     assert "itnio_async._client" in loaded
     assert "httpcore" not in loaded
+
+
+def test_import_itnio_async_alone_loads_no_http_stack() -> None:
+    """``import itnio_async`` loads neither httpx nor httpcore nor urllib.request (its
+    names load on first use); the client, once imported, does not load httpcore."""
+    probe = (
+        "import json, sys\n"
+        "import itnio_async\n"
+        "print(json.dumps(sorted(m for m in ('httpx', 'httpcore', 'urllib.request') "
+        "if m in sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(done.stdout) == []

@@ -263,3 +263,29 @@ def test_proxy_with_another_engine_is_refused(other: str) -> None:
     engine: Any = httpx.AsyncClient() if other == "http_client" else httpx.AsyncHTTPTransport()
     with pytest.raises(ItnioError, match="at most one of http_client, transport and proxy"):
         AsyncItnio("key-1234", "secret-1234", proxy="http://127.0.0.1:3128", **{other: engine})
+
+
+@pytest.mark.parametrize(
+    ("where", "url", "scheme"),
+    [
+        ("argument", "socks5://127.0.0.1:1080", "socks5"),
+        ("argument", "https://proxy.example:3128", "https"),
+        ("ALL_PROXY", "socks5h://127.0.0.1:1080", "socks5h"),
+        ("HTTPS_PROXY", "ftp://proxy.example:21", "ftp"),
+    ],
+)
+def test_a_proxy_scheme_the_engine_does_not_speak_is_refused_when_the_client_is_made(
+    clean_env: pytest.MonkeyPatch, where: str, url: str, scheme: str
+) -> None:
+    """A proxy URL the engine cannot use, given or from the environment, is an ItnioError
+    naming its scheme when the client is created (not an error on every call later)."""
+    from itnio_async import ItnioError
+
+    options: dict[str, Any] = {}
+    if where == "argument":
+        options["proxy"] = url
+    else:
+        clean_env.setenv(where, url)
+    with pytest.raises(ItnioError, match=scheme) as info:
+        AsyncItnio("key-1234", "secret-1234", **options)
+    assert str(info.value).startswith("proxy: ")
