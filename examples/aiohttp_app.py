@@ -12,7 +12,7 @@ Run it:
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from aiohttp import web
@@ -72,7 +72,7 @@ def create_app(
     otp_app_id = app_id or os.environ.get("OTP_APP_ID", "")
     otp_template_id = template_id or os.environ.get("OTP_TEMPLATE_ID", "")
 
-    async def itnio_ctx(app: web.Application) -> AsyncIterator[None]:
+    async def itnio_ctx(app: web.Application) -> AsyncGenerator[None, None]:
         async with client_factory() as client:
             app[ITNIO] = client
             yield

@@ -15,7 +15,7 @@ from OTP_APP_ID / OTP_TEMPLATE_ID):
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -90,7 +90,7 @@ def create_app(
     """Build the service; tests pass a factory wired to the SDK's sandbox."""
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncGenerator[None, None]:
         async with client_factory() as client:
             app.state.itnio = client
             yield
