@@ -15,9 +15,9 @@ client then.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_names
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -187,16 +187,4 @@ __all__ = [
 # Hidden from type checkers: to them the module has the names imported above and no
 # others, so a misspelt import is still an error.
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        """Load a public name from its module on first use, then keep it here."""
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, __name__), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_names(__name__, globals(), _LAZY, __all__)

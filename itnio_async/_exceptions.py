@@ -299,35 +299,9 @@ class HTTPServerError(HTTPStatusError, ServerError):
     ``None``; ``status_code`` is the HTTP status.
     """
 
+    # Built by HTTPStatusError's constructor (first in the MRO), which does not chain
+    # to APIError's: it takes an HTTP status and a message's parts, not an envelope.
     status_code: int
-
-    def __init__(
-        self,
-        status_code: int,
-        *,
-        method: str = "",
-        path: str = "",
-        status: int | None = None,
-        reason: str | None = None,
-        retry_after: float | None = None,
-        body: str = "",
-        headers: httpx.Headers | None = None,
-        url: str = "",
-        hint: str = "",
-    ) -> None:
-        HTTPStatusError.__init__(
-            self,
-            status_code,
-            method=method,
-            path=path,
-            status=status,
-            reason=reason,
-            retry_after=retry_after,
-            body=body,
-            headers=headers,
-            url=url,
-            hint=hint,
-        )
 
 
 class AlreadyExistsError(APIError):

@@ -63,12 +63,13 @@ class _AdaptedRequest(WireRequest):
         self._extensions = extensions
         super().__init__(*args, **kwargs)
 
+    # A property where WireRequest has a plain attribute: still a readable, settable bool.
     @property
-    def written(self) -> bool:
+    def written(self) -> bool:  # pyright: ignore[reportIncompatibleVariableOverride]
         return self._written
 
     @written.setter
-    def written(self, value: bool) -> None:
+    def written(self, value: bool) -> None:  # pyright: ignore[reportIncompatibleVariableOverride]
         self._written = value
         if value:
             self._extensions[WRITTEN] = True

@@ -134,6 +134,7 @@ def test_loading_the_plugin_imports_nothing_of_the_sdk() -> None:
     ours = sorted(m for m in loaded if m == "itnio_async" or m.startswith("itnio_async."))
     assert ours == [
         "itnio_async",
+        "itnio_async._lazy",  # the first-use loader itself (no import of its own)
         "itnio_async._version",
         "itnio_async.testing",
         "itnio_async.testing._plugin",
