@@ -311,7 +311,9 @@ def _streamed(chunks: list[bytes], status: int = 200, headers: dict[str, str] | 
     return handler
 
 
-async def _flow_through_users_client(handler: Any, cap: int) -> Any:
+@contextlib.asynccontextmanager
+async def users_client(handler: Any, **options: Any) -> AsyncIterator[AsyncItnio]:
+    """A client whose ``http_client`` is a user's, answered by ``handler``; no retries."""
     async with (
         httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http,
         AsyncItnio(
@@ -319,10 +321,16 @@ async def _flow_through_users_client(handler: Any, cap: int) -> Any:
             API_SECRET,
             base_url="https://api.example.com/otp",
             http_client=http,
-            max_response_size=cap,
             max_retries=0,
+            **options,
         ) as client,
     ):
+        yield client
+
+
+async def _flow_through_users_client(handler: Any, cap: int) -> Any:
+    """Flow 1 through a user's client answered by ``handler``, under the cap ``cap``."""
+    async with users_client(handler, max_response_size=cap) as client:
         return await client.flows.get(1)
 
 
@@ -384,16 +392,7 @@ async def test_a_streamed_answer_keeps_its_extensions_and_a_bad_body_its_request
         return httpx.Response(200, content=chunks(), headers={"Content-Encoding": "gzip"})
 
     for answer, check in ((handler, "extensions"), (broken, "request")):
-        async with (
-            httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http,
-            AsyncItnio(
-                API_KEY,
-                API_SECRET,
-                base_url="https://api.example.com/otp",
-                http_client=http,
-                max_retries=0,
-            ) as client,
-        ):
+        async with users_client(answer) as client:
             if check == "extensions":
                 raw = await client.flows.with_raw_response.get(1)
                 assert raw.http_response.extensions["reason_phrase"] == b"Fine"
