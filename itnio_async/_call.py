@@ -206,8 +206,12 @@ class CallInfo:
     when the call has ended. Present only when event hooks are set.
 
     Attributes:
-        method / route / path: the call; ``route`` has ``{placeholders}`` for ids
-            (``/template/details/{templateId}``), for names that carry no id.
+        method: the call's HTTP method, such as ``"GET"``.
+        route: the call's path with ``{placeholders}`` for its ids
+            (``/template/details/{templateId}``): a name for spans and metrics that
+            carries no id.
+        path: the call's path as sent, below the base URL
+            (``/template/details/455``).
         attempt: the attempts made so far (1 during the first).
         retry_reasons: why each attempt that was retried failed, oldest first:
             ``"http 503"``, ``"status -18"``, ``"no answer (ReadTimeout)"``.
@@ -226,6 +230,15 @@ class CallInfo:
 
 class RawResponse(Generic[T_co]):
     """A call's HTTP answer beside its parsed result (``client.<ns>.with_raw_response``).
+
+    Built by the SDK: every ``with_raw_response`` method returns one; there is no need
+    to make one by hand.
+
+    Args:
+        answer: the final attempt's HTTP answer, body read (the SDK's own record of
+            it, from which :attr:`http_response` is built).
+        retries_taken: attempts made after the first.
+        parsed: the model the plain method returns, decoded from ``answer``.
 
     Attributes:
         retries_taken: attempts made after the first.

@@ -165,6 +165,18 @@ class RetryPolicy:
 
         A request that provably never left may go again for every kind; one whose
         outcome is unknown (:func:`outcome_unknown`) only for a SAFE call.
+
+        Args:
+            error: the error the attempt ended with.
+            kind: how the call may be retried: ``CallKind.SAFE`` for a read or an
+                idempotent write, ``CallKind.UNSAFE`` for a send, whose repeat could
+                deliver a second code.
+
+        Returns:
+            True when another attempt may be made: the request never left (a
+            ``TransportError`` with ``sent`` false), or, for a SAFE call only, the
+            outcome is unknown (a lost answer, HTTP 408/429/500/502/503/504, envelope
+            -18) or the answer was another id's (``MismatchedAnswerError``).
         """
         if isinstance(error, TransportError) and not error.sent:
             return True
@@ -176,6 +188,14 @@ class RetryPolicy:
         """Full-jitter delay before retry number ``retry`` (1-based): ``U(0, ceiling)``.
 
         ``ceiling = min(max_delay, base_delay * 2 ** (retry - 1))``.
+
+        Args:
+            retry: which retry this is: 1 for the first one (the second attempt).
+            rand: a source of uniform numbers in ``[0, 1)`` (default
+                ``random.random``; tests pass a fixed one).
+
+        Returns:
+            The delay in seconds, from 0 up to the ceiling.
         """
         exponent = min(max(retry - 1, 0), _MAX_EXPONENT)
         ceiling = min(self.max_delay, self.base_delay * 2.0**exponent)
@@ -191,6 +211,17 @@ class RetryPolicy:
 
         A ``Retry-After`` on the error is a floor for the jittered backoff; one above
         ``max_retry_after`` means "give up now".
+
+        Args:
+            error: the error the attempt ended with (its ``retry_after``, when it has
+                one, is read).
+            retry: which retry this is: 1 for the first one (the second attempt).
+            rand: a source of uniform numbers in ``[0, 1)`` for :meth:`backoff`
+                (default ``random.random``).
+
+        Returns:
+            The seconds to sleep: the backoff, or the ``Retry-After`` when that is
+            longer; ``None`` when the ``Retry-After`` is above ``max_retry_after``.
         """
         retry_after: float | None = getattr(error, "retry_after", None)
         if retry_after is not None:

@@ -1,9 +1,20 @@
-"""AsyncItnio: configuration, timeouts on the wire, pool lifecycle, derived clients, secrecy."""
+"""AsyncItnio: configuration, timeouts on the wire, pool lifecycle, derived clients, secrecy.
+
+Bad configuration is refused when the client is made, not when a call fails:
+credentials must be non-empty printable ASCII without whitespace (a secret read from
+a file keeps its trailing newline), and the error names which one is wrong and how,
+never its value; ``base_url`` may carry no user name or password (never shown), no
+query and no fragment; plain ``http://`` is for loopback hosts unless the user opts
+in (``allow_insecure_http=True`` or ``ITNIO_ALLOW_INSECURE_HTTP``); surrounding
+spaces are stripped; an ``ssl_context`` must verify. The pure checks behind these
+are tested in ``test_validation.py``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -25,6 +36,8 @@ from itnio_async._routes import Network
 from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_SIGN, FIXED_TIME, envelope
 
 FLOW = {"flowId": 1, "name": "name", "flow": []}
+#: A well-formed secret other than the vendor's example one.
+GOOD_SECRET = "Sx9-secret-QpL7w2"
 ENV_VARS = ("ITNIO_API_KEY", "ITNIO_API_SECRET", "ITNIO_BASE_URL")
 
 
@@ -128,6 +141,78 @@ def test_missing_credentials_name_the_variable(
     assert API_SECRET not in str(info.value)
 
 
+BAD_VALUES: dict[str, tuple[str, str]] = {
+    "trailing-lf": ("Zq7-Hk2mPw\n", "trailing newline"),
+    "trailing-crlf": ("Zq7-Hk2mPw\r\n", "trailing newline"),
+    "trailing-cr": ("Zq7-Hk2mPw\r", "trailing newline"),
+    "trailing-space": ("Zq7-Hk2mPw ", "trailing whitespace"),
+    "leading-space": (" Zq7-Hk2mPw", "leading whitespace"),
+    "inner-lf": ("Zq7\nHk2mPw", "whitespace at position 3"),
+    "inner-crlf": ("Zq7\r\nHk2mPw", "whitespace at position 3"),
+    "inner-space": ("Zq7 Hk2mPw", "whitespace at position 3"),
+    "inner-tab": ("Zq7\tHk2mPw", "whitespace at position 3"),
+    "non-ascii-letter": ("Zq7-Hk2mPé", "non-ASCII character at position 9"),
+    "zero-width-space": ("Zq7-Hk2mPw\u200b", "non-ASCII character at position 10"),
+    "nul": ("Zq7\x00Hk2mPw", "control character at position 3"),
+    "del": ("Zq7\x7fHk2mPw", "control character at position 3"),
+    "blank": (" ", "blank"),
+}
+
+
+@pytest.mark.parametrize("which", ["api_key", "api_secret"])
+@pytest.mark.parametrize(("value", "problem"), BAD_VALUES.values(), ids=list(BAD_VALUES))
+def test_malformed_credentials_are_refused_at_construction(
+    which: str, value: str, problem: str
+) -> None:
+    """A key or secret that is not printable ASCII without whitespace raises ItnioError when
+    the client is made, naming which one and what is wrong, never the value."""
+    credentials: dict[str, Any] = {"api_key": API_KEY, "api_secret": GOOD_SECRET, which: value}
+    with pytest.raises(ItnioError) as info:
+        AsyncItnio(**credentials, transport=httpx.MockTransport(Recorder()))
+    error = info.value
+    assert not isinstance(error, ValidationError)  # configuration, not a call's argument
+    message = str(error)
+    assert message.startswith(f"{which} ")
+    assert problem in message
+    other = "api_secret" if which == "api_key" else "api_key"
+    assert other not in message
+    for shown in (value, value.strip(), repr(value), "Zq7", "Hk2mPw", GOOD_SECRET):
+        if shown.strip():  # a blank value cannot be looked for
+            assert shown not in message, f"{shown!r} is shown"
+            assert shown not in repr(error), f"{shown!r} is shown"
+
+
+@pytest.mark.parametrize("variable", ["ITNIO_API_KEY", "ITNIO_API_SECRET"])
+def test_credentials_from_a_secret_file_with_its_newline_are_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """A credential taken from the environment with the trailing newline of the file it was
+    read from is refused at construction, naming the argument it stands for."""
+    monkeypatch.setenv("ITNIO_API_KEY", API_KEY)
+    monkeypatch.setenv("ITNIO_API_SECRET", GOOD_SECRET)
+    monkeypatch.setenv(variable, (API_KEY if variable == "ITNIO_API_KEY" else GOOD_SECRET) + "\n")
+    with pytest.raises(ItnioError, match="has a trailing newline") as info:
+        AsyncItnio()
+    name = "api_key" if variable == "ITNIO_API_KEY" else "api_secret"
+    assert str(info.value).startswith(f"{name} has a trailing newline")
+    assert GOOD_SECRET not in str(info.value)
+
+
+async def test_good_credentials_are_sent_unchanged() -> None:
+    """Well-formed credentials pass untouched: the key goes out as given."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Api-Key"])
+        return httpx.Response(200, json=envelope(FLOW))
+
+    async with AsyncItnio(
+        "k-Az09~!", "s#$%&'*+", transport=httpx.MockTransport(handler), clock=lambda: FIXED_TIME
+    ) as client:
+        await client.flows.get(1)
+    assert seen == ["k-Az09~!"]
+
+
 @pytest.mark.parametrize(
     ("base_url", "expected"),
     [
@@ -186,19 +271,18 @@ async def test_base_url_argument_wins_over_environment(monkeypatch: pytest.Monke
         {"base_url": "api.itniotech.com/otp"},
         {"base_url": "https://"},
         {"base_url": "not a url"},
-        {"timeout": 0},
         {"timeout": -1.0},
         {"timeout": "10"},
         {"timeout": True},
-        {"max_retries": -1},
         {"max_retries": 1.5},
         {"max_retries": "2"},
-        {"max_retries": True},
     ],
     ids=repr,
 )
 def test_invalid_options_raise_itnio_error(options: dict[str, Any]) -> None:
-    """Invalid base_url, timeout or max_retries raise ItnioError at construction."""
+    """Invalid base_url, timeout or max_retries raise ItnioError at construction (the
+    message of each is checked by test_invalid_options_are_refused_saying_what_is_wrong,
+    which also covers timeout=0, max_retries=-1 and max_retries=True)."""
     with pytest.raises(ItnioError):
         AsyncItnio(API_KEY, API_SECRET, **options)
 
@@ -210,10 +294,218 @@ def test_invalid_env_base_url_raises(monkeypatch: pytest.MonkeyPatch) -> None:
         AsyncItnio(API_KEY, API_SECRET)
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_retries": -1}, "max_retries must be an int >= 0, got -1"),
+        ({"max_retries": True}, "max_retries must be an int >= 0, got True"),
+        (
+            {"event_hooks": {"req": []}},
+            "event_hooks takes 'request', 'response' and 'call' lists, got ['req']",
+        ),
+        (
+            {"event_hooks": {"request": [print, 1]}},
+            "event_hooks['request'] must be a list of callables",
+        ),
+        (
+            {"event_hooks": {"response": "print"}},
+            "event_hooks['response'] must be a list of callables",
+        ),
+        (
+            {"deadline": -1},
+            "deadline must be a positive number of seconds or None, got -1",
+        ),
+        (
+            {"timeout": 0},
+            "timeout must be a positive number of seconds, an httpx.Timeout or None, got 0",
+        ),
+    ],
+)
+def test_invalid_options_are_refused_saying_what_is_wrong(
+    options: dict[str, Any], message: str
+) -> None:
+    """Each invalid option is refused at construction (and by with_options) with a message
+    naming it and the value given."""
+    with pytest.raises(ItnioError) as info:
+        AsyncItnio(API_KEY, API_SECRET, **options)
+    assert str(info.value) == message
+    client = AsyncItnio(API_KEY, API_SECRET)
+    with pytest.raises(ItnioError) as again:
+        client.with_options(**options)
+    assert str(again.value) == message
+
+
 def test_http_client_must_be_async_client() -> None:
     """A sync httpx.Client is refused as http_client."""
     with httpx.Client() as sync_client, pytest.raises(ItnioError):
         AsyncItnio(API_KEY, API_SECRET, http_client=sync_client)  # type: ignore[arg-type]
+
+
+# -- base_url: refused at construction, plain http:// only to loopback ------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:hunter2-pw@api.itniotech.com/otp",
+        "https://:hunter2-pw@api.itniotech.com/otp",
+        "https://hunter2-pw@api.itniotech.com/otp",
+        "http://admin:hunter2-pw@127.0.0.1:8080/otp",
+    ],
+)
+def test_a_base_url_with_a_password_is_refused_without_showing_it(url: str) -> None:
+    """User info in base_url is refused at construction and the message masks it."""
+    with pytest.raises(ItnioError, match="user name or password") as info:
+        AsyncItnio(API_KEY, API_SECRET, base_url=url)
+    assert "hunter2-pw" not in str(info.value)
+    assert "hunter2-pw" not in repr(info.value)
+
+
+def test_a_password_in_the_environment_base_url_is_refused_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ITNIO_BASE_URL gets the same check as the argument."""
+    monkeypatch.setenv("ITNIO_BASE_URL", "https://user:hunter2-pw@api.itniotech.com/otp")
+    with pytest.raises(ItnioError, match="user name or password") as info:
+        AsyncItnio(API_KEY, API_SECRET)
+    assert "hunter2-pw" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "part"),
+    [
+        ("https://api.itniotech.com/otp?x=1", "query"),
+        ("https://api.itniotech.com/otp?", "query"),
+        ("https://api.itniotech.com/otp#f", "fragment"),
+        ("https://api.itniotech.com/otp/#", "fragment"),
+    ],
+)
+def test_a_base_url_with_a_query_or_fragment_is_refused(url: str, part: str) -> None:
+    """A query or fragment would misroute every call: refused at construction."""
+    with pytest.raises(ItnioError, match=part):
+        AsyncItnio(API_KEY, API_SECRET, base_url=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.itniotech.com/otp",
+        "http://10.0.0.5:8080/otp",
+        "http://sandbox:8080/otp",
+        "http://127.0.0.1.nip.io/otp",
+        "http://[::2]/otp",
+    ],
+)
+def test_plain_http_to_a_remote_host_is_refused_unless_allowed(url: str) -> None:
+    """Plain http:// to a host that is not loopback is refused; allow_insecure_http=True
+    lets it through, and calls then go there."""
+    with pytest.raises(ItnioError, match="allow_insecure_http=True"):
+        AsyncItnio(API_KEY, API_SECRET, base_url=url)
+    client = AsyncItnio(API_KEY, API_SECRET, base_url=url, allow_insecure_http=True)
+    assert client.base_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/otp",
+        "http://localhost/otp",
+        "http://[::1]:9/otp",
+        "http://127.9.9.9/otp",
+    ],
+)
+async def test_plain_http_to_loopback_needs_no_opt_in(url: str) -> None:
+    """A sandbox on this machine is reached over plain http:// without the opt-in."""
+    recorder = Recorder()
+    async with new(recorder, base_url=url) as client:
+        await client.flows.get(1)
+    assert [str(r.url) for r in recorder.requests] == [url + "/flow/details/1"]
+
+
+async def test_an_opted_in_remote_http_base_url_is_used_as_given() -> None:
+    """With allow_insecure_http=True the calls go to the plain-http host named."""
+    url = "http://sandbox.internal:8080/otp"
+    recorder = Recorder()
+    async with new(recorder, base_url=url, allow_insecure_http=True) as client:
+        await client.flows.get(1)
+    assert [str(r.url) for r in recorder.requests] == [
+        "http://sandbox.internal:8080/otp/flow/details/1"
+    ]
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes", "TRUE", " Yes "])
+async def test_the_environment_alone_reaches_a_sandbox_container_by_service_name(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """An app configured only by ITNIO_* variables (ITNIO_ALLOW_INSECURE_HTTP=1/true/yes)
+    reaches http://sandbox:8080/otp, a sandbox container named by its service."""
+    monkeypatch.setenv("ITNIO_BASE_URL", "http://sandbox:8080/otp")
+    monkeypatch.setenv("ITNIO_API_KEY", API_KEY)
+    monkeypatch.setenv("ITNIO_API_SECRET", API_SECRET)
+    monkeypatch.setenv("ITNIO_ALLOW_INSECURE_HTTP", value)
+    recorder = Recorder()
+    async with AsyncItnio(transport=httpx.MockTransport(recorder)) as client:
+        assert client.base_url == "http://sandbox:8080/otp"
+        await client.flows.get(1)
+    assert [str(r.url) for r in recorder.requests] == ["http://sandbox:8080/otp/flow/details/1"]
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_insecure_http_variable_is_off(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """Unset or empty, ITNIO_ALLOW_INSECURE_HTTP leaves plain http:// to a remote host refused."""
+    monkeypatch.setenv("ITNIO_ALLOW_INSECURE_HTTP", value)
+    with pytest.raises(ItnioError, match="ITNIO_ALLOW_INSECURE_HTTP=1"):
+        AsyncItnio(API_KEY, API_SECRET, base_url="http://sandbox:8080/otp")
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "on", "2", "y"])
+def test_any_other_insecure_http_value_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """A value that is not 1/true/yes is an ItnioError naming the variable and its values,
+    even for an https:// base URL (a typo must not pass unnoticed)."""
+    monkeypatch.setenv("ITNIO_ALLOW_INSECURE_HTTP", value)
+    with pytest.raises(ItnioError) as info:
+        AsyncItnio(API_KEY, API_SECRET)
+    assert str(info.value) == (
+        "ITNIO_ALLOW_INSECURE_HTTP must be 1, true or yes to allow plain http:// to a host "
+        f"that is not loopback (or unset or empty not to), got {value!r}"
+    )
+
+
+def test_the_argument_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """allow_insecure_http=False refuses even with ITNIO_ALLOW_INSECURE_HTTP=1, and an
+    explicit True needs no (and ignores a wrong) variable."""
+    monkeypatch.setenv("ITNIO_ALLOW_INSECURE_HTTP", "1")
+    with pytest.raises(ItnioError, match="plain http://"):
+        AsyncItnio(
+            API_KEY, API_SECRET, base_url="http://sandbox:8080/otp", allow_insecure_http=False
+        )
+    monkeypatch.setenv("ITNIO_ALLOW_INSECURE_HTTP", "maybe")
+    client = AsyncItnio(
+        API_KEY, API_SECRET, base_url="http://sandbox:8080/otp", allow_insecure_http=True
+    )
+    assert client.base_url == "http://sandbox:8080/otp"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "  https://api.example.com/otp  ",
+        "\thttps://api.example.com/otp/\n",
+        " https://API.Example.COM/otp/ ",
+    ],
+)
+async def test_spaces_around_base_url_are_stripped(url: str) -> None:
+    """Surrounding whitespace (and a trailing slash) are dropped; calls reach the right URL."""
+    recorder = Recorder()
+    async with new(recorder, base_url=url) as client:
+        assert client.base_url == "https://api.example.com/otp"
+        assert "  " not in repr(client)
+        await client.flows.get(1)
+    assert [str(r.url) for r in recorder.requests] == ["https://api.example.com/otp/flow/details/1"]
 
 
 # -- timeouts reach the transport ------------------------------------------------------------
@@ -411,15 +703,6 @@ async def test_with_options_max_retries_takes_effect(no_retry_sleep: Any) -> Non
         assert len(recorder.requests) == 4
 
 
-def test_with_options_validates() -> None:
-    """Invalid options on with_options raise ItnioError like the constructor."""
-    client = new()
-    with pytest.raises(ItnioError):
-        client.with_options(max_retries=-1)
-    with pytest.raises(ItnioError):
-        client.with_options(timeout=0)
-
-
 async def test_with_options_shares_learned_clock_offset() -> None:
     """A clock offset learned by a derived client (-16 + Date) is used by the original."""
     server_now = datetime.fromtimestamp(FIXED_TIME + 100, tz=UTC)
@@ -486,11 +769,13 @@ async def test_closing_original_closes_derived() -> None:
 
 
 def test_client_repr_hides_secret() -> None:
-    """repr/str of the client show neither the secret nor a Sign."""
+    """repr/str of the client show its base URL and the start of the key, never the whole key,
+    the secret or a Sign."""
     client = new()
     for text in (repr(client), str(client), repr(client.with_options(timeout=1.0))):
         assert API_SECRET not in text
         assert FIXED_SIGN not in text
+        assert API_KEY not in text  # only its start
     assert BASE_URL in repr(client)
 
 
@@ -793,6 +1078,56 @@ def test_a_client_refuses_to_be_pickled_or_copied() -> None:
     for attempt in (lambda: pickle.dumps(client), lambda: copy.copy(client)):
         with pytest.raises(ItnioError, match="cannot be pickled"):
             attempt()
+
+
+def _unverified() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _no_hostname_check() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    return context
+
+
+def _optional_verification() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_OPTIONAL
+    return context
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _unverified,
+        _no_hostname_check,
+        _optional_verification,
+        ssl._create_unverified_context,
+        lambda: ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER),
+    ],
+    ids=["cert-none", "no-hostname-check", "cert-optional", "unverified-context", "server-side"],
+)
+def test_an_ssl_context_that_does_not_verify_is_refused(make: Any) -> None:
+    """An ssl_context that skips certificate or host name checks is refused at construction."""
+    with pytest.raises(ItnioError, match="verify certificates and host names"):
+        AsyncItnio(API_KEY, API_SECRET, ssl_context=make())
+
+
+@pytest.mark.parametrize("value", ["/etc/ssl/cert.pem", True, object()])
+def test_an_ssl_context_of_another_type_is_refused(value: Any) -> None:
+    """Only an ssl.SSLContext is accepted as ssl_context."""
+    with pytest.raises(ItnioError, match=r"ssl\.SSLContext"):
+        AsyncItnio(API_KEY, API_SECRET, ssl_context=value)
+
+
+def test_a_verifying_ssl_context_is_accepted() -> None:
+    """A default (verifying) context, e.g. one trusting a private CA, is accepted."""
+    AsyncItnio(API_KEY, API_SECRET, ssl_context=ssl.create_default_context())
+    AsyncItnio(API_KEY, API_SECRET, ssl_context=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
 
 
 @pytest.mark.parametrize("mounted", [False, True])

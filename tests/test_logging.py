@@ -24,7 +24,7 @@ from itnio_async import (
     ValidationError,
 )
 from itnio_async._logging import logger, setup_logging_from_env
-from itnio_async._redact import mask_digits, mask_phone, redact
+from itnio_async._redact import mask_phone
 
 from .conftest import API_KEY, API_SECRET, BASE_URL, FIXED_TIME, envelope
 
@@ -351,48 +351,3 @@ async def test_client_errors_never_show_the_secret() -> None:
     with pytest.raises(ItnioError) as info:
         client.with_options(max_retries=-1)
     assert API_SECRET not in str(info.value)
-
-
-# -- the helpers ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (PHONE, MASKED),
-        ("1234", "****"),
-        ("12", "**"),
-        (None, "None"),
-        (8613512345678, "*********5678"),
-    ],
-)
-def test_mask_phone(value: object, expected: str) -> None:
-    """Everything but the last 4 digits is starred (short values entirely)."""
-    assert mask_phone(value) == expected
-
-
-def test_redact_masks_numbers_and_codes_in_json_text() -> None:
-    """Phone members keep their last 4 digits, code members are starred, the rest is kept."""
-    text = (
-        '{"to":"91856321412","oriReceiver": 91856321412, "number" : "8613512345678",'
-        ' "code":"A7Q9Z2","verificationId":"22206051443051000003","reason":"ok"}'
-    )
-    out = redact(text)
-    assert PHONE not in out
-    assert OTHER_PHONE not in out
-    assert CODE not in out
-    assert '"to":"*******1412"' in out
-    assert '"oriReceiver": *******1412' in out
-    assert '"code":"***"' in out
-    assert '"verificationId":"22206051443051000003"' in out
-
-
-def test_redact_handles_a_truncated_value() -> None:
-    """A body cut inside a number still has it masked."""
-    assert redact('{"to":"9185632141') == '{"to":"******2141"'
-
-
-def test_mask_digits_keeps_short_numbers() -> None:
-    """Runs of 7+ digits are masked; errnos, ports and addresses are kept."""
-    text = f"[Errno 111] connect to 127.0.0.1:8080 failed for {OTHER_PHONE}"
-    assert mask_digits(text) == "[Errno 111] connect to 127.0.0.1:8080 failed for *********5678"

@@ -8,6 +8,10 @@ engine, a user ``http_client``, ``transport=`` (httpx's streaming transport) and
 proxy, a body over the cap must end the call with a typed ``TransportError``
 (``sent=True``) while the peak of traced memory stays far below the body's size;
 ``deadline=None`` makes sure it is the cap that stops an endless body, not time.
+
+The cap must be a positive int of bytes. Through a user's ``http_client`` an answer
+arrives streamed: its chunks are counted (gzip: what they unpack to) and joined, and
+the answer rebuilt from them keeps its headers, extensions and request.
 """
 
 from __future__ import annotations
@@ -25,10 +29,18 @@ from typing import Any
 import httpx
 import pytest
 
-from itnio_async import AsyncItnio, ItnioError, RequestTimeoutError, TransportError
+from itnio_async import (
+    AsyncItnio,
+    DecodeError,
+    HTTPStatusError,
+    ItnioError,
+    RequestTimeoutError,
+    TransportError,
+)
 from itnio_async._engine import DEFAULT_MAX_RESPONSE_SIZE, HTTP11Transport, ResponseTooLarge
 
 from ._loopback import JSON, LoopbackServer, Request, response
+from .conftest import API_KEY, API_SECRET, envelope
 from .test_proxy import ForwardProxy
 
 MiB = 1024 * 1024
@@ -43,6 +55,7 @@ SMALL_CAP = 4096
 SMALL_CAP_PEAK = MiB + MiB // 4
 SMALL_ANSWER = json.dumps({"status": "0", "reason": "success", "data": []}).encode()
 _BLOCK = b"x" * 65536
+FLOW = {"flowId": 1, "name": "name", "flow": []}
 
 
 @functools.cache
@@ -253,8 +266,139 @@ async def test_the_message_names_the_cap_legibly(engine: str) -> None:
     assert f"larger than {MiB} bytes" in str(info.value)
 
 
-def test_invalid_caps_are_refused() -> None:
-    """A cap that is not a positive int is an ItnioError at construction."""
-    for cap in (0, -1, 1.5, True, "1024"):
-        with pytest.raises(ItnioError, match="max_response_size"):
-            AsyncItnio("key-1234", "secret-1234", max_response_size=cap)  # type: ignore[arg-type]
+# -- the cap as configured, on a mocked transport ---------------------------------------------
+
+
+@pytest.mark.parametrize("value", [0, -1, True, False, 1.5, "1024", None, 2.0])
+def test_an_invalid_max_response_size_is_refused(value: Any) -> None:
+    """max_response_size must be a positive int of bytes."""
+    with pytest.raises(ItnioError, match="max_response_size"):
+        AsyncItnio(API_KEY, API_SECRET, max_response_size=value)
+
+
+async def test_max_response_size_is_enforced() -> None:
+    """An answer larger than max_response_size is a TransportError, one within it decodes."""
+    body = httpx.Response(200, json=envelope(FLOW)).content
+    for cap, fits in ((len(body), True), (len(body) - 1, False)):
+        async with AsyncItnio(
+            API_KEY,
+            API_SECRET,
+            transport=httpx.MockTransport(lambda _: httpx.Response(200, content=body)),
+            max_response_size=cap,
+            max_retries=0,
+        ) as client:
+            assert client.max_response_size == cap
+            if fits:
+                assert (await client.flows.get(1)).flow_id == 1
+            else:
+                with pytest.raises(TransportError, match="larger than"):
+                    await client.flows.get(1)
+
+
+# -- a streamed answer (a user's http_client, a proxy, a mocked httpx) -----------------------
+
+
+def _streamed(chunks: list[bytes], status: int = 200, headers: dict[str, str] | None = None) -> Any:
+    """A MockTransport handler whose answer is streamed in ``chunks`` (not read up front)."""
+
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body(), headers=headers or {})
+
+    return handler
+
+
+@contextlib.asynccontextmanager
+async def users_client(handler: Any, **options: Any) -> AsyncIterator[AsyncItnio]:
+    """A client whose ``http_client`` is a user's, answered by ``handler``; no retries."""
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http,
+        AsyncItnio(
+            API_KEY,
+            API_SECRET,
+            base_url="https://api.example.com/otp",
+            http_client=http,
+            max_retries=0,
+            **options,
+        ) as client,
+    ):
+        yield client
+
+
+async def _flow_through_users_client(handler: Any, cap: int) -> Any:
+    """Flow 1 through a user's client answered by ``handler``, under the cap ``cap``."""
+    async with users_client(handler, max_response_size=cap) as client:
+        return await client.flows.get(1)
+
+
+async def test_a_streamed_answer_is_counted_over_all_its_chunks() -> None:
+    """Through a user's client the body arrives in chunks: they are joined as they are, and
+    the cap applies to their sum (exactly the cap passes, one byte more fails)."""
+    body = httpx.Response(200, json=envelope(FLOW)).content
+    chunks = [body[:10], body[10:20], body[20:]]
+    flow = await _flow_through_users_client(_streamed(chunks), len(body))
+    assert flow.flow_id == 1
+    with pytest.raises(TransportError) as info:
+        await _flow_through_users_client(_streamed(chunks), len(body) - 1)
+    assert str(info.value) == (
+        "ResponseTooLarge on GET https://api.example.com/otp/flow/details/1: "
+        f"response larger than {len(body) - 1} bytes"
+    )
+    assert info.value.sent is True
+
+
+async def test_a_streamed_gzip_answer_is_unpacked_within_the_cap() -> None:
+    """A gzip answer streamed through a user's client is unpacked, and the cap applies to
+    what it unpacks to."""
+    flow = {**FLOW, "name": "n" * 500}  # compresses well: packed far below the cap
+    body = httpx.Response(200, json=envelope(flow)).content
+    packed = gzip.compress(body)
+    assert len(packed) < len(body) // 4
+    headers = {"Content-Encoding": "gzip"}
+    decoded = await _flow_through_users_client(_streamed([packed], headers=headers), len(body))
+    assert decoded.name == "n" * 500
+    with pytest.raises(TransportError, match="once decompressed"):
+        await _flow_through_users_client(_streamed([packed], headers=headers), len(body) - 1)
+
+
+async def test_a_streamed_error_answer_keeps_its_headers_and_request() -> None:
+    """A streamed 503 keeps its headers (Retry-After) and names the host it came from."""
+    handler = _streamed([b"busy"], status=503, headers={"Retry-After": "3", "X-Trace": "t"})
+    with pytest.raises(HTTPStatusError) as info:
+        await _flow_through_users_client(handler, 1000)
+    error = info.value
+    assert str(error) == "HTTP 503 from GET https://api.example.com/otp/flow/details/1"
+    assert error.retry_after == 3.0
+    assert error.headers is not None
+    assert error.headers["x-trace"] == "t"
+    assert error.body == "busy"
+
+
+async def test_a_streamed_answer_keeps_its_extensions_and_a_bad_body_its_request() -> None:
+    """Through a user's client, the raw answer keeps the transport's extensions, and a body
+    that cannot be unpacked is a DecodeError whose cause names the request."""
+    body = httpx.Response(200, json=envelope(FLOW)).content
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=chunks(), extensions={"reason_phrase": b"Fine"})
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=chunks(), headers={"Content-Encoding": "gzip"})
+
+    for answer, check in ((handler, "extensions"), (broken, "request")):
+        async with users_client(answer) as client:
+            if check == "extensions":
+                raw = await client.flows.with_raw_response.get(1)
+                assert raw.http_response.extensions["reason_phrase"] == b"Fine"
+            else:
+                with pytest.raises(DecodeError) as info:
+                    await client.flows.get(1)
+                cause = info.value.__cause__
+                assert isinstance(cause, httpx.DecodingError)
+                assert str(cause.request.url) == "https://api.example.com/otp/flow/details/1"

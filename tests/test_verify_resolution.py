@@ -1,14 +1,34 @@
-"""verify after an ambiguous failure: the record decides, so a right code is never "failed".
+"""verify after an ambiguous failure: the record decides, so a right code is never "failed"
+and a wrong code never right.
 
-The server here is a small stateful fake of verify + record: a code can be consumed
-once, a later verify of a consumed id answers ``matched`` 4 (already used), and
-faults can strike before or after the server has processed the verify.
+When verify's answer is lost (a timeout, a dropped or reset connection, HTTP 5xx,
+envelope -18) or is an ambiguous ``status "0"`` (``data`` missing, ``{}``, without
+``matched``), the SDK reads the record. The record says *whether* the verification
+matched and *when* (``verifiedDate``), never which call or which code did it. So:
+
+* a record that says "not verified" means the verify was never processed: it is sent
+  again (within ``max_retries``) and its answer returned;
+* a wrong code is never ``ok``: a match dated before this call began is an earlier
+  verify's (verifying again gives the truthful "already used"); one dated within the
+  margin of the start, or undated (``null``, ``""``), could be a concurrent verify's:
+  :class:`OutcomeUnknownError`, whose ``__cause__`` is the error that lost the answer;
+* a right code is never ``ok=False``: ``MATCHED`` when the record dates the match
+  provably after the call began, :class:`OutcomeUnknownError` otherwise;
+* a record that cannot be read leaves verify's own error, the lookup's as its cause.
+
+The call's start is dated by the server's clock (its ``Date`` headers, moved on by the
+loop clock since) or, without one, by the signing clock. :class:`VerifyServer` is a
+small stateful fake of verify + record: a code can be consumed once, a later verify
+of a consumed id answers ``matched`` 4 (already used), and faults can strike before
+or after the server has processed the verify. :class:`ClockedServer` is one whose
+clock moves with the (test-driven) loop clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 from typing import Any
@@ -17,18 +37,26 @@ import httpx
 import pytest
 
 from itnio_async import (
+    APIError,
+    AsyncItnio,
     Channel,
+    DecodeError,
     HTTPStatusError,
     InvalidParameterError,
+    ItnioError,
     MatchStatus,
     NotFoundError,
     OutcomeUnknownError,
     RequestTimeoutError,
     ServerError,
     TransportError,
+    VerifyResult,
 )
+from itnio_async._call import CallState
+from itnio_async._models import VerificationSummary
+from itnio_async._resources.verifications import _MARGIN, _VerifyResolver
 
-from .conftest import envelope, mock_client
+from .conftest import API_KEY, API_SECRET, BASE_URL, envelope, mock_client
 
 VID = "22206051443051000003"
 CODE = "4821"
@@ -48,27 +76,45 @@ def lost_dropped() -> Exception:
     return httpx.RemoteProtocolError("Server disconnected without sending a response.")
 
 
+def _iso(epoch: float) -> str:
+    """``epoch`` as the record writes a ``verifiedDate`` (China time)."""
+    return datetime.fromtimestamp(epoch, CHINA).isoformat()
+
+
 class VerifyServer:
     """Stateful verify + record endpoints with scripted faults.
 
-    ``after`` faults strike once the verify has been processed (the answer is lost);
-    ``before`` faults strike before it is processed; ``record_faults`` strike record
-    lookups in turn (``None`` answers normally). A fault is an exception to raise, an
-    HTTP status, or an envelope status string.
+    ``after`` faults strike once a verify has been processed (its answer is lost; with
+    ``lose_codes``, only a verify of one of those codes loses it); ``before`` faults
+    strike before it is processed; ``record_faults`` strike record lookups in turn
+    (``None`` answers normally). A fault is an exception to raise, an HTTP status, an
+    envelope status string, or a whole JSON body (a dict) answered with HTTP 200.
+    With ``dates``, every answer has a ``Date`` of SERVER_NOW; ``record_lag`` lookups
+    still show "not verified" after a match (a record lagging behind); a verify of a
+    code in ``gates`` is held until its event is set.
     """
 
     def __init__(self, *, dates: bool = False, record_lag: int = 0) -> None:
         self.matched = MatchStatus.NOT_VERIFIED
-        self.verified_at: float | None = None
+        #: The record's verifiedDate as sent: an ISO string, "", or None.
+        self.verified_date: str | None = None
+        #: Where the server stamps a match it makes, in seconds from SERVER_NOW;
+        #: ``None`` stamps null.
+        self.stamp: float | None = 0.0
         self.after: list[Any] = []
         self.before: list[Any] = []
         self.record_faults: list[Any] = []
+        self.lose_codes: set[str] | None = None
+        self.gates: dict[str, asyncio.Event] = {}
         self.record_lag = record_lag
         self.dates = dates
         self.verify_codes: list[str] = []
         self.record_calls = 0
-        #: Seconds after SERVER_NOW (every Date header) at which a match is stamped.
-        self.verified_offset = 0.0
+
+    def match_at(self, seconds: float | None) -> None:
+        """Put a match in the record, dated ``seconds`` from SERVER_NOW (``None``: null)."""
+        self.matched = MatchStatus.MATCHED
+        self.verified_date = None if seconds is None else _iso(SERVER_NOW + seconds)
 
     def _headers(self) -> dict[str, str]:
         return {"Date": formatdate(SERVER_NOW, usegmt=True)} if self.dates else {}
@@ -78,27 +124,32 @@ class VerifyServer:
             raise fault
         if isinstance(fault, int):
             return httpx.Response(fault, headers=self._headers())
+        if isinstance(fault, dict):
+            return httpx.Response(200, headers=self._headers(), json=fault)
         return httpx.Response(200, headers=self._headers(), json=envelope(status=fault))
 
     def _process(self, code: str) -> MatchStatus:
         if self.matched == MatchStatus.MATCHED:
             return MatchStatus.ALREADY_USED
         if code == CODE:
-            self.matched = MatchStatus.MATCHED
-            self.verified_at = SERVER_NOW + self.verified_offset
+            self.match_at(self.stamp)
             return MatchStatus.MATCHED
         self.matched = MatchStatus.FAILED
         return MatchStatus.FAILED
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/verification/verify"):
             body = json.loads(request.content)
             assert body["verificationId"] == VID
-            self.verify_codes.append(body["code"])
+            code = body["code"]
+            gate = self.gates.get(code)
+            if gate is not None:
+                await gate.wait()
+            self.verify_codes.append(code)
             if self.before:
                 return self._answer(self.before.pop(0))
-            outcome = self._process(body["code"])
-            if self.after:
+            outcome = self._process(code)
+            if self.after and (self.lose_codes is None or code in self.lose_codes):
                 return self._answer(self.after.pop(0))
             data = {"verificationId": VID, "to": PHONE, "channel": "sms", "matched": outcome}
             return httpx.Response(200, headers=self._headers(), json=envelope(data))
@@ -112,20 +163,13 @@ class VerifyServer:
         if self.record_lag > 0:
             self.record_lag -= 1
             shown = MatchStatus.NOT_VERIFIED
-        verified = (
-            datetime.fromtimestamp(self.verified_at, CHINA).isoformat()
-            if self.verified_at is not None and shown == MatchStatus.MATCHED
-            else None
-        )
-        record = {
-            "verificationId": VID,
-            "verifications": {
-                "matched": int(shown),
-                "verifiedDate": verified,
-                "oriReceiver": PHONE,
-                "channel": "sms",
-            },
+        summary = {
+            "matched": int(shown),
+            "verifiedDate": self.verified_date if shown == MatchStatus.MATCHED else None,
+            "oriReceiver": PHONE,
+            "channel": "sms",
         }
+        record = {"verificationId": VID, "verifications": summary}
         return httpx.Response(200, headers=self._headers(), json=envelope(record))
 
     @property
@@ -343,8 +387,7 @@ async def test_wrong_code_is_data_not_an_exception() -> None:
 async def test_a_stale_match_in_the_record_is_not_this_calls_match() -> None:
     """Record matched an hour before this call (server clock): a lost wrong code is not ok."""
     server = VerifyServer(dates=True)
-    server.matched = MatchStatus.MATCHED
-    server.verified_at = SERVER_NOW - 3600
+    server.match_at(-3600)
     server.after.append(lost_read_timeout())
     async with mock_client(server) as client:
         result = await client.verifications.verify(VID, WRONG)
@@ -373,7 +416,7 @@ async def test_a_match_provably_after_the_start_is_this_calls_match() -> None:
     well after it: that is this call's match, reported ok without a second verify."""
     server = VerifyServer(dates=True)
     server.after.append(lost_read_timeout())
-    server.verified_offset = 10.0  # the server took its time: stamped 10 s after Date
+    server.stamp = 10.0  # the server took its time: stamped 10 s after Date
     async with mock_client(server) as client:
         result = await client.verifications.verify(VID, CODE)
     assert result.ok is True
@@ -384,8 +427,7 @@ async def test_a_stale_match_without_date_headers_is_not_this_calls_match() -> N
     """No Date header ever seen: the signing clock dates the call, so a lost wrong code whose
     record shows an hour-old match is not reported ok (a replayed id is no login)."""
     server = VerifyServer(dates=False)
-    server.matched = MatchStatus.MATCHED
-    server.verified_at = SERVER_NOW - 3600
+    server.match_at(-3600)
     server.after.append(502)
     async with mock_client(server, clock=lambda: SERVER_NOW) as client:
         result = await client.verifications.verify(VID, WRONG)
@@ -405,7 +447,283 @@ async def test_a_fresh_match_without_date_headers_is_an_unknown_outcome() -> Non
     assert server.verify_calls == 1
 
 
-# -- the server's clock moves on; other verifies of the same id ---------------------------------
+# -- every way an answer is lost, with the server's Date --------------------------------------
+
+#: How the first verify's answer is lost (after the server processed it), and the error
+#: class that loses it.
+LOSSES: dict[str, type[ItnioError]] = {
+    "http-503": HTTPStatusError,
+    "status-18": ServerError,
+    "reset": TransportError,
+    "data-missing": DecodeError,
+    "data-empty": DecodeError,
+    "matched-missing": DecodeError,
+    "matched-null": DecodeError,
+}
+
+
+def lost_answer(loss: str) -> Any:
+    """The :class:`VerifyServer` fault that loses a processed verify's answer as ``loss`` says."""
+    data: dict[str, Any] = {"verificationId": VID, "to": PHONE, "channel": "sms"}
+    faults: dict[str, Any] = {
+        "http-503": 503,
+        "status-18": "-18",
+        "reset": httpx.ReadError("connection reset by peer"),
+        "data-missing": {"status": "0", "reason": "ok"},
+        "data-empty": {"status": "0", "data": {}},
+        "matched-missing": {"status": "0", "data": data},
+        "matched-null": {"status": "0", "data": {**data, "matched": None}},
+    }
+    return faults[loss]
+
+
+def losing(loss: str) -> VerifyServer:
+    """A server with Date headers that loses the first verify's answer as ``loss`` says."""
+    server = VerifyServer(dates=True)
+    server.after.append(lost_answer(loss))
+    return server
+
+
+def client_for(server: VerifyServer, **options: Any) -> AsyncItnio:
+    """A client around ``server``, signing with the server's clock, without backoff."""
+    return mock_client(server, clock=lambda: SERVER_NOW, **options)
+
+
+async def _verify(server: VerifyServer, code: str) -> VerifyResult | OutcomeUnknownError:
+    """Verify ``code``; its result, or the OutcomeUnknownError it raised (anything else fails)."""
+    async with client_for(server) as client:
+        try:
+            return await client.verifications.verify(VID, code)
+        except OutcomeUnknownError as exc:
+            return exc
+
+
+def _assert_unknown(outcome: Any, loss: str) -> None:
+    assert isinstance(outcome, OutcomeUnknownError), repr(outcome)
+    assert isinstance(outcome.__cause__, LOSSES[loss]), repr(outcome.__cause__)
+    assert (outcome.method, outcome.path) == ("POST", "/verification/verify")
+
+
+# -- a wrong code, every loss -----------------------------------------------------------------
+
+#: A match already in the record: seconds from SERVER_NOW (None: null), or "" raw.
+PRIORS: dict[str, Any] = {
+    "earlier-hour": -3600,
+    "earlier-10s": -10,
+    "concurrent-same-second": 0,
+    "concurrent-1s-before": -1,
+    "concurrent-1s-after": 1,
+    "verified-date-null": None,
+    "verified-date-empty": "",
+}
+
+
+def _wrong_cases() -> Iterator[Any]:
+    for loss in LOSSES:
+        for prior in PRIORS:
+            yield pytest.param(loss, prior, id=f"{loss}-{prior}")
+
+
+@pytest.mark.parametrize(("loss", "prior"), list(_wrong_cases()))
+async def test_a_wrong_code_is_never_reported_right(loss: str, prior: str) -> None:
+    """A wrong code whose answer is lost while the record shows a match: an earlier match
+    gives the truthful ALREADY_USED, a concurrent or undated one OutcomeUnknownError; never
+    ok, and verify is never sent more than twice."""
+    server = losing(loss)
+    when = PRIORS[prior]
+    if when == "":
+        server.match_at(None)
+        server.verified_date = ""
+    else:
+        server.match_at(when)
+    outcome = await _verify(server, WRONG)
+    if prior.startswith("earlier"):
+        assert isinstance(outcome, VerifyResult), repr(outcome)
+        assert outcome.matched is MatchStatus.ALREADY_USED
+        assert outcome.ok is False
+        assert server.verify_codes == [WRONG, WRONG]
+    else:
+        _assert_unknown(outcome, loss)
+        assert server.verify_codes == [WRONG]
+    assert server.record_calls >= 1
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+async def test_a_wrong_code_with_no_match_in_the_record_stays_wrong(loss: str) -> None:
+    """No match anywhere: the record shows the failure, verify is sent again, FAILED."""
+    server = losing(loss)
+    outcome = await _verify(server, WRONG)
+    assert isinstance(outcome, VerifyResult), repr(outcome)
+    assert outcome.matched is MatchStatus.FAILED
+    assert server.verify_codes == [WRONG, WRONG]
+
+
+@pytest.mark.parametrize("loss", ["http-503", "status-18", "reset", "matched-missing"])
+async def test_a_concurrent_right_verify_never_makes_a_lost_wrong_one_right(loss: str) -> None:
+    """Two verifies of one id at once: the right code matches (answered), the wrong one's
+    answer is lost; the record's match is the other call's, so the wrong one gets
+    OutcomeUnknownError and the right one ok."""
+    server = losing(loss)
+    server.stamp = 0.0  # stamped the second both calls began
+    server.lose_codes = {WRONG}
+    right_done = asyncio.Event()
+    server.gates[WRONG] = right_done  # the wrong one reaches the server second
+    async with client_for(server) as client:
+        wrong = asyncio.ensure_future(client.verifications.verify(VID, WRONG))
+        ok = await client.verifications.verify(VID, CODE)
+        right_done.set()
+        with pytest.raises(OutcomeUnknownError) as info:
+            await wrong
+    assert ok.ok is True
+    assert isinstance(info.value.__cause__, LOSSES[loss])
+    assert server.verify_codes == [CODE, WRONG]
+
+
+# -- a right code, every loss -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+async def test_a_right_code_matched_provably_after_the_start_is_ok(loss: str) -> None:
+    """The server stamped the match 10 s after the call began: the record proves it is this
+    call's, ok without a second verify."""
+    server = losing(loss)
+    server.stamp = 10.0
+    outcome = await _verify(server, CODE)
+    assert isinstance(outcome, VerifyResult), repr(outcome)
+    assert outcome.ok is True
+    assert outcome.matched is MatchStatus.MATCHED
+    assert (outcome.verification_id, outcome.to) == (VID, PHONE)
+    assert server.verify_codes == [CODE]
+
+
+@pytest.mark.parametrize("stamp", [0.0, 1.0, -1.0, None], ids=["same-second", "+1s", "-1s", "null"])
+@pytest.mark.parametrize("loss", LOSSES)
+async def test_a_right_code_whose_match_cannot_be_dated_is_unknown_never_wrong(
+    loss: str, stamp: float | None
+) -> None:
+    """The record shows the match, but within the margin of the start or undated: never
+    ok=False, never re-verified (that would answer ALREADY_USED): OutcomeUnknownError."""
+    server = losing(loss)
+    server.stamp = stamp
+    outcome = await _verify(server, CODE)
+    _assert_unknown(outcome, loss)
+    assert server.verify_codes == [CODE]
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+async def test_a_right_code_is_never_reported_wrong(loss: str) -> None:
+    """Wherever the server stamps the match it made (its stamps agreeing with its Date
+    within the margin), a right code whose answer is lost is ok or OutcomeUnknownError,
+    never a result with ok=False."""
+    for stamp in (-2.0, -1.5, -0.5, 0.0, 1.5, 2.0, 2.5, 60.0, 3600.0, None):
+        server = losing(loss)
+        server.stamp = stamp
+        outcome = await _verify(server, CODE)
+        if isinstance(outcome, VerifyResult):
+            assert outcome.ok is True, (stamp, outcome)
+        else:
+            _assert_unknown(outcome, loss)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "ok"), [(10.0, True), (0.0, False), (-1.0, False), (None, False)]
+)
+@pytest.mark.parametrize("loss", ["http-503", "reset", "matched-missing"])
+async def test_a_lagging_record_then_already_used_is_never_reported_used(
+    loss: str, stamp: float | None, ok: bool
+) -> None:
+    """The record lags (no match yet), so verify goes again and is answered ALREADY_USED:
+    the lost attempt may have used the right code, so the record decides again: ok when
+    the match is dated after the start, OutcomeUnknownError otherwise, never "used"."""
+    server = losing(loss)
+    server.stamp = stamp
+    server.record_lag = 1
+    outcome = await _verify(server, CODE)
+    if ok:
+        assert isinstance(outcome, VerifyResult), repr(outcome)
+        assert outcome.ok is True
+    else:
+        _assert_unknown(outcome, loss)
+    assert server.verify_codes == [CODE, CODE]
+    assert server.record_calls == 2
+
+
+# -- the margin, exactly ----------------------------------------------------------------------
+
+
+class _Port:
+    """A ClientPort stand-in whose server clock reads ``since`` at the call's start."""
+
+    def __init__(self, since: float) -> None:
+        self.since = since
+
+    def server_time(self, at: float) -> float:
+        return self.since
+
+
+class _Alone:
+    """A Ticket stand-in: no other verify of the id ran."""
+
+    def alone(self) -> bool:
+        return True
+
+
+def _summary(verified: datetime | None) -> VerificationSummary:
+    return VerificationSummary(
+        matched=MatchStatus.MATCHED, verified_date=verified, ori_receiver=PHONE, channel=None
+    )
+
+
+@pytest.mark.parametrize(
+    ("offset", "when"),
+    [
+        (-3600.0, "before"),
+        (-_MARGIN - 0.001, "before"),
+        (-_MARGIN, ""),
+        (-1.0, ""),
+        (0.0, ""),
+        (_MARGIN - 0.001, ""),
+        (_MARGIN, "after"),
+        (3600.0, "after"),
+    ],
+)
+def test_a_match_is_dated_against_the_start_with_a_two_second_margin(
+    offset: float, when: str
+) -> None:
+    """A match at least 2 s after the start is this call's, one more than 2 s before it an
+    earlier call's; anything in between is neither."""
+    assert _MARGIN == 2.0
+    since = SERVER_NOW
+    resolver = _VerifyResolver(_Port(since), VID, _Alone())  # type: ignore[arg-type]
+    verified = datetime.fromtimestamp(since + offset, CHINA)
+    state = CallState(started=0.0, deadline_at=None)
+    assert resolver._when(_summary(verified), state) == when
+    assert resolver._when(_summary(None), state) == ""
+
+
+async def test_a_lookup_that_fails_leaves_the_first_error_with_the_lookup_as_cause() -> None:
+    """If the record cannot be read, verify raises the error that lost its answer (never a
+    guess), and the failed lookup is its cause."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/verify"):
+            return httpx.Response(503)
+        return httpx.Response(200, json={"status": "-24", "reason": "no such record"})
+
+    async with AsyncItnio(
+        API_KEY,
+        API_SECRET,
+        base_url=BASE_URL,
+        transport=httpx.MockTransport(handler),
+        clock=lambda: SERVER_NOW,
+    ) as client:
+        with pytest.raises(HTTPStatusError) as info:
+            await client.verifications.verify(VID, CODE)
+    assert info.value.status_code == 503
+    assert isinstance(info.value.__cause__, APIError)
+
+
+# -- the server's clock moves on; other verifies of the same id -------------------------------
 
 
 class ClockedServer:
@@ -444,11 +762,7 @@ class ClockedServer:
         matched = self.matched_at is not None
         summary = {
             "matched": int(MatchStatus.MATCHED if matched else MatchStatus.NOT_VERIFIED),
-            "verifiedDate": (
-                datetime.fromtimestamp(self.matched_at, CHINA).isoformat()
-                if self.matched_at is not None
-                else None
-            ),
+            "verifiedDate": None if self.matched_at is None else _iso(self.matched_at),
             "oriReceiver": PHONE,
             "channel": "sms",
         }

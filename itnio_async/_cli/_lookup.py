@@ -56,7 +56,7 @@ from ._output import (
     error_line,
     is_terminal,
 )
-from ._runtime import api_command, fail, open_client, run_async, state_of
+from ._runtime import State, api_command, fail, open_client, run_async, state_of
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -193,58 +193,82 @@ def _is_regular(stream: IO[bytes]) -> bool:
         return True  # an in-memory stream (tests): reading it never blocks
 
 
-async def _read_in_thread(stream: IO[bytes]) -> AsyncIterator[bytes]:
+class _ThreadedLines:
+    """The lines of a file descriptor, read by a daemon thread and handed to the event loop.
+
+    At most 4096 lines wait unread (backpressure); once the consumer stops
+    (:attr:`stop`), the thread hands nothing more over and ends.
+    """
+
+    def __init__(self, fd: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.fd = fd
+        self.loop = loop
+        self.queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
+        self.room = threading.Semaphore(4096)
+        self.stop = threading.Event()
+
+    def _put(self, item: bytes | BaseException | None) -> None:
+        """Queue ``item`` for the consumer (from the reading thread)."""
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+
+    def _hand_over(self, line: bytes) -> bool:
+        """Queue ``line`` once there is room; False when the consumer has stopped."""
+        while not self.room.acquire(timeout=0.5):
+            if self.stop.is_set():
+                return False
+        if self.stop.is_set():
+            return False
+        self._put(line)
+        return True
+
+    def _read_all(self) -> None:
+        """Read to the end of the file, handing over each line, then the end (``None``)."""
+        pending = b""
+        while chunk := os.read(self.fd, 65536):
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if not self._hand_over(line + b"\n"):
+                    return
+        if pending and not self._hand_over(pending):
+            return
+        self._put(None)
+
+    def read(self) -> None:
+        """The thread's work: every line, or the exception that stopped the reading."""
+        try:
+            self._read_all()
+        except RuntimeError:  # the loop closed under us: nobody is listening any more
+            return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            with contextlib.suppress(RuntimeError):
+                self._put(exc)
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        """Start the thread and yield the lines it reads; stop it when closed."""
+        threading.Thread(target=self.read, name="itnio-stdin", daemon=True).start()
+        try:
+            while True:
+                item = await self.queue.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                self.room.release()
+                yield item
+        finally:
+            self.stop.set()
+
+
+def _read_in_thread(stream: IO[bytes]) -> AsyncIterator[bytes]:
     """Lines of a pipe or terminal, read by a daemon thread so a slow producer never
     blocks the event loop (and an abandoned read never blocks the exit).
 
     The thread reads the file descriptor with ``os.read``, never the buffered
     ``stream`` itself: a daemon thread blocked inside a buffered read holds its lock,
-    and the interpreter aborts when it cannot take that lock at exit.
+    and the interpreter aborts when it cannot take that lock at exit. Called in the
+    running event loop; the thread starts with the first line asked for.
     """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue()
-    room = threading.Semaphore(4096)  # backpressure: at most this many unread lines
-    stop = threading.Event()
-    fd = stream.fileno()
-
-    def hand_over(line: bytes) -> bool:
-        while not room.acquire(timeout=0.5):
-            if stop.is_set():
-                return False
-        if stop.is_set():
-            return False
-        loop.call_soon_threadsafe(queue.put_nowait, line)
-        return True
-
-    def reader() -> None:
-        pending = b""
-        try:
-            while chunk := os.read(fd, 65536):
-                *lines, pending = (pending + chunk).split(b"\n")
-                for line in lines:
-                    if not hand_over(line + b"\n"):
-                        return
-            if pending and not hand_over(pending):
-                return
-            loop.call_soon_threadsafe(queue.put_nowait, None)
-        except RuntimeError:  # the loop closed under us: nobody is listening any more
-            return
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(queue.put_nowait, exc)
-
-    threading.Thread(target=reader, name="itnio-stdin", daemon=True).start()
-    try:
-        while True:
-            item = await queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            room.release()
-            yield item
-    finally:
-        stop.set()
+    return _ThreadedLines(stream.fileno(), asyncio.get_running_loop()).lines()
 
 
 class LookupStats:
@@ -624,44 +648,107 @@ def records_lookup(
     state = state_of(ctx)
     show_progress = is_terminal(sys.stderr)
     stats = LookupStats()
-    answered: Set[str] = frozenset()
-    if resume is not None:
-        try:
-            _end_cut_off_line(resume)
-            answered = answered_ids(resume)
-        except OSError as exc:
-            raise click.BadParameter(str(exc), param_hint="--resume") from exc
-        stats.resumed_from = click.format_filename(resume)
+    answered = _resume_from(resume, stats)
     given = [text for text in order_ids if text not in answered]
     source = IdLines("stdin" if file_ == "-" else click.format_filename(file_ or ""), answered)
+    run = _LookupRun(
+        state,
+        given=given,
+        source=source,
+        file_=file_,
+        app_id=app_id,
+        concurrency=concurrency,
+        max_per_second=max_per_second,
+        show_progress=show_progress,
+        stats=stats,
+    )
+    ended = _run_to_its_end(ctx, run)
+    stats.skipped = len(order_ids) - len(given) + source.skipped
+    _finish(ctx, state.api_secret, stats, ended)
 
-    async def main(stream: IO[bytes] | None) -> LookupStats:
-        ids: Any = list(given)
+
+def _resume_from(resume: str | None, stats: LookupStats) -> Set[str]:
+    """The ids answered in ``--resume FILE`` (none without it), after ending a cut-off
+    last line of FILE; ``stats`` learns where they come from."""
+    if resume is None:
+        return frozenset()
+    try:
+        _end_cut_off_line(resume)
+        answered = answered_ids(resume)
+    except OSError as exc:
+        raise click.BadParameter(str(exc), param_hint="--resume") from exc
+    stats.resumed_from = click.format_filename(resume)
+    return answered
+
+
+class _LookupRun:
+    """One ``records lookup`` run: where its ids come from and how they are looked up."""
+
+    def __init__(
+        self,
+        state: State,
+        *,
+        given: list[str],
+        source: IdLines,
+        file_: str | None,
+        app_id: str | None,
+        concurrency: int,
+        max_per_second: float | None,
+        show_progress: bool,
+        stats: LookupStats,
+    ) -> None:
+        self.state = state
+        self.given = given
+        self.source = source
+        self.file_ = file_
+        self.app_id = app_id
+        self.concurrency = concurrency
+        self.max_per_second = max_per_second
+        self.show_progress = show_progress
+        self.stats = stats
+
+    def run(self) -> None:
+        """Look up the ids of the arguments, then those of ``--file`` (or stdin)."""
+        if self.file_ is None:
+            run_async(self._main(None))
+        elif self.file_ == "-":
+            run_async(self._main(sys.stdin.buffer))
+        else:
+            with open(self.file_, "rb") as stream:
+                run_async(self._main(stream))
+
+    def _ids(self, stream: IO[bytes] | None) -> tuple[Any, int | None]:
+        """The ids to look up (the arguments', then ``stream``'s) and how many result lines
+        they give, for the progress bar (``None``: not known ahead)."""
+        given = self.given
+        if stream is None:
+            return list(given), len(given)
+        if not _is_regular(stream):
+            return _achain(given, self.source.aids(_read_in_thread(stream))), None
         total: int | None = len(given)
-        if stream is not None:
-            if _is_regular(stream):
-                if show_progress and stream is not sys.stdin.buffer:
-                    total = len(given) + _count_ids(file_, answered)
-                elif show_progress:
-                    total = None
-                ids = _chain(given, source.ids(stream))
-            else:
-                total = None
-                ids = _achain(given, source.aids(_read_in_thread(stream)))
+        if self.show_progress and stream is not sys.stdin.buffer:
+            total = len(given) + _count_ids(self.file_, self.source.answered)
+        elif self.show_progress:
+            total = None
+        return _chain(given, self.source.ids(stream)), total
+
+    async def _main(self, stream: IO[bytes] | None) -> LookupStats:
+        """The run in the event loop; SIGINT or SIGTERM end it with InterruptedRunError."""
+        ids, total = self._ids(stream)
         task = asyncio.current_task()
         assert task is not None
         with _signals_cancel(task) as received:
             try:
-                async with open_client(state) as client:
+                async with open_client(self.state) as client:
                     return await run_lookups(
                         client,
                         ids,
-                        app_id=app_id,
-                        concurrency=concurrency,
-                        max_per_second=max_per_second,
+                        app_id=self.app_id,
+                        concurrency=self.concurrency,
+                        max_per_second=self.max_per_second,
                         total=total,
-                        show_progress=show_progress,
-                        stats=stats,
+                        show_progress=self.show_progress,
+                        stats=self.stats,
                     )
             except asyncio.CancelledError:
                 if not received:
@@ -669,43 +756,51 @@ def records_lookup(
                 task.uncancel()
                 raise InterruptedRunError(received[0]) from None
 
-    stop: RunStoppedError | None = None
-    interrupted: InterruptedRunError | None = None
+
+def _run_to_its_end(
+    ctx: click.Context, run: _LookupRun
+) -> RunStoppedError | InterruptedRunError | None:
+    """Make the run; how it ended early (``None``: it did not).
+
+    A closed stdout (``| head``), an error of the whole run (such as missing
+    credentials) and ids that cannot be read exit at once.
+    """
     try:
-        if file_ is None:
-            run_async(main(None))
-        elif file_ == "-":
-            run_async(main(sys.stdin.buffer))
-        else:
-            with open(file_, "rb") as stream:
-                run_async(main(stream))
+        run.run()
     except BrokenPipeError:
         _quiet_stdout()  # stdout was closed (`| head`): its reader has all it wanted
         ctx.exit(EXIT_OK)
-    except RunStoppedError as exc:
-        stop = exc
-    except InterruptedRunError as exc:
-        interrupted = exc
+    except (RunStoppedError, InterruptedRunError) as exc:
+        return exc
     except ItnioError as exc:
         sys.stdout.flush()
         fail(ctx, exc)
-        return
     except OSError as exc:
         click.echo(f"error: cannot read order ids: {type(exc).__name__}: {exc}", err=True)
         ctx.exit(EXIT_FAILURE)
-    stats.skipped = len(order_ids) - len(given) + source.skipped
+    return None
+
+
+def _finish(
+    ctx: click.Context,
+    api_secret: str | None,
+    stats: LookupStats,
+    ended: RunStoppedError | InterruptedRunError | None,
+) -> None:
+    """Once every line is written: the summary (and how to resume a run that ended early)
+    on stderr, and the exit code."""
     try:
         sys.stdout.flush()  # every line is whole before the summary
     except BrokenPipeError:
         _quiet_stdout()
         ctx.exit(EXIT_OK)
-    if stop is not None:
-        click.echo(error_line(stop.error, secrets=(state.api_secret,)), err=True)
-        click.echo(stats.summary(f"stopped by {type(stop.error).__name__}"), err=True)
+    if isinstance(ended, RunStoppedError):
+        click.echo(error_line(ended.error, secrets=(api_secret,)), err=True)
+        click.echo(stats.summary(f"stopped by {type(ended.error).__name__}"), err=True)
         click.echo(_resume_hint(), err=True)
         ctx.exit(EXIT_STOPPED)
-    if interrupted is not None:
-        click.echo(stats.summary(f"interrupted by {interrupted}"), err=True)
+    if isinstance(ended, InterruptedRunError):
+        click.echo(stats.summary(f"interrupted by {ended}"), err=True)
         click.echo(_resume_hint(), err=True)
         ctx.exit(EXIT_INTERRUPTED)
     click.echo(stats.summary(), err=True)

@@ -34,6 +34,9 @@ class FakeASGIApp:
     mounted; when mounted *at* ``.../otp`` the paths below it are answered), and
     ``GET /_sandbox/deliveries`` beside it (see :class:`FakeItnio`).
     Lifespan events are acknowledged; websockets are refused.
+
+    Args:
+        fake: the fake that answers (``FakeItnio.asgi_app`` makes one for itself).
     """
 
     def __init__(self, fake: FakeItnio) -> None:

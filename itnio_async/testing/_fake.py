@@ -176,6 +176,13 @@ class FakeItnio:
         its timestamp window; so do clients that cannot follow it (another process,
         signing with the real time): a ``Timestamp`` near the clock beneath the
         advance is accepted too. Over HTTP: ``POST /_sandbox/advance?seconds=N``.
+
+        Args:
+            seconds: how far to move the clock, in seconds (0 or more; a fraction is
+                fine).
+
+        Raises:
+            ValueError: ``seconds`` is negative.
         """
         if seconds < 0:
             raise ValueError("the clock only moves forward")
@@ -232,8 +239,16 @@ class FakeItnio:
         """Serve this fake over TCP with uvicorn in the running event loop.
 
         ``async with fake.serve() as base_url:`` yields ``http://HOST:PORT/otp``
-        (``port=0`` picks a free port) and stops the server on exit. Needs uvicorn
-        (the ``cli`` extra).
+        and stops the server on exit. Needs uvicorn, which the ``testing`` extra
+        installs (``pip install 'itnio-async[testing]'``; the ``cli`` extra brings it
+        too).
+
+        Args:
+            host: the address to listen on (default ``127.0.0.1``, this machine only).
+            port: the TCP port to listen on; ``0`` (the default) picks a free one.
+
+        Yields:
+            The base URL of the served API, ``http://HOST:PORT/otp``.
         """
         from ._server import serve_asgi
 
@@ -252,7 +267,15 @@ class FakeItnio:
         For a long-running sandbox (the ``itnio sandbox serve`` command): ``ready`` is
         called with ``http://HOST:PORT/otp`` once connections are accepted. SIGINT or
         SIGTERM stop the server gracefully; uvicorn then re-raises the signal (SIGINT
-        becomes ``KeyboardInterrupt``). Cancelling the coroutine stops it too.
+        becomes ``KeyboardInterrupt``). Cancelling the coroutine stops it too. Needs
+        uvicorn, which the ``testing`` extra installs (the ``cli`` extra brings it too).
+
+        Args:
+            host: the address to listen on (default ``127.0.0.1``, this machine only;
+                ``0.0.0.0`` for a sandbox in a container).
+            port: the TCP port to listen on (default 8080; ``0`` picks a free one).
+            ready: called once with the base URL, ``http://HOST:PORT/otp``, when
+                connections are accepted (``None``: nobody is told).
         """
         from ._server import run_asgi
 
@@ -271,11 +294,26 @@ class FakeItnio:
         return list(self._service.deliveries)
 
     def sent_to(self, to: str) -> list[Delivery]:
-        """The messages delivered to the number ``to``, oldest first."""
+        """The messages delivered to the number ``to``, oldest first.
+
+        Args:
+            to: the number as the API received it: country code and number, digits
+                only (``"8613512345678"``).
+
+        Returns:
+            The deliveries to ``to`` (empty when there were none).
+        """
         return self._service.sent_to(to)
 
     def last_code(self, to: str) -> str:
         """The code most recently delivered to the number ``to``.
+
+        Args:
+            to: the number as the API received it: country code and number, digits
+                only (``"8613512345678"``).
+
+        Returns:
+            The code of the latest delivery to ``to``.
 
         Raises:
             LookupError: nothing was delivered to ``to``.
@@ -381,7 +419,16 @@ class FakeItnio:
         return list(self._service.backfill_rates)
 
     def requests_to(self, path: str, *, method: str | None = None) -> list[RequestLog]:
-        """The logged requests to an API path (or below it), e.g. ``"/verification/send"``."""
+        """The logged requests to an API path (or below it), e.g. ``"/verification/send"``.
+
+        Args:
+            path: an API path, or the start of one (``"/verification"`` takes every
+                verification endpoint); an ``/otp`` prefix is ignored.
+            method: only requests with this HTTP method (any case); ``None``: any.
+
+        Returns:
+            The matching entries of :attr:`requests`, oldest first.
+        """
         path = _api_path(path)
         return [
             r
@@ -432,6 +479,19 @@ class FakeItnio:
         ``fail_next(-18)`` an ``"api"`` fault.
 
         Args:
+            kind: ``"http"``, ``"api"``, ``"drop"``, ``"malformed"`` or ``"timeout"``
+                (see above), or a status code: above 0 an ``"http"`` fault with that
+                status, below 0 an ``"api"`` fault with that envelope status.
+            status: the HTTP status of an ``"http"`` fault (100–599, default 503) or
+                the envelope status of an ``"api"`` fault (not 0, default -18);
+                unused by the other kinds.
+            reason: the envelope ``reason`` of an ``"api"`` fault (default the status's
+                label in the API reference, such as ``"Port program unusual"``).
+            retry_after: the ``Retry-After`` header of an ``"http"`` fault: seconds (a
+                number) or the header's text as is (an HTTP date); ``None``: no header.
+            body: the body of a ``"malformed"`` fault (default an HTML error page) or of
+                an ``"http"`` fault (default the status's reason phrase); text is sent
+                as UTF-8.
             path: only requests to this API path or below it (``"/verification/send"``,
                 ``"/verification"``; an ``/otp`` prefix is ignored).
             method: only requests with this HTTP method.
@@ -442,6 +502,13 @@ class FakeItnio:
             delay: see ``"timeout"``.
 
         Every struck request is in :attr:`requests` with ``fault`` set.
+
+        Returns:
+            The armed fault (its ``hits`` count the requests it struck).
+
+        Raises:
+            ValueError: an unknown ``kind``, an HTTP status outside 100–599, an
+                envelope status of 0, or ``times`` below 1.
         """
         if isinstance(kind, int) and not isinstance(kind, bool):
             status = kind
@@ -497,6 +564,15 @@ class FakeItnio:
         """Set the latency of every request, or of one API path (and below it).
 
         The most specific matching path wins over the global :attr:`latency`.
+
+        Args:
+            seconds: how long each matching request waits before it is handled (0 or
+                more; 0 takes the wait away).
+            path: an API path, or the start of one, whose requests wait (an ``/otp``
+                prefix is ignored); ``None``: every request (sets :attr:`latency`).
+
+        Raises:
+            ValueError: ``seconds`` is negative.
         """
         if seconds < 0:
             raise ValueError("latency cannot be negative")
@@ -506,7 +582,16 @@ class FakeItnio:
             self._path_latency[_api_path(path)] = float(seconds)
 
     def latency_for(self, path: str) -> float:
-        """The latency applied to requests to the API ``path``."""
+        """The latency applied to requests to the API ``path``.
+
+        Args:
+            path: an API path without the ``/otp`` prefix, such as
+                ``"/verification/send"``.
+
+        Returns:
+            The seconds a request to ``path`` waits: the latency of the longest path
+            set by :meth:`set_latency` that covers it, else :attr:`latency`.
+        """
         best: tuple[int, float] | None = None
         for pattern, seconds in self._path_latency.items():
             if matches_path(pattern, path) and (best is None or len(pattern) > best[0]):
@@ -526,9 +611,27 @@ class FakeItnio:
     ) -> Outcome:
         """Handle one request: latency, faults, API logic, log. ``url_path`` includes ``/otp``.
 
-        ``read_timeout`` (in-process only): when the latency exceeds it, wait that
-        long and answer :class:`Hung` without handling the request, as a client that
-        gives up would see it.
+        The request path of :class:`FakeTransport` and :class:`FakeASGIApp`; call it to
+        put the fake behind a server of your own (a gateway that adds headers, say).
+        The request is logged in :attr:`requests` whatever the outcome.
+
+        Args:
+            method: the HTTP method (any case).
+            url_path: the URL's path, such as ``"/otp/flow/details/1"`` (no query); a
+                path outside ``/otp/`` is answered 404.
+            headers: the request headers, names in lower case (``api-key``,
+                ``timestamp``, ``sign``).
+            body: the request body as sent (``b""`` for none).
+            read_timeout: in-process only: when the latency exceeds it, wait that long
+                and answer ``Hung`` without handling the request, as a client that
+                gives up would see it. ``None``: wait the whole latency.
+
+        Returns:
+            What the client gets: a ``Response`` (``status_code``, ``headers`` as
+            ``(name, value)`` pairs, ``body``), ``Dropped`` (the connection dies
+            before a whole answer) or ``Hung`` (no answer within the client's
+            timeout; ``late`` is answered after ``delay`` seconds to a client still
+            waiting).
         """
         method = method.upper()
         path = url_path[4:] if url_path.startswith("/otp/") else None

@@ -140,7 +140,17 @@ class Fault:
         return max(0, self.times - self.hits)
 
     def matches(self, method: str, path: str) -> bool:
-        """Whether it strikes a request of ``method`` to ``path`` now."""
+        """Whether it strikes a request of ``method`` to ``path`` now.
+
+        Args:
+            method: the request's HTTP method (any case).
+            path: the request's API path, without the ``/otp`` prefix (such as
+                ``"/verification/send"``).
+
+        Returns:
+            True when the fault has strikes left and its ``method`` and ``path`` (when
+            set) match: ``path`` is the fault's path or below it.
+        """
         if self.remaining <= 0:
             return False
         if self.method is not None and self.method.upper() != method.upper():

@@ -84,6 +84,16 @@ def seed(fake: FakeItnio) -> SeedData:
     vendor's PHP sample of flow.update uses) are always the same; the app id and the
     verification ids depend on the fake's random seed and clock. Call it once per
     fake: the names are unique, a second call fails with ``RuntimeError``.
+
+    Args:
+        fake: the fake to fill (``FakeItnio.seed()`` calls this with itself).
+
+    Returns:
+        The ids of what was created, and the codes of the verifications.
+
+    Raises:
+        RuntimeError: ``fake`` was seeded already (or holds an app, template or flow
+            of the same name).
     """
     service = fake._service
     app = service.invoke(

@@ -22,6 +22,9 @@ class FakeTransport(httpx.AsyncBaseTransport):
     ``httpx.ReadTimeout`` at once (no waiting). A latency longer than the request's
     read timeout waits the read timeout, then raises ``httpx.ReadTimeout`` (the
     request is not handled). Closing it is a no-op.
+
+    Args:
+        fake: the fake that answers (``FakeItnio.transport`` makes one for itself).
     """
 
     def __init__(self, fake: FakeItnio) -> None:
@@ -31,7 +34,20 @@ class FakeTransport(httpx.AsyncBaseTransport):
         return f"<FakeTransport of {self._fake!r}>"
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` to the fake and return its answer."""
+        """Send ``request`` to the fake and return its answer.
+
+        Args:
+            request: the request, on any host; its path starts with ``/otp/`` (or
+                ``/_sandbox/``), and its ``read`` timeout bounds the fake's latency.
+
+        Returns:
+            The fake's answer, its body read.
+
+        Raises:
+            httpx.RemoteProtocolError: a ``"drop"`` fault struck the request.
+            httpx.ReadTimeout: a ``"timeout"`` fault struck it, or its latency is
+                longer than the request's read timeout.
+        """
         body = await request.aread()
         page = self._fake._sandbox_answer(
             request.method, request.url.path, request.url.query.decode("ascii")
