@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from itnio_async import AsyncItnio, RetryPolicy
+from itnio_async.testing import FakeItnio, SeedData
 
 API_KEY = "bDqJFiq9"
 API_SECRET = "7bz1lzh9"
@@ -82,3 +83,12 @@ async def client(router: respx.Router, no_retry_sleep: RetryPolicy) -> AsyncIter
 def make_client() -> Callable[..., AsyncItnio]:
     """Build a client around any httpx handler or transport (caller closes it)."""
     return mock_client
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[FakeItnio, SeedData, str]]:
+    """The fake with its seeded data, served over TCP on 127.0.0.1: (fake, seed, base_url)."""
+    fake = FakeItnio()
+    seed = fake.seed()
+    async with fake.serve() as base_url:
+        yield fake, seed, base_url

@@ -40,15 +40,6 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
         yield made
 
 
-@pytest.fixture
-async def served() -> AsyncIterator[tuple[FakeItnio, SeedData, str]]:
-    """The fake with its seeded data, over TCP on 127.0.0.1."""
-    fake = FakeItnio()
-    seed = fake.seed()
-    async with fake.serve() as base_url:
-        yield fake, seed, base_url
-
-
 async def test_the_happy_path_builds_no_httpx_object(
     served: tuple[FakeItnio, SeedData, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

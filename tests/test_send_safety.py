@@ -14,7 +14,6 @@ took effect, then its answer was lost) and from loopback servers scripted by byt
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -58,15 +57,6 @@ async def send_or_reconcile(
         if not exc.sent:
             raise  # it provably never left: nothing went out, safe to try again later
         return await client.records.get_by_order_id(order_id, app_id=app_id)  # did it go out?
-
-
-@pytest.fixture
-async def served() -> AsyncIterator[tuple[FakeItnio, SeedData, str]]:
-    """The fake with its seeded app and template, over TCP on 127.0.0.1."""
-    fake = FakeItnio()
-    seed = fake.seed()
-    async with fake.serve() as base_url:
-        yield fake, seed, base_url
 
 
 def client_of(fake: FakeItnio, base_url: str, **options: Any) -> AsyncItnio:
