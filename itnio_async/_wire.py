@@ -31,6 +31,25 @@ __all__ = [
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _Headers = list[tuple[bytes, bytes]]
+#: Parsed URLs by their text (``httpx.URL`` is immutable): parsing one costs more than
+#: the rest of an ``httpx.Request``. Bounded: emptied when full (a path can carry an id).
+_URLS: dict[str, httpx.URL] = {}
+URLS_KEPT: Final = 256
+
+
+def parsed_url(url: str) -> httpx.URL:
+    """``url`` as an ``httpx.URL``, parsed once while it stays among the last ones seen.
+
+    Raises:
+        httpx.InvalidURL: ``url`` is not a valid URL.
+    """
+    found = _URLS.get(url)
+    if found is None:
+        found = httpx.URL(url)
+        if len(_URLS) >= URLS_KEPT:
+            _URLS.clear()
+        _URLS[url] = found
+    return found
 
 
 class Answer:
@@ -140,17 +159,30 @@ def http_request(
         connect, read, write, pool = (
             left if t is None else min(t, left) for t in (connect, read, write, pool)
         )
-    build = httpx.Request if client is None else client.build_request
-    return build(
+    extensions = {
+        "timeout": {"connect": connect, "read": read, "write": write, "pool": pool},
+        WRITTEN: request.written,
+    }
+    headers = _parse_head(request.head)
+    body = request.body
+    if client is not None:  # its defaults and cookies apply: httpx builds the request
+        return client.build_request(
+            request.method, parsed_url(url), headers=headers, content=body, extensions=extensions
+        )
+    if not body:  # httpx adds what a request without a body needs
+        return httpx.Request(
+            request.method, parsed_url(url), headers=headers, content=body, extensions=extensions
+        )
+    # The head already has Host and Content-Length: the body is the request's stream.
+    built = httpx.Request(
         request.method,
-        url,
-        headers=_parse_head(request.head),
-        content=request.body,
-        extensions={
-            "timeout": {"connect": connect, "read": read, "write": write, "pool": pool},
-            WRITTEN: request.written,
-        },
+        parsed_url(url),
+        headers=headers,
+        stream=httpx.ByteStream(body),
+        extensions=extensions,
     )
+    built.read()
+    return built
 
 
 def wire_request(request: httpx.Request, like: WireRequest) -> WireRequest:

@@ -151,3 +151,50 @@ async def test_a_user_transports_answer_is_decoded_within_the_cap() -> None:
     async with mock_client(handler, max_retries=0, max_response_size=1000) as client:
         with pytest.raises(TransportError, match="larger than 1000 bytes"):
             await client.flows.get(1)
+
+
+async def test_a_hook_sees_the_request_httpx_itself_would_build() -> None:
+    """The ``httpx.Request`` a hook and a user's transport get is the one httpx builds from
+    the same method, URL, headers and body: same URL, header list, body and stream."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=envelope({"appList": []}))
+
+    async with AsyncItnio(
+        "k" * 16,
+        "s" * 32,
+        base_url="https://api.example.test/otp",
+        transport=httpx.MockTransport(answer),
+    ) as client:
+        await client.request("POST", "/app/list", json={"pageNum": 1})
+        await client.request("POST", "/app/list")
+    for request in seen:
+        rebuilt = httpx.Request(
+            request.method, str(request.url), headers=request.headers.raw, content=request.content
+        )
+        assert request.url == rebuilt.url
+        assert request.headers.raw == rebuilt.headers.raw
+        assert request.content == rebuilt.content
+        assert [chunk async for chunk in request.stream] == [request.content]
+    with_body, without_body = seen
+    assert with_body.content == b'{"pageNum":1}'
+    assert with_body.headers["content-length"] == "13"
+    assert without_body.headers["content-length"] == "0"  # httpx's own rule for a POST
+
+
+def test_parsed_urls_are_remembered_within_a_bound() -> None:
+    """Parsed URLs are reused, and however many distinct ones pass (a path can carry an
+    id), no more than ``URLS_KEPT`` are kept."""
+    from itnio_async import _wire
+
+    first = _wire.parsed_url("https://api.example.test/otp/template/get/1")
+    assert _wire.parsed_url("https://api.example.test/otp/template/get/1") is first
+    assert first == httpx.URL("https://api.example.test/otp/template/get/1")
+    for n in range(3 * _wire.URLS_KEPT):
+        url = _wire.parsed_url(f"https://api.example.test/otp/template/get/{n}")
+        assert url.path == f"/otp/template/get/{n}"
+        assert len(_wire._URLS) <= _wire.URLS_KEPT
+    with pytest.raises(httpx.InvalidURL):
+        _wire.parsed_url("https://[::1/")
