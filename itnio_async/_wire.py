@@ -35,6 +35,8 @@ _Headers = list[tuple[bytes, bytes]]
 #: the rest of an ``httpx.Request``. Bounded: emptied when full (a path can carry an id).
 _URLS: dict[str, httpx.URL] = {}
 URLS_KEPT: Final = 256
+#: What httpx derives itself when it builds a request.
+_DERIVED: Final = (b"Host", b"Content-Length")
 
 
 def parsed_url(url: str) -> httpx.URL:
@@ -165,7 +167,10 @@ def http_request(
     }
     headers = _parse_head(request.head)
     body = request.body
-    if client is not None:  # its defaults and cookies apply: httpx builds the request
+    if client is not None:
+        # Its defaults and cookies apply: httpx builds the request, and sets the Host and
+        # Content-Length it derives from the URL and the body (the same values).
+        headers = [field for field in headers if field[0] not in _DERIVED]
         return client.build_request(
             request.method, parsed_url(url), headers=headers, content=body, extensions=extensions
         )

@@ -198,3 +198,36 @@ def test_parsed_urls_are_remembered_within_a_bound() -> None:
         assert len(_wire._URLS) <= _wire.URLS_KEPT
     with pytest.raises(httpx.InvalidURL):
         _wire.parsed_url("https://[::1/")
+
+
+async def test_a_users_client_sends_one_host_and_length_and_its_own_defaults() -> None:
+    """Through a user's ``http_client=``: httpx sets Host and Content-Length (once each,
+    the SDK's values), the client's default headers and cookies are kept, and the SDK's
+    own headers win over the client's defaults."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=envelope({"appList": []}))
+
+    user = httpx.AsyncClient(
+        transport=httpx.MockTransport(answer),
+        headers={"X-Team": "billing", "Accept": "text/html"},
+        cookies={"session": "abc"},
+    )
+    async with (
+        user,
+        AsyncItnio(
+            "k" * 16, "s" * 32, base_url="https://api.example.test:8443/otp", http_client=user
+        ) as client,
+    ):
+        await client.request("POST", "/app/list", json={"pageNum": 1})
+    (request,) = seen
+    names = [name.lower() for name, _ in request.headers.raw]
+    assert names.count(b"host") == 1
+    assert names.count(b"content-length") == 1
+    assert request.headers["host"] == "api.example.test:8443"
+    assert request.headers["content-length"] == str(len(request.content))
+    assert request.headers["x-team"] == "billing"
+    assert request.headers["cookie"] == "session=abc"
+    assert request.headers["accept"] == "application/json"
