@@ -177,7 +177,9 @@ async def test_a_hook_sees_the_request_httpx_itself_would_build() -> None:
         assert request.url == rebuilt.url
         assert request.headers.raw == rebuilt.headers.raw
         assert request.content == rebuilt.content
-        assert [chunk async for chunk in request.stream] == [request.content]
+        stream = request.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        assert [chunk async for chunk in stream] == [request.content]
     with_body, without_body = seen
     assert with_body.content == b'{"pageNum":1}'
     assert with_body.headers["content-length"] == "13"
