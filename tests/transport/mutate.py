@@ -547,6 +547,7 @@ MUTANTS = [
         "        if scheme not in _DEFAULT_PORTS:",
         "        if False:",
         "test_hostile.py::test_unsupported_scheme",
+        "test_exchange_schemes.py",
     ),
     m(
         "M67",
@@ -748,6 +749,7 @@ MUTANTS = [
         "test_timers.py::test_nothing_for_the_read_timeout_is_a_read_timeout",
         "test_exchange.py::test_deadline_while_waiting_for_the_answer",
         "test_hostile.py::test_stall_is_a_read_timeout",
+        "test_timer_earlier_due.py",
     ),
     m(
         "M91",
