@@ -165,6 +165,7 @@ def http_request(
         "timeout": {"connect": connect, "read": read, "write": write, "pool": pool},
         WRITTEN: request.written,
     }
+    target = parsed_url(url)
     headers = _parse_head(request.head)
     body = request.body
     if client is not None:
@@ -172,18 +173,16 @@ def http_request(
         # Content-Length it derives from the URL and the body (the same values).
         headers = [field for field in headers if field[0] not in _DERIVED]
         return client.build_request(
-            request.method, parsed_url(url), headers=headers, content=body, extensions=extensions
+            request.method, target, headers=headers, content=body, extensions=extensions
         )
-    if not body:  # httpx adds what a request without a body needs
-        return httpx.Request(
-            request.method, parsed_url(url), headers=headers, content=body, extensions=extensions
-        )
-    # The head already has Host and Content-Length: the body is the request's stream.
+    # With a body, the head already has Host and Content-Length: the body is the
+    # request's stream as it is. Without one, httpx adds what such a request needs.
     built = httpx.Request(
         request.method,
-        parsed_url(url),
+        target,
         headers=headers,
-        stream=httpx.ByteStream(body),
+        content=body,
+        stream=httpx.ByteStream(body) if body else None,
         extensions=extensions,
     )
     built.read()
