@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -51,6 +52,17 @@ def mock_client(handler: Any, **options: Any) -> AsyncItnio:
 def _no_insecure_http_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
     """ITNIO_ALLOW_INSECURE_HTTP of the developer's shell never reaches a test."""
     monkeypatch.delenv("ITNIO_ALLOW_INSECURE_HTTP", raising=False)
+
+
+@pytest.fixture
+async def shift(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Seconds added to the running loop's clock (and so to the clocks that follow it: a
+    test server's, the signing clock), set by a test instead of waiting."""
+    loop = asyncio.get_running_loop()
+    real = loop.time
+    moved = [0.0]
+    monkeypatch.setattr(loop, "time", lambda: real() + moved[0])
+    return moved
 
 
 @pytest.fixture

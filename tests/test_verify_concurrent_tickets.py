@@ -27,16 +27,6 @@ SERVER_NOW = 1_700_000_000
 CHINA = timezone(timedelta(hours=8))
 
 
-@pytest.fixture
-async def shift(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Seconds added to the running loop's clock (and so to the server's), set by a test."""
-    loop = asyncio.get_running_loop()
-    real = loop.time
-    moved = [0.0]
-    monkeypatch.setattr(loop, "time", lambda: real() + moved[0])
-    return moved
-
-
 class Server:
     """verify + record; the right code holds until the wrong one has arrived, then is
     processed 3 s later (by the shifted clock); the wrong one's answer is lost once the

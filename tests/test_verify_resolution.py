@@ -770,16 +770,6 @@ class ClockedServer:
         return httpx.Response(200, headers=self._date(), json=envelope(record))
 
 
-@pytest.fixture
-async def shift(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Seconds added to the running loop's clock (and so to the server's), set by a test."""
-    loop = asyncio.get_running_loop()
-    real = loop.time
-    moved = [0.0]
-    monkeypatch.setattr(loop, "time", lambda: real() + moved[0])
-    return moved
-
-
 async def test_the_server_clock_estimate_counts_the_time_since_its_date_was_seen(
     shift: list[float],
 ) -> None:

@@ -3,12 +3,10 @@ clock by the loop time elapsed since, so a match made during a slow call is its 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
-import pytest
 
 from itnio_async import MatchStatus
 
@@ -19,16 +17,6 @@ CODE = "4821"
 PHONE = "91856321412"
 SERVER_NOW = 1_700_000_000
 CHINA = timezone(timedelta(hours=8))
-
-
-@pytest.fixture
-async def shift(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Seconds added to the running loop's clock (and to the signing clock), set by a test."""
-    loop = asyncio.get_running_loop()
-    real = loop.time
-    moved = [0.0]
-    monkeypatch.setattr(loop, "time", lambda: real() + moved[0])
-    return moved
 
 
 async def test_a_match_during_a_slow_call_is_its_own_without_date_headers(
