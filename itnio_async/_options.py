@@ -7,13 +7,13 @@ same constructor from the same arguments, so one rule decides what each means.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Final
 
 import attrs
 import httpx
 
+from . import _validation as v
 from ._call import EventHook
 from ._exceptions import ItnioError
 from ._retry import RetryPolicy
@@ -86,11 +86,6 @@ class Options:
         t = self.timeout
         object.__setattr__(self, "timeouts", (t.connect, t.read, t.write, t.pool))
 
-    @property
-    def timeout_dict(self) -> dict[str, float | None]:
-        """The timeouts as httpx's ``timeout`` request extension carries them."""
-        return self.timeout.as_dict()
-
 
 def make_options(
     *,
@@ -134,7 +129,7 @@ def _to_timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
         return value
     if value is None:
         return httpx.Timeout(None)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+    if not v.is_positive_number(value):
         raise ItnioError(
             f"timeout must be a positive number of seconds, an httpx.Timeout or None, got {value!r}"
         )
@@ -144,7 +139,7 @@ def _to_timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
 def _to_deadline(value: float | None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+    if not v.is_positive_number(value):
         raise ItnioError(f"deadline must be a positive number of seconds or None, got {value!r}")
     return float(value)
 

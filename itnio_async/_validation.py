@@ -36,6 +36,7 @@ __all__ = [
     "encodable",
     "insecure_http_opt_in",
     "int_id",
+    "is_positive_number",
     "path_id",
     "request_method",
     "request_path",
@@ -85,6 +86,13 @@ def check_text(argument: str, value: object) -> str:
     if not value.strip():
         raise ValidationError(argument, "a non-empty string", _show(value))
     return value
+
+
+def is_positive_number(value: object) -> bool:
+    """Whether ``value`` is an ``int`` or ``float`` above 0 and finite (not a ``bool``)."""
+    return (
+        not isinstance(value, bool) and isinstance(value, (int, float)) and 0 < value < float("inf")
+    )
 
 
 def check_int(argument: str, value: object, lo: int, hi: int) -> int:

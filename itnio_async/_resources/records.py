@@ -215,11 +215,7 @@ class Records(Resource):
     ) -> AsyncGenerator[tuple[int, RecordLookup], None]:
         """Check the options; the run, yielding ``(input index, lookup)`` as lookups complete."""
         v.check_int("concurrency", concurrency, 1, 1000)
-        if max_per_second is not None and (
-            isinstance(max_per_second, bool)
-            or not isinstance(max_per_second, (int, float))
-            or not 0 < max_per_second < float("inf")
-        ):
+        if max_per_second is not None and not v.is_positive_number(max_per_second):
             raise ValidationError(
                 "max_per_second", "a positive number or None", repr(max_per_second)
             )
